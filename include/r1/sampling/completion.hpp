@@ -2,6 +2,7 @@
 // What a sampler is asked for and what it returns.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Completion {
   std::vector<float> logprobs;   // behaviour log-prob of each id under the distribution sampled from
   FinishReason finish_reason = FinishReason::length;
   double generation_ms = 0.0;
+  // Filled when the sampler has a detokenizer: the completion's text, without a
+  // final EOS/stop token and cut before a matched stop string.
+  std::string text;
 };
 
 }  // namespace r1

@@ -1,0 +1,84 @@
+#pragma once
+// The next-token candidates of one sequence as logits processors see them: a
+// working copy of one row of logits that processors rescale, reorder and
+// truncate in place (llama.cpp's llama_token_data_array, with flags that let a
+// processor skip work an earlier one already did).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "r1/core/error.hpp"
+#include "r1/core/token_batch.hpp"
+
+namespace r1 {
+
+struct Candidate {
+  TokenId id;
+  float logit;
+};
+
+// Orders by logit, highest first; equal logits by token id, so every processor
+// that sorts gives the same order whatever the thread or batch.
+inline bool higher_logit_first(const Candidate& a, const Candidate& b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
+
+struct CandidateSet {
+  std::span<Candidate> candidates;  // live candidates are candidates[0, size)
+  std::size_t size = 0;
+  bool sorted = false;         // candidates[0, size) are in higher_logit_first order
+  bool token_indexed = false;  // candidates[i].id == i for every i (untouched vocabulary order)
+  std::span<std::uint8_t> marks;  // vocab-sized scratch, all zero between uses (repetition penalty)
+
+  std::span<Candidate> live() const { return candidates.first(size); }
+
+  // Sorts the first `count` candidates into higher_logit_first order (partial sort).
+  void sort_first(std::size_t count) {
+    if (sorted) return;
+    count = std::min(count, size);
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(count),
+                      candidates.begin() + static_cast<std::ptrdiff_t>(size), higher_logit_first);
+    token_indexed = false;
+    if (count == size) sorted = true;
+  }
+  void truncate(std::size_t count) {
+    if (count < size) {
+      size = count;
+      token_indexed = false;
+    }
+  }
+  float max_logit() const {
+    if (sorted) return candidates[0].logit;
+    float best = candidates[0].logit;
+    for (std::size_t i = 1; i < size; ++i) best = std::max(best, candidates[i].logit);
+    return best;
+  }
+};
+
+// Owns the storage of one CandidateSet, sized once to the vocabulary; `load`
+// refills it from a row of logits without allocating.
+class CandidateBuffer {
+ public:
+  explicit CandidateBuffer(std::size_t vocab_size = 0) { resize(vocab_size); }
+  void resize(std::size_t vocab_size) {
+    storage_.resize(vocab_size);
+    marks_.assign(vocab_size, 0);
+  }
+  std::size_t vocab_size() const { return storage_.size(); }
+
+  CandidateSet load(std::span<const float> logits) {
+    require(logits.size() == storage_.size(), "CandidateBuffer: a logits row of ", logits.size(),
+            " entries for a vocabulary of ", storage_.size());
+    require(!logits.empty(), "CandidateBuffer: empty vocabulary");
+    for (std::size_t i = 0; i < logits.size(); ++i) storage_[i] = {static_cast<TokenId>(i), logits[i]};
+    return CandidateSet{storage_, storage_.size(), false, true, marks_};
+  }
+
+ private:
+  std::vector<Candidate> storage_;
+  std::vector<std::uint8_t> marks_;
+};
+
+}  // namespace r1

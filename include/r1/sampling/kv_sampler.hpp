@@ -1,0 +1,318 @@
+#pragma once
+// r1::KvSampler: G completions per prompt from any r1::Model with a KV cache.
+//
+//   r1::KvSampler sampler{config, detokenizer};   // detokenizer only for stop strings / text
+//   std::vector<r1::TokenId> prompts[] = {...};
+//   auto completions = sampler.generate(model, {.prompts = prompts, .samples_per_prompt = 8, .seed = 1});
+//   // completions[p * 8 + j] is sample j of prompt p
+//
+// Each prompt is prefilled once and its cache slot copied to its G samples; all
+// live sequences then decode together, one token per step, and a finished
+// sequence leaves the batch. Sampling (processors + draw) runs per row, over
+// oneTBB when the rows are big enough to pay for it; the forward uses the
+// model's own threading. Buffers are sized once per generate call: the
+// per-token loop allocates nothing (stop strings excepted: the detokenizer
+// returns a new string).
+//
+// Reproducibility: the uniform for token t of sample j of prompt p is
+//   RandomStream{mix(seed, step), {key_lo, key_hi, j}}.uniform(t),  key = prompt_keys[p],
+// a pure function of (seed, step, prompt key, sample, position), so a
+// completion is the same whatever the batch size, order, waves or threads
+// (given a model whose logits for a row do not depend on the other rows).
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "r1/concepts.hpp"
+#include "r1/core/error.hpp"
+#include "r1/core/rng.hpp"
+#include "r1/core/timer.hpp"
+#include "r1/core/token_batch.hpp"
+#include "r1/sampling/candidate_set.hpp"
+#include "r1/sampling/completion.hpp"
+#include "r1/sampling/draw_token.hpp"
+#include "r1/sampling/logits_processor.hpp"
+#include "r1/sampling/processor_chain.hpp"
+#include "r1/sampling/sampler_config.hpp"
+#include "r1/sampling/stop_strings.hpp"
+
+namespace r1 {
+
+// Where the time of the last generate call went.
+struct GenerationStats {
+  double total_ms = 0.0;
+  double forward_ms = 0.0;   // the model's prefill, copy_slot and decode calls
+  double sampling_ms = 0.0;  // processors, draws, stop checks
+  std::int64_t prompt_tokens = 0;  // prefilled (once per prompt, not per sample)
+  std::int64_t new_tokens = 0;     // generated over all completions
+  std::int64_t decode_steps = 0;
+  double new_tokens_per_second() const { return total_ms > 0.0 ? new_tokens * 1e3 / total_ms : 0.0; }
+};
+
+// Called on the generating thread after each token is appended to a sequence
+// (sequence = p * G + j), e.g. to stream text. Optional.
+using TokenCallback = std::function<void(std::size_t sequence, const Completion& completion)>;
+
+// The RandomStream of sample `sample` of the prompt keyed `prompt_key`. The 64-bit
+// step is folded into the Philox key by one Philox block (a bijection of the
+// counter for a fixed key, so distinct (seed, step) give distinct streams up to
+// a 2^-64 collision chance); the 64-bit prompt key and the sample take the counter.
+inline RandomStream sampling_stream(std::uint64_t seed, std::uint64_t step, std::uint64_t prompt_key, int sample) {
+  constexpr std::uint32_t kDomain = 0x53414D50u;  // "SAMP": keeps these streams apart from other uses of the seed
+  const auto words = philox4x32({static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32), kDomain, 0},
+                                {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
+  const std::uint64_t stream_seed = (std::uint64_t{words[1]} << 32) | words[0];
+  return RandomStream{stream_seed,
+                      {static_cast<std::uint32_t>(prompt_key), static_cast<std::uint32_t>(prompt_key >> 32),
+                       static_cast<std::uint32_t>(sample)}};
+}
+
+class KvSampler {
+ public:
+  // Rows × vocabulary below which sampling runs on the calling thread: a
+  // oneTBB fork costs a few microseconds, as much as sampling 64k logits.
+  static constexpr std::size_t kParallelSamplingElements = std::size_t{1} << 16;
+
+  explicit KvSampler(SamplerConfig config = {}, Detokenizer detokenizer = {})
+      : config_(std::move(config)), detokenizer_(std::move(detokenizer)) {
+    config_.validate();
+    require(config_.stop_strings.empty() || static_cast<bool>(detokenizer_),
+            "KvSampler: stop_strings need a detokenizer (token ids -> text)");
+    stop_matcher_ = StopStringMatcher{config_.stop_strings};
+  }
+
+  const SamplerConfig& config() const { return config_; }
+  void set_token_callback(TokenCallback callback) { token_callback_ = std::move(callback); }
+  const GenerationStats& last_stats() const { return stats_; }
+
+  template <Model M>
+  std::vector<Completion> generate(M& model, const GenerationRequest& request) {
+    Stopwatch total_clock;
+    stats_ = {};
+    const std::int64_t vocab_size = model.vocab_size();
+    check_request(request, vocab_size);
+    const std::size_t prompt_count = request.prompts.size();
+    const auto group_size = static_cast<std::size_t>(request.samples_per_prompt);
+    std::vector<Completion> completions(prompt_count * group_size);
+    if (prompt_count == 0) return completions;
+    for (auto& completion : completions) {
+      completion.ids.reserve(static_cast<std::size_t>(config_.max_new_tokens));
+      completion.logprobs.reserve(static_cast<std::size_t>(config_.max_new_tokens));
+    }
+
+    // Whole prompts per wave, so a prompt's samples share its prefill.
+    std::size_t prompts_per_wave = prompt_count;
+    if (config_.max_batch_sequences > 0)
+      prompts_per_wave = std::clamp<std::size_t>(static_cast<std::size_t>(config_.max_batch_sequences) / group_size,
+                                                 1, prompt_count);
+    std::size_t longest_prompt = 0;
+    for (const auto& prompt : request.prompts) longest_prompt = std::max(longest_prompt, prompt.size());
+    const std::size_t slots = prompts_per_wave * group_size;
+    const auto vocab = static_cast<std::size_t>(vocab_size);
+
+    WaveState state;
+    state.vocab = vocab;
+    state.max_positions = static_cast<int>(longest_prompt + static_cast<std::size_t>(config_.max_new_tokens));
+    state.chain = make_processor_chain(config_);
+    state.logits.assign(slots * vocab, 0.0f);
+    state.live_slots.reserve(slots);
+    state.next_tokens.reserve(slots);
+    state.finished.assign(slots, 0);
+    state.prefill_slots.reserve(prompts_per_wave);
+    state.streams.reserve(slots);
+    state.buffers = std::make_unique<tbb::enumerable_thread_specific<CandidateBuffer>>(
+        [vocab] { return CandidateBuffer(vocab); });
+
+    Stopwatch forward_clock;
+    auto cache = model.make_cache(static_cast<int>(slots), state.max_positions);
+    stats_.forward_ms += forward_clock.elapsed_ms();
+    for (std::size_t first_prompt = 0; first_prompt < prompt_count; first_prompt += prompts_per_wave) {
+      const std::size_t wave_prompts = std::min(prompts_per_wave, prompt_count - first_prompt);
+      if (first_prompt > 0) reset_cache(model, cache, slots, state.max_positions);
+      run_wave(model, cache, request, first_prompt, wave_prompts, completions, state);
+    }
+    stats_.total_ms = total_clock.elapsed_ms();
+    return completions;
+  }
+
+ private:
+  struct WaveState {
+    std::size_t vocab = 0;
+    int max_positions = 0;
+    LogitsProcessorChain chain;
+    std::vector<float> logits;               // (slots, vocab): row i belongs to live_slots[i]
+    std::vector<std::int32_t> live_slots;    // slots still generating, in row order
+    std::vector<TokenId> next_tokens;        // their newest tokens, fed to decode
+    std::vector<std::uint8_t> finished;      // per slot
+    std::vector<std::int32_t> prefill_slots;
+    std::vector<RandomStream> streams;       // per slot
+    std::unique_ptr<tbb::enumerable_thread_specific<CandidateBuffer>> buffers;
+  };
+
+  void check_request(const GenerationRequest& request, std::int64_t vocab_size) const {
+    require(vocab_size > 0, "KvSampler: the model reports a vocabulary of ", vocab_size, " tokens");
+    config_.validate_tokens(vocab_size, "KvSampler config");
+    require(request.samples_per_prompt >= 1, "GenerationRequest: samples_per_prompt = ", request.samples_per_prompt,
+            ": expected >= 1");
+    require(request.prompt_keys.empty() || request.prompt_keys.size() == request.prompts.size(),
+            "GenerationRequest: ", request.prompt_keys.size(), " prompt_keys for ", request.prompts.size(),
+            " prompts: expected one per prompt or none");
+    const auto total = static_cast<std::uint64_t>(request.prompts.size()) *
+                       static_cast<std::uint64_t>(request.samples_per_prompt);
+    require(total <= 0x7FFFFFFFu, "GenerationRequest: ", total, " completions: too many for one call");
+    for (std::size_t p = 0; p < request.prompts.size(); ++p) {
+      const auto& prompt = request.prompts[p];
+      require(!prompt.empty(), "GenerationRequest: prompt ", p, " is empty: expected at least one token");
+      for (std::size_t t = 0; t < prompt.size(); ++t)
+        require(prompt[t] >= 0 && prompt[t] < vocab_size, "GenerationRequest: prompt ", p, " token ", t, " = ",
+                prompt[t], " is outside the vocabulary [0, ", vocab_size, ")");
+    }
+  }
+
+  template <class M>
+  static void reset_cache(M& model, typename M::Cache& cache, std::size_t slots, int max_positions) {
+    if constexpr (requires { cache.reset(0); }) {
+      for (std::size_t slot = 0; slot < slots; ++slot) cache.reset(static_cast<int>(slot));
+    } else {
+      cache = model.make_cache(static_cast<int>(slots), max_positions);
+    }
+  }
+
+  template <class M>
+  void run_wave(M& model, typename M::Cache& cache, const GenerationRequest& request, std::size_t first_prompt,
+                std::size_t wave_prompts, std::vector<Completion>& completions, WaveState& state) {
+    Stopwatch wave_clock;
+    const std::size_t group_size = static_cast<std::size_t>(request.samples_per_prompt);
+    const std::size_t vocab = state.vocab;
+    const std::size_t wave_slots = wave_prompts * group_size;
+    const std::size_t first_sequence = first_prompt * group_size;
+
+    // Prefill each prompt once into the slot of its sample 0.
+    Stopwatch forward_clock;
+    TokenBatch prompts;
+    state.prefill_slots.clear();
+    for (std::size_t p = 0; p < wave_prompts; ++p) {
+      prompts.push_back(request.prompts[first_prompt + p]);
+      state.prefill_slots.push_back(static_cast<std::int32_t>(p * group_size));
+      stats_.prompt_tokens += static_cast<std::int64_t>(request.prompts[first_prompt + p].size());
+    }
+    model.prefill(cache, std::span<const std::int32_t>(state.prefill_slots), prompts,
+                  std::span<float>(state.logits.data(), wave_prompts * vocab));
+    for (std::size_t p = 0; p < wave_prompts; ++p)
+      for (std::size_t j = 1; j < group_size; ++j)
+        model.copy_slot(cache, static_cast<int>(p * group_size), static_cast<int>(p * group_size + j));
+    stats_.forward_ms += forward_clock.elapsed_ms();
+
+    state.streams.clear();
+    state.live_slots.clear();
+    for (std::size_t slot = 0; slot < wave_slots; ++slot) {
+      const std::size_t prompt = first_prompt + slot / group_size;
+      const std::uint64_t key = request.prompt_keys.empty() ? prompt : request.prompt_keys[prompt];
+      state.streams.push_back(sampling_stream(request.seed, request.step, key, static_cast<int>(slot % group_size)));
+      state.live_slots.push_back(static_cast<std::int32_t>(slot));
+      state.finished[slot] = 0;
+    }
+
+    // The first token of every sample comes from its prompt's prefill row.
+    bool first_step = true;
+    while (!state.live_slots.empty()) {
+      Stopwatch sampling_clock;
+      const std::size_t rows = state.live_slots.size();
+      const auto sample_row = [&](std::size_t row) {
+        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+        const std::size_t logits_row = first_step ? slot / group_size : row;
+        const std::size_t sequence = first_sequence + slot;
+        const std::size_t prompt = first_prompt + slot / group_size;
+        Completion& completion = completions[sequence];
+        CandidateBuffer& buffer = state.buffers->local();
+        CandidateSet candidates = buffer.load(std::span<const float>(state.logits.data() + logits_row * vocab, vocab));
+        state.chain.apply(candidates, SequenceContext{request.prompts[prompt], completion.ids});
+        const auto position = static_cast<std::uint32_t>(completion.ids.size());
+        const DrawnToken drawn = draw_token(candidates, state.streams[slot].uniform(position));
+        completion.ids.push_back(drawn.id);
+        completion.logprobs.push_back(drawn.logprob);
+        state.finished[slot] = finish_check(completion) ? 1 : 0;
+        if (state.finished[slot] != 0) completion.generation_ms = wave_clock.elapsed_ms();
+      };
+      if (rows * vocab >= kParallelSamplingElements) {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows), [&](const tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t row = range.begin(); row != range.end(); ++row) sample_row(row);
+        });
+      } else {
+        for (std::size_t row = 0; row < rows; ++row) sample_row(row);
+      }
+      stats_.new_tokens += static_cast<std::int64_t>(rows);
+
+      // Finished sequences leave the batch; the rest feed their new token to decode.
+      state.next_tokens.clear();
+      std::size_t kept = 0;
+      for (std::size_t row = 0; row < rows; ++row) {
+        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+        if (token_callback_) token_callback_(first_sequence + slot, completions[first_sequence + slot]);
+        if (state.finished[slot] != 0) continue;
+        state.live_slots[kept++] = static_cast<std::int32_t>(slot);
+        state.next_tokens.push_back(completions[first_sequence + slot].ids.back());
+      }
+      state.live_slots.resize(kept);
+      stats_.sampling_ms += sampling_clock.elapsed_ms();
+      first_step = false;
+      if (kept == 0) break;
+
+      forward_clock.restart();
+      model.decode(cache, std::span<const std::int32_t>(state.live_slots), std::span<const TokenId>(state.next_tokens),
+                   std::span<float>(state.logits.data(), kept * vocab));
+      stats_.forward_ms += forward_clock.elapsed_ms();
+      ++stats_.decode_steps;
+    }
+  }
+
+  // Sets the finish reason and text when `completion` just finished.
+  bool finish_check(Completion& completion) const {
+    const TokenId last = completion.ids.back();
+    const auto contains = [last](const std::vector<TokenId>& list) {
+      return std::find(list.begin(), list.end(), last) != list.end();
+    };
+    if (contains(config_.eos_token_ids)) return finish(completion, FinishReason::eos, true);
+    if (contains(config_.stop_token_ids)) return finish(completion, FinishReason::stop, true);
+    if (!stop_matcher_.empty()) {
+      std::string text = detokenizer_(completion.ids);
+      if (const auto match = stop_matcher_.find(text)) {
+        text.resize(match->text_offset);
+        completion.text = std::move(text);
+        completion.finish_reason = FinishReason::stop;
+        return true;
+      }
+    }
+    if (completion.ids.size() >= static_cast<std::size_t>(config_.max_new_tokens))
+      return finish(completion, FinishReason::length, false);
+    return false;
+  }
+
+  bool finish(Completion& completion, FinishReason reason, bool drop_last_from_text) const {
+    completion.finish_reason = reason;
+    if (detokenizer_) {
+      const std::span<const TokenId> shown(completion.ids.data(), completion.ids.size() - (drop_last_from_text ? 1 : 0));
+      completion.text = detokenizer_(shown);
+      if (const auto match = stop_matcher_.find(completion.text)) completion.text.resize(match->text_offset);
+    }
+    return true;
+  }
+
+  SamplerConfig config_;
+  Detokenizer detokenizer_;
+  StopStringMatcher stop_matcher_;
+  TokenCallback token_callback_;
+  GenerationStats stats_;
+};
+
+}  // namespace r1
