@@ -1,0 +1,77 @@
+#pragma once
+// Settings of the GRPO trainer loop (the objective has its own GrpoConfig in r1/rl).
+// Defaults follow the toy R1-Zero run; the R1 paper's scale is in the comments.
+#include <cstdint>
+#include <string>
+
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+
+namespace r1 {
+
+struct GrpoTrainerConfig {
+  std::int64_t steps = 100;            // rollouts (each: generate, verify, update)
+  int prompts_per_step = 8;            // R1: 32
+  int group_size = 8;                  // G; R1: 16
+  int minibatches_per_rollout = 1;     // optimiser steps per rollout; R1: 16
+  int epochs_per_rollout = 1;          // mu: passes over the rollout
+  int micro_batch_sequences = 0;       // gradient accumulation chunk; 0 = a whole minibatch at once
+  float temperature = 1.0f;            // sampling temperature; log-probs are taken at the same one
+  double max_grad_norm = 1.0;          // global norm clip; 0 = off
+  bool use_behaviour_logprobs = false; // true: old log-probs = the sampler's; false: recompute (exact when mu = 1)
+  bool shuffle_data = true;
+  std::uint64_t seed = 0;
+
+  void validate() const {
+    require(steps >= 0, "grpo config: 'steps' must be >= 0");
+    require(prompts_per_step > 0, "grpo config: 'prompts_per_step' must be > 0");
+    require(group_size > 0, "grpo config: 'group_size' must be > 0");
+    require(minibatches_per_rollout > 0 && minibatches_per_rollout <= prompts_per_step * group_size,
+            "grpo config: 'minibatches_per_rollout' must be in 1..prompts_per_step*group_size");
+    require(epochs_per_rollout > 0, "grpo config: 'epochs_per_rollout' must be > 0");
+    require(micro_batch_sequences >= 0, "grpo config: 'micro_batch_sequences' must be >= 0");
+    require(temperature > 0.0f, "grpo config: 'temperature' must be > 0 (training samples from the policy)");
+    require(max_grad_norm >= 0.0, "grpo config: 'max_grad_norm' must be >= 0");
+  }
+
+  static GrpoTrainerConfig from_json(const Json& json, std::string_view where = "grpo config") {
+    GrpoTrainerConfig c;
+    require(json.is_object(), where, ": expected a JSON object");
+    for (const auto& [key, value] : json.items()) {
+      static const char* known[] = {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout",
+                                    "epochs_per_rollout", "micro_batch_sequences", "temperature", "max_grad_norm",
+                                    "use_behaviour_logprobs", "shuffle_data", "seed"};
+      bool found = false;
+      for (const char* name : known) found = found || key == name;
+      require(found, where, ": unknown field '", key, "'");
+    }
+    c.steps = json_field_or(json, "steps", c.steps, where);
+    c.prompts_per_step = json_field_or(json, "prompts_per_step", c.prompts_per_step, where);
+    c.group_size = json_field_or(json, "group_size", c.group_size, where);
+    c.minibatches_per_rollout = json_field_or(json, "minibatches_per_rollout", c.minibatches_per_rollout, where);
+    c.epochs_per_rollout = json_field_or(json, "epochs_per_rollout", c.epochs_per_rollout, where);
+    c.micro_batch_sequences = json_field_or(json, "micro_batch_sequences", c.micro_batch_sequences, where);
+    c.temperature = json_field_or(json, "temperature", c.temperature, where);
+    c.max_grad_norm = json_field_or(json, "max_grad_norm", c.max_grad_norm, where);
+    c.use_behaviour_logprobs = json_field_or(json, "use_behaviour_logprobs", c.use_behaviour_logprobs, where);
+    c.shuffle_data = json_field_or(json, "shuffle_data", c.shuffle_data, where);
+    c.seed = json_field_or(json, "seed", c.seed, where);
+    c.validate();
+    return c;
+  }
+  Json to_json() const {
+    return Json{{"steps", steps},
+                {"prompts_per_step", prompts_per_step},
+                {"group_size", group_size},
+                {"minibatches_per_rollout", minibatches_per_rollout},
+                {"epochs_per_rollout", epochs_per_rollout},
+                {"micro_batch_sequences", micro_batch_sequences},
+                {"temperature", temperature},
+                {"max_grad_norm", max_grad_norm},
+                {"use_behaviour_logprobs", use_behaviour_logprobs},
+                {"shuffle_data", shuffle_data},
+                {"seed", seed}};
+  }
+};
+
+}  // namespace r1

@@ -1,0 +1,54 @@
+#pragma once
+// A tiny task and model for trainer tests: the prompt is one digit d followed by
+// "=", and a completion earns reward 1 when its first character is d. A random
+// model gets it right about 1 time in 16, so groups of 8 carry signal.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "r1/model/transformer.hpp"
+#include "r1/reward/reward.hpp"
+#include "r1/tokenizer/char_tokenizer.hpp"
+
+namespace r1::test {
+
+inline CharTokenizer tiny_tokenizer() { return CharTokenizer({"<pad>", "<eos>"}, "0123456789=+*;"); }
+
+inline ModelConfig tiny_model_config(std::int64_t vocab) {
+  ModelConfig config;
+  config.vocab_size = vocab;
+  config.hidden_size = 32;
+  config.intermediate_size = 64;
+  config.num_hidden_layers = 2;
+  config.num_attention_heads = 4;
+  config.num_key_value_heads = 2;
+  config.max_position_embeddings = 64;
+  config.tie_word_embeddings = true;
+  return config;
+}
+
+inline std::vector<Problem> echo_problems(int count) {
+  std::vector<Problem> problems;
+  for (int i = 0; i < count; ++i) {
+    Problem problem;
+    problem.prompt = std::to_string(i % 10) + "=";
+    problem.answer = std::to_string(i % 10);
+    problems.push_back(problem);
+  }
+  return problems;
+}
+
+// Reward 1 when the completion starts with the prompt's digit.
+struct EchoDigit {
+  std::string_view name() const { return "echo_digit"; }
+  Reward operator()(const Problem& problem, std::string_view completion) const {
+    Reward reward;
+    const bool correct = !completion.empty() && completion.substr(0, 1) == problem.answer;
+    reward.score = correct ? 1.0 : 0.0;
+    reward.components.push_back({"accuracy", reward.score});
+    reward.extracted = std::string(completion.substr(0, 1));
+    return reward;
+  }
+};
+
+}  // namespace r1::test
