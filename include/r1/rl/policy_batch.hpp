@@ -47,6 +47,7 @@ struct LossResult {
   double mean_ratio = 0;
   double clip_fraction_low = 0; // fraction of counted tokens clipped at 1 - eps_low
   double clip_fraction_high = 0;// fraction clipped at 1 + eps_high
+  double clip_fraction_dual = 0;// fraction held at the dual-clip bound -c*A (Ye et al. 2020)
   double tokens = 0;            // counted tokens in this micro-batch
 };
 

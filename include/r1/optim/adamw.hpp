@@ -1,0 +1,139 @@
+#pragma once
+// AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization",
+// Algorithm 2), in the form of torch.optim.AdamW:
+//   θ ← θ (1 − lr λ)                       only where ParameterView::weight_decay
+//   m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²
+//   θ ← θ − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
+// State (m, v) is fp32, one pair per parameter, sized on the first step or by init().
+#include <cmath>
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <span>
+#include <string_view>
+
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/optim/parameter.hpp"
+#include "r1/optim/slot_buffers.hpp"
+#include "r1/optim/state_io.hpp"
+
+namespace r1 {
+
+struct AdamWConfig {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.01f;  // torch.optim.AdamW's default
+
+  void validate(std::string_view where = "adamw config") const {
+    require(std::isfinite(lr) && lr >= 0, where, ": field 'lr' must be finite and ≥ 0, got ", lr);
+    require(beta1 >= 0 && beta1 < 1, where, ": field 'beta1' must be in [0, 1), got ", beta1);
+    require(beta2 >= 0 && beta2 < 1, where, ": field 'beta2' must be in [0, 1), got ", beta2);
+    require(std::isfinite(eps) && eps > 0, where, ": field 'eps' must be finite and > 0, got ", eps);
+    require(std::isfinite(weight_decay) && weight_decay >= 0, where, ": field 'weight_decay' must be finite and ≥ 0, got ",
+            weight_decay);
+  }
+  static AdamWConfig from_json(const Json& json, std::string_view where = "adamw config") {
+    require(json.is_object(), where, ": expected a JSON object");
+    for (const auto& [key, value] : json.items())
+      require(key == "lr" || key == "beta1" || key == "beta2" || key == "eps" || key == "weight_decay", where,
+              ": unknown field '", key, "'");
+    AdamWConfig config;
+    config.lr = json_field_or<float>(json, "lr", config.lr, where);
+    config.beta1 = json_field_or<float>(json, "beta1", config.beta1, where);
+    config.beta2 = json_field_or<float>(json, "beta2", config.beta2, where);
+    config.eps = json_field_or<float>(json, "eps", config.eps, where);
+    config.weight_decay = json_field_or<float>(json, "weight_decay", config.weight_decay, where);
+    config.validate(where);
+    return config;
+  }
+};
+
+class AdamW {
+ public:
+  static constexpr std::string_view format_tag = "r1.AdamW";
+  static constexpr std::uint32_t format_version = 1;
+
+  AdamW() : AdamW(AdamWConfig{}) {}
+  explicit AdamW(const AdamWConfig& config) : config_(config) { config_.validate(); }
+
+  const AdamWConfig& config() const { return config_; }
+  float learning_rate() const { return config_.lr; }
+  void set_learning_rate(float lr) {
+    require(std::isfinite(lr) && lr >= 0, "AdamW::set_learning_rate: expected a finite rate ≥ 0, got ", lr);
+    config_.lr = lr;
+  }
+  std::int64_t steps() const { return step_; }
+
+  // Sizes the state for `parameters` now rather than on the first step.
+  void init(std::span<const ParameterView> parameters) { moments_.bind(parameters, "AdamW::init"); }
+
+  void step(std::span<const ParameterView> parameters) {
+    moments_.bind(parameters, "AdamW::step");
+    ++step_;
+    const double t = static_cast<double>(step_);
+    const auto step_size = static_cast<float>(config_.lr / (1 - std::pow(static_cast<double>(config_.beta1), t)));
+    const auto bias_correction2_sqrt =
+        static_cast<float>(std::sqrt(1 - std::pow(static_cast<double>(config_.beta2), t)));
+    const float decay = 1 - config_.lr * config_.weight_decay;
+    const float beta1 = config_.beta1, beta2 = config_.beta2, eps = config_.eps;
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const ParameterView& p = parameters[i];
+      std::span<float> m = moments_.slot(i, 0), v = moments_.slot(i, 1);
+      const bool decays = p.weight_decay && config_.weight_decay != 0;
+      for (std::size_t k = 0; k < p.value.size(); ++k) {
+        const float g = p.grad[k];
+        if (decays) p.value[k] *= decay;
+        m[k] = beta1 * m[k] + (1 - beta1) * g;
+        v[k] = beta2 * v[k] + (1 - beta2) * g * g;
+        p.value[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias_correction2_sqrt + eps);
+      }
+    }
+  }
+
+  // Layout (r1/optim/state_io.hpp): tag, version, lr, β1, β2, ε, λ, step, buffers, checksum.
+  void save_state(std::ostream& out) const {
+    StateWriter writer(out, "AdamW state");
+    writer.bytes(format_tag.data(), format_tag.size());
+    writer.scalar<std::uint32_t>(format_version);
+    writer.scalar<float>(config_.lr);
+    writer.scalar<float>(config_.beta1);
+    writer.scalar<float>(config_.beta2);
+    writer.scalar<float>(config_.eps);
+    writer.scalar<float>(config_.weight_decay);
+    writer.scalar<std::int64_t>(step_);
+    moments_.save(writer);
+    writer.finish();
+  }
+
+  // Restores the learning rate, step count and moments; β1, β2, ε, λ stay as
+  // configured. Nothing changes unless the whole state reads back intact.
+  void load_state(std::istream& in) {
+    StateReader reader(in, "AdamW state");
+    reader.expect_tag(format_tag, format_version);
+    AdamWConfig loaded = config_;
+    loaded.lr = reader.scalar<float>("lr");
+    reader.scalar<float>("beta1");
+    reader.scalar<float>("beta2");
+    reader.scalar<float>("eps");
+    reader.scalar<float>("weight_decay");
+    const auto step = reader.scalar<std::int64_t>("step");
+    require(step >= 0, "AdamW state: negative step count ", step);
+    SlotBuffers moments = moments_;
+    moments.load(reader, "AdamW state");
+    reader.finish();
+    loaded.validate("AdamW state");
+    config_.lr = loaded.lr;
+    step_ = step;
+    moments_ = std::move(moments);
+  }
+
+ private:
+  AdamWConfig config_;
+  std::int64_t step_ = 0;
+  SlotBuffers moments_{2};
+};
+
+}  // namespace r1

@@ -1,0 +1,120 @@
+#pragma once
+// SGD with momentum, in the form of torch.optim.SGD (Sutskever et al. 2013 for
+// the Nesterov variant):
+//   g ← g + λ θ                       (L2 weight decay, only where ParameterView::weight_decay)
+//   b ← g on the first step, else μ b + (1 − dampening) g
+//   d ← g + μ b if nesterov, else b;  θ ← θ − lr d
+#include <cmath>
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <span>
+#include <string_view>
+
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/optim/parameter.hpp"
+#include "r1/optim/slot_buffers.hpp"
+#include "r1/optim/state_io.hpp"
+
+namespace r1 {
+
+struct SgdConfig {
+  float lr = 1e-2f;
+  float momentum = 0;
+  float dampening = 0;
+  float weight_decay = 0;
+  bool nesterov = false;
+
+  void validate(std::string_view where = "sgd config") const {
+    require(std::isfinite(lr) && lr >= 0, where, ": field 'lr' must be finite and ≥ 0, got ", lr);
+    require(momentum >= 0 && momentum < 1, where, ": field 'momentum' must be in [0, 1), got ", momentum);
+    require(dampening >= 0 && dampening <= 1, where, ": field 'dampening' must be in [0, 1], got ", dampening);
+    require(std::isfinite(weight_decay) && weight_decay >= 0, where, ": field 'weight_decay' must be finite and ≥ 0, got ",
+            weight_decay);
+    require(!nesterov || (momentum > 0 && dampening == 0), where, ": nesterov needs momentum > 0 and dampening 0");
+  }
+  static SgdConfig from_json(const Json& json, std::string_view where = "sgd config") {
+    require(json.is_object(), where, ": expected a JSON object");
+    for (const auto& [key, value] : json.items())
+      require(key == "lr" || key == "momentum" || key == "dampening" || key == "weight_decay" || key == "nesterov", where,
+              ": unknown field '", key, "'");
+    SgdConfig config;
+    config.lr = json_field_or<float>(json, "lr", config.lr, where);
+    config.momentum = json_field_or<float>(json, "momentum", config.momentum, where);
+    config.dampening = json_field_or<float>(json, "dampening", config.dampening, where);
+    config.weight_decay = json_field_or<float>(json, "weight_decay", config.weight_decay, where);
+    config.nesterov = json_field_or<bool>(json, "nesterov", config.nesterov, where);
+    config.validate(where);
+    return config;
+  }
+};
+
+class Sgd {
+ public:
+  static constexpr std::string_view format_tag = "r1.Sgd..";
+  static constexpr std::uint32_t format_version = 1;
+
+  Sgd() : Sgd(SgdConfig{}) {}
+  explicit Sgd(const SgdConfig& config) : config_(config) { config_.validate(); }
+
+  const SgdConfig& config() const { return config_; }
+  float learning_rate() const { return config_.lr; }
+  void set_learning_rate(float lr) {
+    require(std::isfinite(lr) && lr >= 0, "Sgd::set_learning_rate: expected a finite rate ≥ 0, got ", lr);
+    config_.lr = lr;
+  }
+  std::int64_t steps() const { return step_; }
+  void init(std::span<const ParameterView> parameters) { momentum_.bind(parameters, "Sgd::init"); }
+
+  void step(std::span<const ParameterView> parameters) {
+    momentum_.bind(parameters, "Sgd::step");
+    const bool first = step_ == 0;
+    ++step_;
+    const float mu = config_.momentum, lr = config_.lr;
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const ParameterView& p = parameters[i];
+      std::span<float> buffer = momentum_.slot(i, 0);
+      const float decay = p.weight_decay ? config_.weight_decay : 0.0f;
+      for (std::size_t k = 0; k < p.value.size(); ++k) {
+        float g = p.grad[k] + decay * p.value[k];
+        if (mu != 0) {
+          buffer[k] = first ? g : mu * buffer[k] + (1 - config_.dampening) * g;
+          g = config_.nesterov ? g + mu * buffer[k] : buffer[k];
+        }
+        p.value[k] -= lr * g;
+      }
+    }
+  }
+
+  void save_state(std::ostream& out) const {
+    StateWriter writer(out, "Sgd state");
+    writer.bytes(format_tag.data(), format_tag.size());
+    writer.scalar<std::uint32_t>(format_version);
+    writer.scalar<float>(config_.lr);
+    writer.scalar<std::int64_t>(step_);
+    momentum_.save(writer);
+    writer.finish();
+  }
+  void load_state(std::istream& in) {
+    StateReader reader(in, "Sgd state");
+    reader.expect_tag(format_tag, format_version);
+    const auto lr = reader.scalar<float>("lr");
+    const auto step = reader.scalar<std::int64_t>("step");
+    require(std::isfinite(lr) && lr >= 0, "Sgd state: invalid learning rate ", lr);
+    require(step >= 0, "Sgd state: negative step count ", step);
+    SlotBuffers momentum = momentum_;
+    momentum.load(reader, "Sgd state");
+    reader.finish();
+    config_.lr = lr;
+    step_ = step;
+    momentum_ = std::move(momentum);
+  }
+
+ private:
+  SgdConfig config_;
+  std::int64_t step_ = 0;
+  SlotBuffers momentum_{1};
+};
+
+}  // namespace r1
