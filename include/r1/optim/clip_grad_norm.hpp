@@ -18,11 +18,11 @@ inline double global_grad_norm(std::span<const ParameterView> parameters) {
 }
 
 // Returns the norm before clipping. A non-finite norm leaves the gradients as
-// they are, so the caller can skip the step.
+// they are, so the caller can skip the step. max_norm ≤ 0 or +inf only measures.
 inline double clip_grad_norm(std::span<const ParameterView> parameters, double max_norm) {
-  require(max_norm > 0 && std::isfinite(max_norm), "clip_grad_norm: max_norm must be finite and > 0, got ", max_norm);
+  require(!std::isnan(max_norm), "clip_grad_norm: max_norm is NaN");
   const double norm = global_grad_norm(parameters);
-  if (!std::isfinite(norm)) return norm;
+  if (!std::isfinite(norm) || max_norm <= 0 || std::isinf(max_norm)) return norm;
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1) {
     const auto scale = static_cast<float>(coefficient);
