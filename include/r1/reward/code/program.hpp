@@ -1,0 +1,151 @@
+#pragma once
+// A model-written program made ready to run in a sandbox: its source written into
+// a SandboxWorkspace, C++ compiled there once (in the sandbox too: the compiler
+// reads untrusted input, and `#include "/etc/shadow"` must find nothing), and the
+// command line of each test run.
+//
+//   Python:  /usr/bin/python3 -I -B /prog/solution.py          (stdin/stdout tests)
+//            /usr/bin/python3 -I -B /prog/call_driver.py /prog/solution.py NAME   (call tests)
+//   C++:     g++ -O2 -std=c++20 -pipe -o /prog/solution /prog/solution.cpp, then /prog/solution
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "r1/core/error.hpp"
+#include "r1/reward/code/extract.hpp"
+#include "r1/reward/code/sandbox.hpp"
+
+namespace r1::code {
+
+// An executable: `preferred` when it exists, else the first `name` on PATH, else "".
+inline std::string find_executable(const std::string& preferred, const std::string& name) {
+  if (::access(preferred.c_str(), X_OK) == 0) return preferred;
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "";
+  while (!rest.empty()) {
+    const std::size_t colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    if (dir.empty()) continue;
+    const std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+// /usr/bin/python3 (visible in every mode), else python3 on PATH (which the
+// namespaces mode sees only when it lives under /usr, /bin or /lib*).
+inline const std::string& python_interpreter() {
+  static const std::string path = find_executable("/usr/bin/python3", "python3");
+  return path;
+}
+inline const std::string& cpp_compiler() {
+  static const std::string path = find_executable("/usr/bin/g++", "g++");
+  return path;
+}
+
+// Runs a call-style test: reads the argument list as JSON from stdin, runs the
+// solution with its prints discarded, calls the function (top-level, or a method
+// of class Solution as on LeetCode) and prints the result as JSON.
+inline constexpr std::string_view kPythonCallDriver = R"PY(import contextlib, io, json, sys
+def _r1_main():
+    arguments = json.loads(sys.stdin.read())
+    sys.stdin = io.StringIO("")
+    with open(sys.argv[1]) as source_file:
+        source = source_file.read()
+    namespace = {"__name__": "solution"}  # a main guard must not run and wait for input
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source, "solution.py", "exec"), namespace)
+        function = namespace.get(sys.argv[2])
+        if function is None and isinstance(namespace.get("Solution"), type):
+            function = getattr(namespace["Solution"](), sys.argv[2], None)
+        if not callable(function):
+            print("r1: the solution defines no function named " + sys.argv[2], file=sys.stderr)
+            sys.exit(3)
+        result = function(*arguments)
+    def plain(value):
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
+        raise TypeError("result of type " + type(value).__name__ + " is not JSON")
+    sys.stdout.write(json.dumps(result, default=plain))
+_r1_main()
+)PY";
+
+// Default limits of the compile step: compilers need more room than solutions.
+inline SandboxLimits default_compile_limits() {
+  SandboxLimits limits;
+  limits.wall_time_ms = 30000;
+  limits.cpu_time_ms = 30000;
+  limits.address_space_bytes = 4ll << 30;
+  limits.file_size_bytes = 64ll << 20;
+  limits.tmpfs_bytes = 256ll << 20;
+  limits.open_files = 256;
+  limits.processes = 32;
+  limits.output_bytes = 64u << 10;
+  return limits;
+}
+
+struct CompileResult {
+  bool ok = true;
+  bool sandbox_failed = false;  // the failure was the sandbox's, not the program's
+  std::string message;          // compiler diagnostics or the sandbox's error
+};
+
+class PreparedProgram {
+ public:
+  PreparedProgram(const SandboxWorkspace& workspace, CodeLanguage language, IsolationMode mode)
+      : workspace_(workspace), language_(language), mode_(mode) {}
+
+  // Writes the source (and the call driver); compiles C++. Python is not compiled:
+  // a syntax error shows as a runtime error of every test.
+  CompileResult prepare(std::string_view source, const SandboxLimits& compile_limits) {
+    CompileResult result;
+    if (language_ == CodeLanguage::python) {
+      if (python_interpreter().empty()) return {false, true, "no python3 interpreter found (/usr/bin/python3 or PATH)"};
+      workspace_.write_program_file("solution.py", source);
+      workspace_.write_program_file("call_driver.py", kPythonCallDriver);
+      return result;
+    }
+    if (cpp_compiler().empty()) return {false, true, "no C++ compiler found (/usr/bin/g++ or PATH)"};
+    workspace_.write_program_file("solution.cpp", source);
+    const std::string dir = workspace_.visible_program_dir(mode_);
+    SandboxRequest request;
+    request.mode = mode_;
+    request.argv = {cpp_compiler(), "-O2", "-std=c++20", "-pipe", "-o", dir + "/solution", dir + "/solution.cpp"};
+    request.env = {"PATH=/usr/bin:/bin", "TMPDIR=.", "LANG=C"};
+    request.program_dir_writable = true;
+    request.limits = compile_limits;
+    const SandboxResult compile = run_sandboxed(workspace_, request);
+    if (compile.outcome == SandboxOutcome::sandbox_error) return {false, true, compile.error};
+    if (compile.outcome != SandboxOutcome::exited || compile.exit_code != 0) {
+      result.ok = false;
+      result.message = compile.outcome == SandboxOutcome::wall_timeout ? "compile time limit exceeded"
+                       : compile.outcome == SandboxOutcome::output_limit ? "compiler output over the limit"
+                                                                         : compile.stderr_text;
+      if (result.message.empty()) result.message = "compiler failed (" + std::string(to_string(compile.outcome)) + ")";
+    }
+    // The binary becomes the caller's again: runs of other uids read it, none writes it.
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(workspace_.program_dir(), ignored)) {
+      ::lchown(entry.path().c_str(), ::geteuid(), ::getegid());
+    }
+    return result;
+  }
+
+  // The command line of one run; `function_name` non-empty for a call-style test.
+  std::vector<std::string> run_argv(const std::string& function_name = {}) const {
+    const std::string dir = workspace_.visible_program_dir(mode_);
+    if (language_ == CodeLanguage::cpp) return {dir + "/solution"};
+    if (function_name.empty()) return {python_interpreter(), "-I", "-B", dir + "/solution.py"};
+    return {python_interpreter(), "-I", "-B", dir + "/call_driver.py", dir + "/solution.py", function_name};
+  }
+
+ private:
+  const SandboxWorkspace& workspace_;
+  CodeLanguage language_;
+  IsolationMode mode_;
+};
+
+}  // namespace r1::code
