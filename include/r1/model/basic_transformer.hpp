@@ -1,0 +1,462 @@
+#pragma once
+// The Llama / Qwen2 decoder (Touvron et al. 2023; Qwen2 report 2024) on the
+// CPU, templated on the scalar type so the very same code runs in double for
+// gradient checks. r1::Transformer<r1::cpu> (transformer.hpp) is the float one.
+//
+//   x = embed[tokens]                                              (N, D)
+//   per layer:  h = x + o_proj(attention(rope(qkv_proj(rmsnorm(x)))))
+//               x = h + down_proj(silu(gate_proj(rmsnorm(h))) * up_proj(rmsnorm(h)))
+//   logits = lm_head(rmsnorm(x))                                   (M, V) at scored rows only
+//
+// Memory: parameters and gradients are two flat buffers laid out once, with
+// q/k/v (and their biases) adjacent and gate/up adjacent so each pair or triple
+// is one GEMM. Activations live in grow-only buffers: after the first call with
+// a given size, score/backward/prefill/decode allocate nothing.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "r1/core/error.hpp"
+#include "r1/core/rng.hpp"
+#include "r1/core/token_batch.hpp"
+#include "r1/model/config.hpp"
+#include "r1/model/kv_cache.hpp"
+#include "r1/model/ops/attention.hpp"
+#include "r1/model/ops/embedding.hpp"
+#include "r1/model/ops/linear.hpp"
+#include "r1/model/ops/log_softmax_gather.hpp"
+#include "r1/model/ops/rmsnorm.hpp"
+#include "r1/model/ops/rope.hpp"
+#include "r1/model/ops/swiglu.hpp"
+#include "r1/model/parallel_chunks.hpp"
+
+namespace r1 {
+
+// One named parameter tensor inside the flat buffer.
+struct ParameterTensor {
+  std::string name;                 // HF name
+  std::vector<std::int64_t> shape;  // row-major
+  std::int64_t offset = 0, size = 0;
+  bool weight_decay = true;  // false for norms and biases
+};
+
+template <class Scalar>
+class BasicTransformer {
+ public:
+  using Index = Eigen::Index;
+  using Cache = BasicKvCache<Scalar>;
+
+  explicit BasicTransformer(const ModelConfig& config) : config_(config) {
+    config_.validate("ModelConfig");
+    heads_ = AttentionHeads{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim()};
+    lay_out_parameters();
+    parameters_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
+    gradients_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
+    rope_ = RopeTable<Scalar>(heads_.head_dim, config_.rope_theta);
+  }
+
+  const ModelConfig& config() const { return config_; }
+  std::int64_t vocab_size() const { return config_.vocab_size; }
+  std::int64_t parameter_count() const { return parameter_count_; }
+  const std::vector<ParameterTensor>& tensors() const { return tensors_; }
+  const ParameterTensor* find_tensor(std::string_view name) const {
+    for (const auto& tensor : tensors_)
+      if (tensor.name == name) return &tensor;
+    return nullptr;
+  }
+  std::span<Scalar> flat_parameters() { return parameters_; }
+  std::span<Scalar> flat_gradients() { return gradients_; }
+  std::span<const Scalar> flat_parameters() const { return parameters_; }
+  std::span<const Scalar> flat_gradients() const { return gradients_; }
+
+  // normal(0, stddev) for matrices, 1 for norm weights, 0 for biases, drawn in layout order from Philox(seed).
+  void init_random(std::uint64_t seed, float stddev = 0.02f) {
+    Philox rng(seed);
+    for (const auto& tensor : tensors_) {
+      Scalar* data = parameters_.data() + tensor.offset;
+      const bool is_norm = tensor.name.ends_with("norm.weight");
+      const bool is_bias = tensor.name.ends_with(".bias");
+      for (std::int64_t i = 0; i < tensor.size; ++i)
+        data[i] = is_norm ? Scalar(1) : is_bias ? Scalar(0) : static_cast<Scalar>(rng.normal() * stddev);
+    }
+  }
+
+  void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), Scalar(0)); }
+
+  // ---- Training path ----
+
+  // logprobs[i] / entropies[i] (N each) for scored positions, 0 elsewhere; see Transformer<cpu>::score.
+  void forward_scores(const TokenBatch& batch, Scalar temperature, std::span<Scalar> logprobs,
+                      std::span<Scalar> entropies) {
+    batch.validate(config_.vocab_size, "score: batch");
+    require(std::isfinite(static_cast<double>(temperature)) && temperature > Scalar(0), "score: temperature ",
+            temperature, ": expected a finite positive number");
+    const auto N = static_cast<Index>(batch.total_tokens());
+    require(static_cast<Index>(logprobs.size()) == N && static_cast<Index>(entropies.size()) == N,
+            "score: output spans must have one entry per token (", N, ")");
+    const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
+
+    // Row r of the final hidden states predicts token r + 1 of the same sequence.
+    scored_rows_.clear();
+    for (std::size_t s = 0; s < batch.size(); ++s)
+      for (std::int64_t t = batch.first_scored(s); t < batch.length(s); ++t)
+        scored_rows_.push_back(batch.offsets[s] + t - 1);
+    const auto M = static_cast<Index>(scored_rows_.size());
+    reserve_training(N, M);
+    rope_.reserve(detail::longest_sequence(batch.offsets));
+    tokens_ = N;
+    offsets_.assign(batch.offsets.begin(), batch.offsets.end());
+    temperature_ = temperature;
+
+    const Scalar* W = parameters_.data();
+    embedding_forward(W + embed_, std::span<const TokenId>(batch.tokens), D, at(resid_, 0, N * D));
+    for (Index l = 0; l < L; ++l) {
+      const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+      Scalar* x = at(resid_, l, N * D);
+      Scalar* xn1 = at(xn1_, l, N * D);
+      Scalar* qkv = at(qkv_, l, N * QKV);
+      Scalar* attn = at(attn_, l, N * A);
+      Scalar* mid = at(mid_, l, N * D);
+      Scalar* xn2 = at(xn2_, l, N * D);
+      Scalar* gate_up = at(gate_up_, l, N * 2 * F);
+      Scalar* act = at(act_, l, N * F);
+      rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn1, at(rstd1_, l, N));
+      linear_forward(xn1, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
+      rotate_packed(qkv, batch.offsets, false);
+      attention_forward_packed(qkv, std::span<const std::int64_t>(batch.offsets), heads_, attn, at(lse_, l, N * heads_.heads),
+                               attention_scratch_);
+      std::copy_n(x, N * D, mid);
+      linear_forward(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), N, A, D, mid, true);
+      rmsnorm_forward(mid, W + p.post_norm, N, D, config_.rms_norm_eps, xn2, at(rstd2_, l, N));
+      linear_forward(xn2, W + p.gate_up_weight, static_cast<const Scalar*>(nullptr), N, D, 2 * F, gate_up);
+      swiglu_forward(gate_up, N, F, act);
+      Scalar* next = at(resid_, l + 1, N * D);
+      std::copy_n(mid, N * D, next);
+      linear_forward(act, W + p.down_weight, static_cast<const Scalar*>(nullptr), N, F, D, next, true);
+    }
+    // Final norm and LM head only at the M rows that predict a scored token.
+    const Scalar* last = at(resid_, L, N * D);
+    for (Index m = 0; m < M; ++m) std::copy_n(last + scored_rows_[static_cast<std::size_t>(m)] * D, D, final_in_.data() + m * D);
+    rmsnorm_forward(final_in_.data(), W + final_norm_, M, D, config_.rms_norm_eps, final_normed_.data(), final_rstd_.data());
+    linear_forward(final_normed_.data(), W + lm_head_, static_cast<const Scalar*>(nullptr), M, D, V, logits_.data());
+
+    std::fill(logprobs.begin(), logprobs.end(), Scalar(0));
+    std::fill(entropies.begin(), entropies.end(), Scalar(0));
+    parallel_chunks(M, chunk_count(M, 8), [&](int, Index begin, Index end) {
+      for (Index m = begin; m < end; ++m) {
+        const Index target_index = scored_rows_[static_cast<std::size_t>(m)] + 1;
+        const auto result = log_softmax_gather_forward(logits_.data() + m * V, V, temperature,
+                                                       batch.tokens[static_cast<std::size_t>(target_index)]);
+        row_results_[static_cast<std::size_t>(m)] = result;
+        logprobs[static_cast<std::size_t>(target_index)] = result.logprob;
+        entropies[static_cast<std::size_t>(target_index)] = result.entropy;
+      }
+    });
+    backward_ready_ = true;
+  }
+
+  // Accumulates parameter gradients from d loss / d logprob and d loss / d entropy (d_entropies may be empty).
+  void backward_scores(const TokenBatch& batch, std::span<const Scalar> d_logprobs, std::span<const Scalar> d_entropies) {
+    const auto N = static_cast<Index>(batch.total_tokens());
+    require(backward_ready_ && N == tokens_ &&
+                std::equal(batch.offsets.begin(), batch.offsets.end(), offsets_.begin(), offsets_.end()),
+            "backward: must follow score() on the same batch (and only once)");
+    require(static_cast<Index>(d_logprobs.size()) == N, "backward: d_logprobs has ", d_logprobs.size(),
+            " entries, expected one per token (", N, ")");
+    require(d_entropies.empty() || static_cast<Index>(d_entropies.size()) == N, "backward: d_entropies has ",
+            d_entropies.size(), " entries, expected 0 or one per token (", N, ")");
+    backward_ready_ = false;  // the logits buffer becomes d logits below
+    const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
+    const auto M = static_cast<Index>(scored_rows_.size());
+    const Scalar* W = parameters_.data();
+    Scalar* G = gradients_.data();
+
+    Scalar* d_logits = logits_.data();
+    parallel_chunks(M, chunk_count(M, 8), [&](int, Index begin, Index end) {
+      for (Index m = begin; m < end; ++m) {
+        const auto target_index = static_cast<std::size_t>(scored_rows_[static_cast<std::size_t>(m)] + 1);
+        log_softmax_gather_backward(d_logits + m * V, V, temperature_, batch.tokens[target_index],
+                                    row_results_[static_cast<std::size_t>(m)], d_logprobs[target_index],
+                                    d_entropies.empty() ? Scalar(0) : d_entropies[target_index]);
+      }
+    });
+    Scalar* d_final = d_final_normed_.data();
+    linear_backward_input(d_logits, W + lm_head_, M, D, V, d_final);
+    linear_backward_weight(d_logits, final_normed_.data(), M, D, V, G + lm_head_, static_cast<Scalar*>(nullptr));
+    Scalar* d_final_in = d_final_in_.data();
+    std::fill_n(d_final_in, M * D, Scalar(0));
+    rmsnorm_backward(d_final, final_in_.data(), W + final_norm_, final_rstd_.data(), M, D, d_final_in, G + final_norm_);
+
+    // d_x: d loss / d (residual stream), carried down through the layers in place.
+    Scalar* d_x = d_x_.data();
+    std::fill_n(d_x, N * D, Scalar(0));
+    for (Index m = 0; m < M; ++m)
+      std::copy_n(d_final_in + m * D, D, d_x + scored_rows_[static_cast<std::size_t>(m)] * D);
+    Scalar* d_normed = d_normed_.data();
+    for (Index l = L - 1; l >= 0; --l) {
+      const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+      // MLP branch: x_next = mid + down(swiglu(gate_up(rmsnorm(mid)))).
+      linear_backward_input(d_x, W + p.down_weight, N, F, D, d_act_.data());
+      linear_backward_weight(d_x, at(act_, l, N * F), N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
+      swiglu_backward(d_act_.data(), at(gate_up_, l, N * 2 * F), N, F, d_gate_up_.data());
+      linear_backward_input(d_gate_up_.data(), W + p.gate_up_weight, N, D, 2 * F, d_normed);
+      linear_backward_weight(d_gate_up_.data(), at(xn2_, l, N * D), N, D, 2 * F, G + p.gate_up_weight,
+                             static_cast<Scalar*>(nullptr));
+      rmsnorm_backward(d_normed, at(mid_, l, N * D), W + p.post_norm, at(rstd2_, l, N), N, D, d_x, G + p.post_norm);
+      // Attention branch: mid = x + o_proj(attention(...)).
+      linear_backward_input(d_x, W + p.o_weight, N, A, D, d_attn_.data());
+      linear_backward_weight(d_x, at(attn_, l, N * A), N, A, D, G + p.o_weight, static_cast<Scalar*>(nullptr));
+      attention_backward_packed(d_attn_.data(), at(qkv_, l, N * QKV), at(attn_, l, N * A), at(lse_, l, N * heads_.heads),
+                                std::span<const std::int64_t>(batch.offsets), heads_, d_qkv_.data(), attention_scratch_);
+      rotate_packed(d_qkv_.data(), batch.offsets, true);
+      linear_backward_input(d_qkv_.data(), W + p.qkv_weight, N, D, QKV, d_normed);
+      linear_backward_weight(d_qkv_.data(), at(xn1_, l, N * D), N, D, QKV, G + p.qkv_weight,
+                             p.qkv_bias >= 0 ? G + p.qkv_bias : static_cast<Scalar*>(nullptr));
+      rmsnorm_backward(d_normed, at(resid_, l, N * D), W + p.input_norm, at(rstd1_, l, N), N, D, d_x, G + p.input_norm);
+    }
+    embedding_backward(d_x, std::span<const TokenId>(batch.tokens), D, G + embed_);
+  }
+
+  // ---- Inference path ----
+
+  Cache make_cache(int slots, int max_positions) const {
+    return Cache(static_cast<int>(config_.num_hidden_layers), slots, max_positions, heads_.kv_width());
+  }
+
+  // Appends sequence i of `sequences` to slot slots[i] (positions continue from the slot's length) and writes
+  // the raw logits (slots.size(), V) of each sequence's last position.
+  void extend(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& sequences, std::span<Scalar> logits) {
+    sequences.validate(config_.vocab_size, "prefill: prompts");
+    const auto S = static_cast<Index>(slots.size());
+    require(S == static_cast<Index>(sequences.size()), "prefill: ", slots.size(), " slots for ", sequences.size(),
+            " sequences");
+    require(cache.layers() == config_.num_hidden_layers && cache.kv_width() == heads_.kv_width(),
+            "prefill: the cache was made for another model shape");
+    const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width(), KW = heads_.kv_width();
+    require(static_cast<Index>(logits.size()) == S * V, "prefill/decode: logits has ", logits.size(),
+            " entries, expected slots x vocab = ", S * V);
+    Index longest_total = 0, longest_new = 0;
+    for (Index s = 0; s < S; ++s) {
+      const int slot = slots[static_cast<std::size_t>(s)];
+      require(slot >= 0 && slot < cache.slots(), "prefill/decode: slot ", slot, " outside [0, ", cache.slots(), ")");
+      for (Index other = 0; other < s; ++other)
+        require(slots[static_cast<std::size_t>(other)] != slot, "prefill/decode: slot ", slot, " appears twice");
+      const Index length = sequences.length(static_cast<std::size_t>(s));
+      require(length >= 1, "prefill/decode: sequence ", s, " is empty");
+      require(cache.length(slot) + length <= cache.max_positions(), "prefill/decode: slot ", slot, " holds ",
+              cache.length(slot), " tokens; ", length, " more exceed max_positions ", cache.max_positions());
+      longest_total = std::max<Index>(longest_total, cache.length(slot) + length);
+      longest_new = std::max(longest_new, length);
+    }
+    const auto N = static_cast<Index>(sequences.total_tokens());
+    reserve_inference(N, S);
+    rope_.reserve(longest_total);
+    const int chunks = chunk_count(S * heads_.kv_heads);
+    attention_scratch_.reserve(chunks, longest_new * longest_total);
+
+    const Scalar* W = parameters_.data();
+    Scalar* x = infer_x_.data();
+    Scalar* xn = infer_normed_.data();
+    Scalar* qkv = infer_qkv_.data();
+    Scalar* attn = infer_attn_.data();
+    embedding_forward(W + embed_, std::span<const TokenId>(sequences.tokens), D, x);
+    for (Index l = 0; l < L; ++l) {
+      const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+      rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
+      linear_forward(xn, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
+      parallel_dealt(S, chunk_count(S), [&](int, std::int64_t s) {
+        const int slot = slots[static_cast<std::size_t>(s)];
+        const Index first = sequences.offsets[static_cast<std::size_t>(s)], length = sequences.length(static_cast<std::size_t>(s));
+        const Index start = cache.length(slot);
+        Scalar* rows = qkv + first * QKV;
+        rope_rotate(rows, length, QKV, heads_.heads, start, rope_, false);
+        rope_rotate(rows + A, length, QKV, heads_.kv_heads, start, rope_, false);
+        Scalar* keys = cache.keys(static_cast<int>(l), slot) + start * KW;
+        Scalar* values = cache.values(static_cast<int>(l), slot) + start * KW;
+        for (Index t = 0; t < length; ++t) {
+          std::copy_n(rows + t * QKV + A, KW, keys + t * KW);
+          std::copy_n(rows + t * QKV + A + KW, KW, values + t * KW);
+        }
+      });
+      parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
+        const Index s = item / heads_.kv_heads, g = item % heads_.kv_heads;
+        const int slot = slots[static_cast<std::size_t>(s)];
+        const Index first = sequences.offsets[static_cast<std::size_t>(s)], length = sequences.length(static_cast<std::size_t>(s));
+        const Index keys = cache.length(slot) + length;
+        for (Index h = g * heads_.group(); h < (g + 1) * heads_.group(); ++h) {
+          const AttentionHeadInputs<Scalar> in{qkv + first * QKV + h * heads_.head_dim, QKV,
+                                               cache.keys(static_cast<int>(l), slot) + g * heads_.head_dim,
+                                               cache.values(static_cast<int>(l), slot) + g * heads_.head_dim, KW,
+                                               length, keys, heads_.head_dim};
+          attention_head_forward(in, attn + first * A + h * heads_.head_dim, A, infer_lse_.data() + first * heads_.heads + h,
+                                 heads_.heads, attention_scratch_.chunk(chunk));
+        }
+      });
+      linear_forward(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), N, A, D, x, true);
+      rmsnorm_forward(x, W + p.post_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
+      linear_forward(xn, W + p.gate_up_weight, static_cast<const Scalar*>(nullptr), N, D, 2 * F, infer_gate_up_.data());
+      swiglu_forward(infer_gate_up_.data(), N, F, infer_act_.data());
+      linear_forward(infer_act_.data(), W + p.down_weight, static_cast<const Scalar*>(nullptr), N, F, D, x, true);
+    }
+    for (Index s = 0; s < S; ++s) {
+      const int slot = slots[static_cast<std::size_t>(s)];
+      cache.set_length(slot, cache.length(slot) + static_cast<int>(sequences.length(static_cast<std::size_t>(s))));
+      std::copy_n(x + (sequences.offsets[static_cast<std::size_t>(s) + 1] - 1) * D, D, infer_last_.data() + s * D);
+    }
+    rmsnorm_forward(infer_last_.data(), W + final_norm_, S, D, config_.rms_norm_eps, infer_last_normed_.data(),
+                    infer_rstd_.data());
+    linear_forward(infer_last_normed_.data(), W + lm_head_, static_cast<const Scalar*>(nullptr), S, D, V, logits.data());
+  }
+
+  // Appends tokens[i] to slot slots[i] for all i in one batched step; logits (slots.size(), V).
+  void decode(Cache& cache, std::span<const std::int32_t> slots, std::span<const TokenId> tokens, std::span<Scalar> logits) {
+    require(slots.size() == tokens.size(), "decode: ", slots.size(), " slots for ", tokens.size(), " tokens");
+    decode_batch_.tokens.assign(tokens.begin(), tokens.end());
+    decode_batch_.offsets.resize(tokens.size() + 1);
+    for (std::size_t i = 0; i <= tokens.size(); ++i) decode_batch_.offsets[i] = static_cast<std::int64_t>(i);
+    decode_batch_.score_from.clear();
+    extend(cache, slots, decode_batch_, logits);
+  }
+
+  void copy_slot(Cache& cache, int from_slot, int to_slot) const { cache.copy_slot(from_slot, to_slot); }
+
+ protected:
+  struct LayerOffsets {
+    std::int64_t input_norm = 0, qkv_weight = 0, qkv_bias = -1, o_weight = 0, post_norm = 0, gate_up_weight = 0,
+                 down_weight = 0;
+  };
+
+ private:
+  // Tensor order in the flat buffer (HF names), with q/k/v and gate/up adjacent.
+  void lay_out_parameters() {
+    const std::int64_t D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const std::int64_t E = heads_.head_dim, H = heads_.heads, K = heads_.kv_heads;
+    std::int64_t offset = 0;
+    const auto add = [&](std::string name, std::vector<std::int64_t> shape, bool decay) {
+      std::int64_t size = 1;
+      for (const auto extent : shape) size *= extent;
+      tensors_.push_back({std::move(name), std::move(shape), offset, size, decay});
+      offset += size;
+      return tensors_.back().offset;
+    };
+    embed_ = add("model.embed_tokens.weight", {V, D}, true);
+    for (std::int64_t l = 0; l < config_.num_hidden_layers; ++l) {
+      const std::string prefix = "model.layers." + std::to_string(l) + ".";
+      LayerOffsets p;
+      p.input_norm = add(prefix + "input_layernorm.weight", {D}, false);
+      p.qkv_weight = add(prefix + "self_attn.q_proj.weight", {H * E, D}, true);
+      add(prefix + "self_attn.k_proj.weight", {K * E, D}, true);
+      add(prefix + "self_attn.v_proj.weight", {K * E, D}, true);
+      if (config_.attention_bias) {
+        p.qkv_bias = add(prefix + "self_attn.q_proj.bias", {H * E}, false);
+        add(prefix + "self_attn.k_proj.bias", {K * E}, false);
+        add(prefix + "self_attn.v_proj.bias", {K * E}, false);
+      }
+      p.o_weight = add(prefix + "self_attn.o_proj.weight", {D, H * E}, true);
+      p.post_norm = add(prefix + "post_attention_layernorm.weight", {D}, false);
+      p.gate_up_weight = add(prefix + "mlp.gate_proj.weight", {F, D}, true);
+      add(prefix + "mlp.up_proj.weight", {F, D}, true);
+      p.down_weight = add(prefix + "mlp.down_proj.weight", {D, F}, true);
+      layers_.push_back(p);
+    }
+    final_norm_ = add("model.norm.weight", {D}, false);
+    lm_head_ = config_.tie_word_embeddings ? embed_ : add("lm_head.weight", {V, D}, true);
+    parameter_count_ = offset;
+  }
+
+  static Scalar* at(std::vector<Scalar>& buffer, Index index, Index stride) { return buffer.data() + index * stride; }
+  static void grow(std::vector<Scalar>& buffer, Index size) {
+    if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
+  }
+
+  void reserve_training(Index N, Index M) {
+    const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
+    // Per-layer buffers are indexed with stride N * width, so they must hold L (or L + 1) of them.
+    grow(resid_, (L + 1) * N * D);
+    grow(xn1_, L * N * D);
+    grow(rstd1_, L * N);
+    grow(qkv_, L * N * QKV);
+    grow(attn_, L * N * A);
+    grow(lse_, L * N * heads_.heads);
+    grow(mid_, L * N * D);
+    grow(xn2_, L * N * D);
+    grow(rstd2_, L * N);
+    grow(gate_up_, L * N * 2 * F);
+    grow(act_, L * N * F);
+    grow(final_in_, M * D);
+    grow(final_normed_, M * D);
+    grow(final_rstd_, M);
+    grow(logits_, M * V);
+    if (static_cast<Index>(row_results_.size()) < M) row_results_.resize(static_cast<std::size_t>(M));
+    grow(d_final_normed_, M * D);
+    grow(d_final_in_, M * D);
+    grow(d_x_, N * D);
+    grow(d_normed_, N * D);
+    grow(d_act_, N * F);
+    grow(d_gate_up_, N * 2 * F);
+    grow(d_attn_, N * A);
+    grow(d_qkv_, N * QKV);
+  }
+
+  void reserve_inference(Index N, Index S) {
+    const Index D = config_.hidden_size, F = config_.intermediate_size;
+    grow(infer_x_, N * D);
+    grow(infer_normed_, N * D);
+    grow(infer_rstd_, std::max(N, S));
+    grow(infer_qkv_, N * heads_.qkv_width());
+    grow(infer_attn_, N * heads_.q_width());
+    grow(infer_lse_, N * heads_.heads);
+    grow(infer_gate_up_, N * 2 * F);
+    grow(infer_act_, N * F);
+    grow(infer_last_, S * D);
+    grow(infer_last_normed_, S * D);
+  }
+
+  // RoPE on the q and k parts of packed qkv rows, each sequence from position 0 (inverse: the backward).
+  void rotate_packed(Scalar* qkv, const std::vector<std::int64_t>& offsets, bool inverse) {
+    const Index QKV = heads_.qkv_width();
+    parallel_dealt(static_cast<std::int64_t>(offsets.size()) - 1, chunk_count(static_cast<Index>(offsets.size()) - 1),
+                   [&](int, std::int64_t s) {
+                     Scalar* rows = qkv + offsets[static_cast<std::size_t>(s)] * QKV;
+                     const Index length = offsets[static_cast<std::size_t>(s) + 1] - offsets[static_cast<std::size_t>(s)];
+                     rope_rotate(rows, length, QKV, heads_.heads, 0, rope_, inverse);
+                     rope_rotate(rows + heads_.q_width(), length, QKV, heads_.kv_heads, 0, rope_, inverse);
+                   });
+  }
+
+  ModelConfig config_;
+  AttentionHeads heads_;
+  std::vector<ParameterTensor> tensors_;
+  std::vector<LayerOffsets> layers_;
+  std::int64_t embed_ = 0, final_norm_ = 0, lm_head_ = 0, parameter_count_ = 0;
+  std::vector<Scalar> parameters_, gradients_;
+  RopeTable<Scalar> rope_;
+  AttentionScratch<Scalar> attention_scratch_;
+
+  // Saved by forward_scores for backward_scores.
+  bool backward_ready_ = false;
+  Index tokens_ = 0;
+  Scalar temperature_ = 1;
+  std::vector<std::int64_t> offsets_, scored_rows_;
+  std::vector<Scalar> resid_, xn1_, rstd1_, qkv_, attn_, lse_, mid_, xn2_, rstd2_, gate_up_, act_;
+  std::vector<Scalar> final_in_, final_normed_, final_rstd_, logits_;
+  std::vector<TokenLogprob<Scalar>> row_results_;
+  std::vector<Scalar> d_final_normed_, d_final_in_, d_x_, d_normed_, d_act_, d_gate_up_, d_attn_, d_qkv_;
+
+  // Inference scratch.
+  TokenBatch decode_batch_;
+  std::vector<Scalar> infer_x_, infer_normed_, infer_rstd_, infer_qkv_, infer_attn_, infer_lse_, infer_gate_up_,
+      infer_act_, infer_last_, infer_last_normed_;
+};
+
+}  // namespace r1

@@ -1,0 +1,72 @@
+#pragma once
+// Dense layer y = x W^T (+ b) with W row-major (out_features, in_features) as in
+// HF checkpoints, and its backward. The GEMMs are Eigen's; rows (or output
+// features, when there are few rows) are split across r1's threads.
+#include <Eigen/Core>
+
+#include "r1/model/ops/matrix_views.hpp"
+#include "r1/model/parallel_chunks.hpp"
+
+namespace r1 {
+
+namespace detail {
+// Below this many rows per chunk a split GEMM costs more in packing than it gains.
+inline constexpr Eigen::Index kMinRowsPerChunk = 32;
+}  // namespace detail
+
+// y (N, out) = x (N, in) W^T (out, in) + bias, or y += ... when `accumulate`. bias may be null.
+template <class Scalar>
+void linear_forward(const Scalar* x, const Scalar* weight, const Scalar* bias, Eigen::Index rows,
+                    Eigen::Index in_features, Eigen::Index out_features, Scalar* y, bool accumulate = false) {
+  const auto W = const_view(weight, out_features, in_features);
+  const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
+  if (row_chunks > 1 || rows >= out_features) {
+    parallel_chunks(rows, row_chunks, [&](int, Eigen::Index begin, Eigen::Index end) {
+      const auto X = const_view(x + begin * in_features, end - begin, in_features);
+      auto Y = view(y + begin * out_features, end - begin, out_features);
+      if (accumulate) Y.noalias() += X * W.transpose();
+      else Y.noalias() = X * W.transpose();
+      if (bias != nullptr) Y.rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, out_features);
+    });
+    return;
+  }
+  // Few rows (decoding): split the output features instead.
+  const auto X = const_view(x, rows, in_features);
+  parallel_chunks(out_features, chunk_count(out_features, 64), [&](int, Eigen::Index begin, Eigen::Index end) {
+    auto Y = view(y + begin, rows, end - begin, out_features);
+    const auto Wpart = const_view(weight + begin * in_features, end - begin, in_features);
+    if (accumulate) Y.noalias() += X * Wpart.transpose();
+    else Y.noalias() = X * Wpart.transpose();
+    if (bias != nullptr) Y.rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias + begin, end - begin);
+  });
+}
+
+// dx (N, in) = dy (N, out) W (out, in), or dx += ... when `accumulate`.
+template <class Scalar>
+void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index rows, Eigen::Index in_features,
+                           Eigen::Index out_features, Scalar* dx, bool accumulate = false) {
+  const auto W = const_view(weight, out_features, in_features);
+  parallel_chunks(rows, chunk_count(rows, detail::kMinRowsPerChunk), [&](int, Eigen::Index begin, Eigen::Index end) {
+    const auto dY = const_view(dy + begin * out_features, end - begin, out_features);
+    auto dX = view(dx + begin * in_features, end - begin, in_features);
+    if (accumulate) dX.noalias() += dY * W;
+    else dX.noalias() = dY * W;
+  });
+}
+
+// dW (out, in) += dy^T (out, N) x (N, in); dbias (out) += column sums of dy when dbias is not null.
+template <class Scalar>
+void linear_backward_weight(const Scalar* dy, const Scalar* x, Eigen::Index rows, Eigen::Index in_features,
+                            Eigen::Index out_features, Scalar* dweight, Scalar* dbias) {
+  const auto X = const_view(x, rows, in_features);
+  parallel_chunks(out_features, chunk_count(out_features, detail::kMinRowsPerChunk),
+                  [&](int, Eigen::Index begin, Eigen::Index end) {
+                    const auto dY = const_view(dy + begin, rows, end - begin, out_features);
+                    auto dW = view(dweight + begin * in_features, end - begin, in_features);
+                    dW.noalias() += dY.transpose() * X;
+                    if (dbias != nullptr)
+                      Eigen::Map<RowVectorOf<Scalar>>(dbias + begin, end - begin) += dY.colwise().sum();
+                  });
+}
+
+}  // namespace r1

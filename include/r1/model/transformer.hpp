@@ -1,0 +1,107 @@
+#pragma once
+// r1::Transformer<r1::cpu>: the fp32 Llama / Qwen2 policy model on the CPU,
+// satisfying r1::Model (r1/concepts.hpp).
+//
+//   auto model = r1::Transformer<r1::cpu>::load("Qwen2.5-0.5B");   // HF directory
+//   r1::TokenScores scores;
+//   model.score(batch, /*temperature=*/1.0f, scores);             // per-token log-probs and entropies
+//   model.backward(batch, d_logprobs, d_entropies);                // accumulates gradients
+//
+// The math lives in BasicTransformer<Scalar> (basic_transformer.hpp); this class
+// adds the float API: TokenScores, ParameterView, checkpoints.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "r1/core/token_batch.hpp"
+#include "r1/model/basic_transformer.hpp"
+#include "r1/model/config.hpp"
+#include "r1/model/kv_cache.hpp"
+#include "r1/optim/parameter.hpp"
+
+namespace r1 {
+
+struct cpu {};  // backend tag
+
+template <class Backend>
+class Transformer;
+
+template <>
+class Transformer<cpu> : private BasicTransformer<float> {
+  using Base = BasicTransformer<float>;
+
+ public:
+  using Cache = KvCache;
+
+  // Parameters laid out once in one flat buffer (gradients in another), all zero.
+  explicit Transformer(const ModelConfig& config) : Base(config) { make_views(); }
+  Transformer(const Transformer& other) : Base(other) { make_views(); }
+  Transformer(Transformer&& other) noexcept : Base(std::move(other)) { make_views(); }
+  Transformer& operator=(const Transformer& other) {
+    if (this != &other) {
+      Base::operator=(other);
+      make_views();
+    }
+    return *this;
+  }
+  Transformer& operator=(Transformer&& other) noexcept {
+    Base::operator=(std::move(other));
+    make_views();
+    return *this;
+  }
+
+  using Base::config;
+  using Base::copy_slot;
+  using Base::find_tensor;
+  using Base::flat_gradients;
+  using Base::flat_parameters;
+  using Base::init_random;
+  using Base::make_cache;
+  using Base::parameter_count;
+  using Base::tensors;
+  using Base::vocab_size;
+  using Base::zero_grad;
+
+  // The double-capable core, for tests and for code that wants the tensor layout.
+  const Base& core() const { return *this; }
+
+  // Forward over a packed batch: scores.logprobs / entropies aligned with batch.tokens (log-softmax of
+  // logits / temperature at the next token; unscored positions 0). Keeps activations for backward.
+  void score(const TokenBatch& batch, float temperature, TokenScores& scores) {
+    scores.logprobs.resize(batch.total_tokens());
+    scores.entropies.resize(batch.total_tokens());
+    forward_scores(batch, temperature, scores.logprobs, scores.entropies);
+  }
+
+  // Accumulates gradients from d loss / d logprob and d loss / d entropy (may be empty); follows score().
+  void backward(const TokenBatch& batch, std::span<const float> d_logprobs, std::span<const float> d_entropies) {
+    backward_scores(batch, d_logprobs, d_entropies);
+  }
+
+  std::span<const ParameterView> parameters() { return views_; }
+
+  void prefill(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& prompts, std::span<float> logits) {
+    extend(cache, slots, prompts, logits);
+  }
+  void decode(Cache& cache, std::span<const std::int32_t> slots, std::span<const TokenId> tokens,
+              std::span<float> logits) {
+    Base::decode(cache, slots, tokens, logits);
+  }
+
+ private:
+  void make_views() {
+    views_.clear();
+    auto values = Base::flat_parameters();
+    auto grads = Base::flat_gradients();
+    for (const auto& tensor : Base::tensors()) {
+      const auto offset = static_cast<std::size_t>(tensor.offset), size = static_cast<std::size_t>(tensor.size);
+      views_.push_back({tensor.name, tensor.shape, values.subspan(offset, size), grads.subspan(offset, size),
+                        tensor.weight_decay});
+    }
+  }
+
+  std::vector<ParameterView> views_;
+};
+
+}  // namespace r1
