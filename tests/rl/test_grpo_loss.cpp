@@ -209,7 +209,7 @@ TEST_CASE("KL in the loss with β, or only reported when it goes in the reward")
   const double l[] = {batch.logprobs[0], batch.logprobs[1]}, ref[] = {-0.7f, -0.9f};
   for (auto estimator : {r1::KlEstimator::k1, r1::KlEstimator::k2, r1::KlEstimator::k3}) {
     CAPTURE(r1::to_string(estimator));
-    double kl[2], d_kl[2];
+    double kl[2] = {0, 0}, d_kl[2] = {0, 0};
     for (int t = 0; t < 2; ++t) {
       const double log_r = ref[t] - l[t];
       if (estimator == r1::KlEstimator::k1) kl[t] = -log_r, d_kl[t] = 1;
