@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "r1/core/rng.hpp"
@@ -43,8 +44,9 @@ inline ModelConfig tiny_qwen2() {
 
 // Every parameter drawn (norm weights around 1, everything else around 0) with a spread large enough that
 // attention is far from uniform and every nonlinearity is exercised.
-template <class Scalar>
-void fill_for_test(BasicTransformer<Scalar>& model, std::uint64_t seed, double spread = 0.4) {
+template <class AnyTransformer>
+void fill_for_test(AnyTransformer& model, std::uint64_t seed, double spread = 0.4) {
+  using Scalar = typename std::remove_reference_t<decltype(model.flat_parameters()[0])>;
   Philox rng(seed);
   for (const auto& tensor : model.tensors()) {
     const bool is_norm = tensor.name.ends_with("norm.weight");

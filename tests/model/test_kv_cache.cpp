@@ -1,0 +1,119 @@
+// The inference path: prefill + one-token decode through the KV cache give the
+// logits of the full forward (the naive double reference), and a copied slot
+// behaves as an independent prefill of the same prompt.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "model_test_support.hpp"
+#include "r1/model/transformer.hpp"
+
+namespace {
+
+using r1::TokenId;
+
+// float logits against the double reference: weights of spread 0.4 give logits of order 5; float rounding
+// through 2 layers of ~10 ops with reductions of <= 24 terms is ~1e-5 relative (see test_transformer.cpp),
+// so 2e-4 absolute.
+constexpr double kLogitTolerance = 2e-4;
+
+void check_decode_matches_full_forward(const r1::ModelConfig& config) {
+  r1::Transformer<r1::cpu> model(config);
+  r1::test::fill_for_test(model, 17);
+  const std::vector<std::vector<TokenId>> prompts{{1, 4, 2, 7}, {3, 9}};
+  const std::vector<std::vector<TokenId>> continuations{{5, 0, 8}, {2, 2, 6}};
+  const std::vector<std::int32_t> slots{2, 0};
+  auto cache = model.make_cache(3, 16);
+  r1::TokenBatch batch;
+  for (const auto& prompt : prompts) batch.push_back(prompt);
+  const auto V = static_cast<std::size_t>(model.vocab_size());
+  std::vector<float> logits(slots.size() * V);
+  model.prefill(cache, slots, batch, logits);
+  std::vector<std::vector<TokenId>> sequences = prompts;
+  for (std::size_t step = 0; step <= continuations[0].size(); ++step) {
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      CHECK(cache.length(slots[i]) == static_cast<int>(sequences[i].size()));
+      const auto expected = r1::test::reference_logits(model.core(), sequences[i]);
+      const std::size_t last = sequences[i].size() - 1;
+      for (std::size_t v = 0; v < V; ++v) {
+        INFO("step ", step, " sequence ", i, " logit ", v);
+        CHECK(std::abs(logits[i * V + v] - expected[last * V + v]) <= kLogitTolerance);
+      }
+    }
+    if (step == continuations[0].size()) break;
+    std::vector<TokenId> next{continuations[0][step], continuations[1][step]};
+    for (std::size_t i = 0; i < slots.size(); ++i) sequences[i].push_back(next[i]);
+    model.decode(cache, slots, next, logits);
+  }
+  CHECK(cache.length(1) == 0);  // untouched slot
+}
+
+}  // namespace
+
+TEST_CASE("prefill then decode equals the full forward: Llama GQA") {
+  check_decode_matches_full_forward(r1::test::tiny_llama());
+}
+
+TEST_CASE("prefill then decode equals the full forward: Qwen2 bias, tied") {
+  check_decode_matches_full_forward(r1::test::tiny_qwen2());
+}
+
+TEST_CASE("copy_slot: G samples sharing one prefill equal independent prefills") {
+  r1::Transformer<r1::cpu> model(r1::test::tiny_llama());
+  r1::test::fill_for_test(model, 23);
+  const auto V = static_cast<std::size_t>(model.vocab_size());
+  const std::vector<TokenId> prompt{4, 1, 8, 8, 3};
+  const std::vector<TokenId> samples{0, 5, 10};
+
+  auto shared = model.make_cache(3, 8);
+  r1::TokenBatch one;
+  one.push_back(prompt);
+  std::vector<float> prompt_logits(V), logits(3 * V);
+  model.prefill(shared, std::vector<std::int32_t>{0}, one, prompt_logits);
+  model.copy_slot(shared, 0, 1);
+  model.copy_slot(shared, 0, 2);
+  CHECK(shared.length(1) == 5);
+  CHECK(shared.length(2) == 5);
+  model.decode(shared, std::vector<std::int32_t>{0, 1, 2}, samples, logits);
+
+  for (std::size_t g = 0; g < samples.size(); ++g) {
+    auto independent = model.make_cache(1, 8);
+    r1::TokenBatch full;
+    std::vector<TokenId> sequence = prompt;
+    sequence.push_back(samples[g]);
+    full.push_back(sequence);
+    std::vector<float> expected(V);
+    model.prefill(independent, std::vector<std::int32_t>{0}, full, expected);
+    // Same math, different GEMM shapes (6 rows at once vs 5 + 1): float rounding only, logits of order 5,
+    // relative 1e-6 per op through ~20 ops: 1e-5 absolute.
+    for (std::size_t v = 0; v < V; ++v) CHECK(std::abs(logits[g * V + v] - expected[v]) <= 1e-5);
+  }
+  // Distinct samples really diverge (the comparison above is not vacuous).
+  CHECK(std::abs(logits[0] - logits[V]) > 1e-3);
+
+  shared.reset(1);
+  CHECK(shared.length(1) == 0);
+  CHECK(shared.length(0) == 6);
+}
+
+TEST_CASE("inference calls check their arguments") {
+  r1::Transformer<r1::cpu> model(r1::test::tiny_llama());
+  const auto V = static_cast<std::size_t>(model.vocab_size());
+  auto cache = model.make_cache(2, 4);
+  r1::TokenBatch batch;
+  batch.push_back(std::vector<TokenId>{1, 2, 3});
+  std::vector<float> logits(V);
+  CHECK_THROWS_AS(model.prefill(cache, std::vector<std::int32_t>{2}, batch, logits), r1::Error);  // no slot 2
+  std::vector<float> wrong(V - 1);
+  CHECK_THROWS_AS(model.prefill(cache, std::vector<std::int32_t>{0}, batch, wrong), r1::Error);
+  model.prefill(cache, std::vector<std::int32_t>{0}, batch, logits);
+  const std::vector<TokenId> token{1};
+  model.decode(cache, std::vector<std::int32_t>{0}, token, logits);  // length 4 = max_positions
+  CHECK_THROWS_AS(model.decode(cache, std::vector<std::int32_t>{0}, token, logits), r1::Error);
+  std::vector<float> two(2 * V);
+  CHECK_THROWS_AS(model.decode(cache, std::vector<std::int32_t>{1, 1}, std::vector<TokenId>{1, 2}, two), r1::Error);
+  CHECK_THROWS_AS(model.decode(cache, std::vector<std::int32_t>{1}, std::vector<TokenId>{int(V)}, logits), r1::Error);
+  CHECK_THROWS_AS(model.copy_slot(cache, 0, 5), r1::Error);
+  CHECK_THROWS_AS(model.make_cache(0, 4), r1::Error);
+}
