@@ -1,0 +1,47 @@
+#pragma once
+// Causal attention with grouped key/value heads over packed variable-length
+// sequences, FlashAttention-style (kernels/attention.cu): tiles of keys stream
+// through shared memory with an online softmax (r1/cuda/math/attention.hpp), so
+// no (T, T) score matrix is ever stored; the backward recomputes P from the
+// saved logsumexp (FlashAttention-2, Dao 2023, algorithms 1 and 2).
+// Layout (N = total tokens of all sequences, H query heads, K kv heads, D head dim):
+//   q, out, d_out, dq: (N, H, D);  k, v, dk, dv: (N, K, D);  lse: (N, H) fp32
+//   sequence_offsets: device int64 (sequences + 1), TokenBatch::offsets; token i of
+//   sequence s attends to tokens offsets[s] .. i of the same sequence.
+// Limits: D <= 128, H a multiple of K.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "r1/cuda/dtype.hpp"
+
+namespace r1::gpu {
+
+struct AttentionShape {
+  int tokens = 0;        // N
+  int sequences = 0;
+  int max_sequence_length = 0;  // longest sequence: sizes the grid
+  int heads = 0;         // H
+  int kv_heads = 0;      // K
+  int head_dim = 0;      // D
+  float scale = 0.0f;    // usually 1 / sqrt(D)
+};
+
+inline constexpr int attention_max_head_dim = 128;
+
+// fp32 scratch the backward needs: dQ accumulated in fp32, and D_i = dO_i . O_i.
+inline std::int64_t attention_backward_workspace_floats(const AttentionShape& shape) {
+  return static_cast<std::int64_t>(shape.tokens) * shape.heads * (shape.head_dim + 1);
+}
+
+template <StorageType T>
+void attention_forward(const T* q, const T* k, const T* v, const std::int64_t* sequence_offsets,
+                       const AttentionShape& shape, T* out, float* lse, cudaStream_t stream);
+
+// dq, dk, dv are overwritten.
+template <StorageType T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* d_out, const float* lse,
+                        const std::int64_t* sequence_offsets, const AttentionShape& shape, float* workspace, T* dq,
+                        T* dk, T* dv, cudaStream_t stream);
+
+}  // namespace r1::gpu
