@@ -12,7 +12,7 @@
 namespace {
 
 using Policy = r1::Transformer<r1::cpu>;
-using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::test::EchoDigit, r1::AdamW, r1::GrpoObjective>;
+using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::test::LowDigit, r1::AdamW, r1::GrpoObjective>;
 using Trainer = r1::GrpoTrainer<Recipe>;
 
 struct Run {
@@ -26,10 +26,10 @@ Trainer make_trainer(Policy& policy, const r1::CharTokenizer& tokenizer, r1::Grp
   sampling.temperature = config.temperature;
   sampling.max_new_tokens = 2;
   r1::AdamWConfig adam;
-  adam.lr = 3e-3f;
+  adam.lr = 1e-2f;
   adam.weight_decay = 0.0f;
   auto codec = r1::make_text_codec(tokenizer, [](const r1::Problem& p) { return p.prompt; });
-  return Trainer(config, policy, r1::KvSampler{sampling}, r1::test::EchoDigit{}, r1::AdamW{adam},
+  return Trainer(config, policy, r1::KvSampler{sampling}, r1::test::LowDigit{}, r1::AdamW{adam},
                  r1::GrpoObjective{objective_config}, codec, r1::ConstantSchedule{adam.lr});
 }
 
@@ -62,10 +62,10 @@ double mean(std::span<const double> values) {
 
 TEST_CASE("GRPO raises the reward of a tiny model over fixed seeds") {
   for (std::uint64_t seed : {1u, 2u}) {
-    const Run run = train(seed, 40, 0);
+    const Run run = train(seed, 30, 0);
     const double first = mean(std::span(run.rewards).first(5)), last = mean(std::span(run.rewards).last(5));
     INFO("seed " << seed << ": mean reward of the first 5 steps " << first << ", of the last 5 " << last);
-    // A random policy echoes the digit ~1/16 of the time; learning must add at least 0.4 of reward.
+    // A random policy starts with a low digit ~5/16 of the time; learning must add at least 0.4.
     CHECK(last >= first + 0.4);
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
-// A tiny task and model for trainer tests: the prompt is one digit d followed by
-// "=", and a completion earns reward 1 when its first character is d. A random
-// model gets it right about 1 time in 16, so groups of 8 carry signal.
+// A tiny task and model for trainer tests: the prompt is one digit followed by
+// "=", and a completion earns reward 1 when its first character is a digit
+// from 0 to 4. A random model of 16 tokens does so ~5/16 of the time, so groups
+// of 8 carry signal from the first step.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,12 +39,12 @@ inline std::vector<Problem> echo_problems(int count) {
   return problems;
 }
 
-// Reward 1 when the completion starts with the prompt's digit.
-struct EchoDigit {
-  std::string_view name() const { return "echo_digit"; }
-  Reward operator()(const Problem& problem, std::string_view completion) const {
+// Reward 1 when the completion starts with a digit from 0 to 4.
+struct LowDigit {
+  std::string_view name() const { return "low_digit"; }
+  Reward operator()(const Problem&, std::string_view completion) const {
     Reward reward;
-    const bool correct = !completion.empty() && completion.substr(0, 1) == problem.answer;
+    const bool correct = !completion.empty() && completion[0] >= '0' && completion[0] <= '4';
     reward.score = correct ? 1.0 : 0.0;
     reward.components.push_back({"accuracy", reward.score});
     reward.extracted = std::string(completion.substr(0, 1));

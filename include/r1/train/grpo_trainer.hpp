@@ -20,6 +20,7 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -383,16 +384,16 @@ class GrpoTrainer {
     const auto& rewards = rollout_.rewards;
     const auto& completions = rollout_.completions;
     double sum = 0, sum_sq = 0, count = 0;
-    Json components = Json::object();
-    Json component_counts = Json::object();
+    std::map<std::string, std::pair<double, double>> components;  // name -> (sum, count)
     for (const auto& reward : rewards) {
       if (!reward.applicable) continue;
       sum += reward.score;
       sum_sq += reward.score * reward.score;
       ++count;
       for (const auto& component : reward.components) {
-        components[component.name] = components.value(component.name, 0.0) + component.score;
-        component_counts[component.name] = component_counts.value(component.name, 0.0) + 1.0;
+        auto& [component_sum, component_count] = components[component.name];
+        component_sum += component.score;
+        component_count += 1.0;
       }
     }
     const double mean = detail::finite_mean(sum, count);
@@ -400,8 +401,8 @@ class GrpoTrainer {
     m["step"] = step_;
     m["reward"] = mean;
     m["reward_std"] = count > 1 ? std::sqrt(std::max(0.0, (sum_sq - count * mean * mean) / (count - 1))) : 0.0;
-    for (const auto& [name, total] : components.items())
-      m["rewards/" + name] = total.get<double>() / component_counts[name].get<double>();
+    for (const auto& [name, sum_and_count] : components)
+      m["rewards/" + name] = sum_and_count.first / sum_and_count.second;
     if (components.contains("accuracy")) m["accuracy"] = m["rewards/accuracy"];
     double length_sum = 0, clipped = 0, new_tokens = 0;
     std::size_t min_length = completions.empty() ? 0 : completions.front().ids.size(), max_length = 0;
