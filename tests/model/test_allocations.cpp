@@ -47,7 +47,8 @@ r1::TokenBatch batch_of(int sequences, int length, std::int64_t vocab) {
 TEST_CASE("score + backward and prefill + decode allocate nothing after the first call") {
   r1::ThreadLimit threads{2};
   const long probe = g_allocations.load();
-  delete new int(1);
+  int* volatile probe_allocation = new int(1);  // volatile: the compiler may not elide this new
+  delete probe_allocation;
   REQUIRE(g_allocations.load() == probe + 1);  // the counter sees allocations
   r1::ModelConfig config = r1::test::tiny_llama();
   config.vocab_size = 64;
