@@ -1,0 +1,29 @@
+#pragma once
+// Row-major GEMM through cuBLASLt (kernels/gemm.cu), fp32 accumulation:
+//   C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C
+// A is stored (m, k), or (k, m) when transpose_a; B is stored (k, n), or (n, k)
+// when transpose_b. A linear layer y = x W^T with HF weights W (out, in) is
+// gemm({rows, out, in, false, true}, x, W); its input gradient dx = dy W is
+// {rows, in, out, false, false}; its weight gradient dW += dy^T x is
+// {out, in, rows, true, false} with beta = 1.
+// Instantiated for (float -> float), (bf16 -> bf16) and (bf16 -> float).
+#include <cuda_runtime.h>
+
+#include "r1/cuda/cublaslt.hpp"
+#include "r1/cuda/dtype.hpp"
+
+namespace r1::gpu {
+
+struct GemmShape {
+  int m = 0;
+  int n = 0;
+  int k = 0;
+  bool transpose_a = false;
+  bool transpose_b = false;
+};
+
+template <StorageType In, StorageType Out>
+void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a, const In* b, float beta, Out* c,
+          cudaStream_t stream);
+
+}  // namespace r1::gpu
