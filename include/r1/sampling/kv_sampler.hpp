@@ -80,7 +80,8 @@ inline RandomStream sampling_stream(std::uint64_t seed, std::uint64_t step, std:
 class KvSampler {
  public:
   // Rows × vocabulary below which sampling runs on the calling thread: a
-  // oneTBB fork costs a few microseconds, as much as sampling 64k logits.
+  // oneTBB fork costs a few microseconds, as much as sampling 64k logits
+  // (bench/sampling bench_sampling_step measures both sides).
   static constexpr std::size_t kParallelSamplingElements = std::size_t{1} << 16;
 
   explicit KvSampler(SamplerConfig config = {}, Detokenizer detokenizer = {})
@@ -94,6 +95,8 @@ class KvSampler {
   const SamplerConfig& config() const { return config_; }
   void set_token_callback(TokenCallback callback) { token_callback_ = std::move(callback); }
   const GenerationStats& last_stats() const { return stats_; }
+  // Rows × vocabulary from which sampling runs over oneTBB (0 = always, SIZE_MAX = never).
+  void set_parallel_sampling_threshold(std::size_t rows_times_vocab) { parallel_threshold_ = rows_times_vocab; }
 
   template <Model M>
   std::vector<Completion> generate(M& model, const GenerationRequest& request) {
@@ -117,6 +120,8 @@ class KvSampler {
                                                  1, prompt_count);
     std::size_t longest_prompt = 0;
     for (const auto& prompt : request.prompts) longest_prompt = std::max(longest_prompt, prompt.size());
+    require(longest_prompt + static_cast<std::size_t>(config_.max_new_tokens) <= 0x7FFFFFFFu, "KvSampler: a prompt of ",
+            longest_prompt, " tokens plus max_new_tokens ", config_.max_new_tokens, " exceeds 2^31 positions");
     const std::size_t slots = prompts_per_wave * group_size;
     const auto vocab = static_cast<std::size_t>(vocab_size);
 
@@ -244,7 +249,7 @@ class KvSampler {
         state.finished[slot] = finish_check(completion) ? 1 : 0;
         if (state.finished[slot] != 0) completion.generation_ms = wave_clock.elapsed_ms();
       };
-      if (rows * vocab >= kParallelSamplingElements) {
+      if (rows * vocab >= parallel_threshold_) {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows), [&](const tbb::blocked_range<std::size_t>& range) {
           for (std::size_t row = range.begin(); row != range.end(); ++row) sample_row(row);
         });
@@ -313,6 +318,7 @@ class KvSampler {
   StopStringMatcher stop_matcher_;
   TokenCallback token_callback_;
   GenerationStats stats_;
+  std::size_t parallel_threshold_ = kParallelSamplingElements;
 };
 
 }  // namespace r1

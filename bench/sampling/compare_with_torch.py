@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""compare_with_torch.py - r1's generation benchmark and its PyTorch peer in the
+same run, at the same thread count, with the ratio of new tokens per second.
+
+    /usr/bin/python3 bench/sampling/compare_with_torch.py BUILD_DIR [--threads 2] [--rounds 2]
+
+Runs BUILD_DIR/bench/sampling/bench_generate (batch 8 = 8 prompts x G 1, batch 64
+= 8 prompts x G 8) and torch_generate_peer.py for the same shapes, alternating
+r1 and torch `--rounds` times so both see the same machine load, and prints the
+median of each with the ratio r1 / torch. Prints a JSON line at the end.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_r1(binary, threads):
+    env = dict(os.environ, R1_THREADS=str(threads))
+    out = subprocess.run([binary, "--benchmark_format=json"], env=env, check=True, capture_output=True, text=True).stdout
+    result = {}
+    for bench in json.loads(out)["benchmarks"]:
+        result[int(bench["batch"])] = bench["new_tokens_per_s"]
+    return result
+
+
+def run_torch(threads, samples):
+    env = dict(os.environ)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[variable] = str(threads)
+    command = ["/usr/bin/python3", os.path.join(HERE, "torch_generate_peer.py"), "--threads", str(threads),
+               "--prompts", "8", "--samples", str(samples)]
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["new_tokens_per_second"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("build_dir")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    binary = os.path.join(args.build_dir, "bench", "sampling", "bench_generate")
+    r1_rates = {8: [], 64: []}
+    torch_rates = {8: [], 64: []}
+    for _ in range(args.rounds):
+        for batch, rate in run_r1(binary, args.threads).items():
+            r1_rates[batch].append(rate)
+        for batch, samples in ((8, 1), (64, 8)):
+            torch_rates[batch].append(run_torch(args.threads, samples))
+    summary = {"threads": args.threads, "rounds": args.rounds}
+    for batch in (8, 64):
+        r1_rate, torch_rate = statistics.median(r1_rates[batch]), statistics.median(torch_rates[batch])
+        summary[f"batch{batch}"] = {"r1_new_tokens_per_s": r1_rate, "torch_new_tokens_per_s": torch_rate,
+                                    "ratio": r1_rate / torch_rate}
+        print(f"batch {batch:3d}: r1 {r1_rate:9.0f} tok/s   torch {torch_rate:9.0f} tok/s   r1/torch {r1_rate / torch_rate:5.2f}x",
+              file=sys.stderr)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
