@@ -65,7 +65,6 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -258,6 +257,16 @@ inline void write_report(int fd, std::int32_t stage, std::int32_t error, std::in
   ::_exit(127);
 }
 
+// Changes the process's identity with raw system calls: glibc's setresuid and
+// friends broadcast the change to every thread glibc believes exists (the setxid
+// signal) and wait for them on a futex; in a child cloned from a multi-threaded
+// process those threads do not exist, and the wait never ends.
+inline bool drop_identity(std::uint32_t uid) {
+  const auto id = static_cast<long>(uid);
+  return ::syscall(SYS_setgroups, 0L, nullptr) == 0 && ::syscall(SYS_setresgid, id, id, id) == 0 &&
+         ::syscall(SYS_setresuid, id, id, id) == 0;
+}
+
 // fork() without glibc's fork handlers (which take malloc's locks): safe in the
 // child of a multi-threaded process.
 inline pid_t raw_fork() { return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0)); }
@@ -277,13 +286,7 @@ inline void close_from(int first_fd) {
   constexpr int status_fd = 3;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::umask(022);  // what a compile step writes must be readable by the runs' other uids
-  if (plan.change_identity) {
-    const gid_t gid = static_cast<gid_t>(plan.uid);
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-        ::setresuid(plan.uid, plan.uid, plan.uid) != 0) {
-      child_fail(status_fd, kStageIdentity);
-    }
-  }
+  if (plan.change_identity && !drop_identity(plan.uid)) child_fail(status_fd, kStageIdentity);
   for (std::size_t i = 0; i < plan.limits.size(); ++i) {
     if (::setrlimit(plan.limit_resources[i], &plan.limits[i]) != 0) {
       child_fail(status_fd, kStageRlimit);
@@ -431,8 +434,7 @@ inline void kill_all_of_uid(std::uint32_t uid) {
   const pid_t helper = raw_fork();
   if (helper < 0) return;
   if (helper == 0) {
-    const gid_t gid = static_cast<gid_t>(uid);
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(1);
+    if (!drop_identity(uid)) ::_exit(1);
     ::kill(-1, SIGKILL);
     ::kill(-1, SIGKILL);
     ::_exit(0);

@@ -1,0 +1,257 @@
+// The code verifier on well-behaved programs: correct ones pass, wrong ones get
+// the right verdict, in both languages and in every isolation mode this machine
+// allows; the sandbox's own guarantees (empty environment, fresh working
+// directory, stdin of any size, output cap) and its use from several threads.
+#include <doctest/doctest.h>
+#include <tbb/parallel_for.h>
+
+#include <atomic>
+#include <cstdio>
+#include <csignal>
+
+#include "code_test_support.hpp"
+#include "r1/concepts.hpp"
+#include "r1/reward/code/code_verifier.hpp"
+
+using r1::code::CodeVerifier;
+using r1::code::IsolationMode;
+using r1::code::Verdict;
+using r1::test::fenced;
+using r1::test::small_config;
+using r1::test::stdio_problem;
+
+static_assert(r1::RewardVerifier<CodeVerifier>);
+
+namespace {
+
+// Every mode this machine allows: namespaces when permitted, and the fallback.
+std::vector<IsolationMode> modes_here() {
+  std::vector<IsolationMode> modes;
+  if (r1::code::sandbox_capabilities().namespaces) modes.push_back(IsolationMode::namespaces);
+  modes.push_back(IsolationMode::process_group);
+  return modes;
+}
+
+const char* kSumPython = "a, b = map(int, input().split())\nprint(a + b)";
+const char* kSumCpp = "#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }";
+
+r1::Problem sum_problem() {
+  r1::Problem problem;
+  problem.tests = r1::Json::parse(
+      R"([{"input": "1 2\n", "output": "3\n"}, {"input": "-5 5\n", "output": "0"}, {"input": "40 2", "output": "42\n"}])");
+  return problem;
+}
+
+}  // namespace
+
+TEST_CASE("the sandbox reports how it isolates runs") {
+  const auto& caps = r1::code::sandbox_capabilities();
+  MESSAGE("sandbox: ", caps.description);
+  CHECK_FALSE(caps.description.empty());
+  CHECK(caps.seccomp);  // every Linux CI runner we target has seccomp filters
+  if (caps.namespaces) CHECK(caps.mode == IsolationMode::namespaces);
+}
+
+TEST_CASE("correct programs pass and wrong ones fail, in both languages and every mode") {
+  for (const IsolationMode mode : modes_here()) {
+    CAPTURE(to_string(mode));
+    const CodeVerifier python{small_config("python", mode)};
+    const r1::Reward good = python(sum_problem(), fenced("python", kSumPython));
+    CHECK(good.applicable);
+    CHECK(good.score == 1.0);
+    CHECK(good.reason == "3/3 tests passed: accepted, accepted, accepted");
+    // Right on the first two tests only: 2/3.
+    const r1::Reward partial =
+        python(sum_problem(), fenced("python", "a, b = map(int, input().split())\nprint(a + b if a < 40 else 0)"));
+    CHECK(partial.score == doctest::Approx(2.0 / 3.0));
+    CHECK(partial.reason == "2/3 tests passed: accepted, accepted, wrong answer");
+
+    const CodeVerifier cpp{small_config("cpp", mode)};
+    CHECK(cpp(sum_problem(), fenced("cpp", kSumCpp)).score == 1.0);
+    const auto compile_error = cpp.evaluate(sum_problem(), fenced("cpp", "int main( {"));
+    CHECK(compile_error.score == 0.0);
+    REQUIRE(compile_error.tests.size() == 3);
+    CHECK(compile_error.tests[0].verdict == Verdict::compile_error);
+    CHECK(compile_error.compile_output.find("error") != std::string::npos);
+  }
+}
+
+TEST_CASE("runtime errors keep the exit code or signal") {
+  const auto mode = modes_here().front();
+  const CodeVerifier python{small_config("python", mode)};
+  const auto raised = python.evaluate(stdio_problem("", "1\n"), fenced("python", "print(1)\nraise ValueError('boom')"));
+  REQUIRE(raised.tests.size() == 1);
+  CHECK(raised.tests[0].verdict == Verdict::runtime_error);
+  CHECK(raised.tests[0].exit_code == 1);
+  CHECK(raised.tests[0].detail.find("ValueError: boom") != std::string::npos);
+
+  const CodeVerifier cpp{small_config("cpp", mode)};
+  const auto crashed = cpp.evaluate(stdio_problem("", "1\n"),
+                                    fenced("cpp", "#include <cstdio>\nint main() { volatile int* p = nullptr; "
+                                                  "std::puts(\"1\"); return *p; }"));
+  REQUIRE(crashed.tests.size() == 1);
+  CHECK(crashed.tests[0].verdict == Verdict::runtime_error);
+  CHECK(crashed.tests[0].signal == SIGSEGV);
+  const auto exited = cpp.evaluate(stdio_problem("", "1\n"), fenced("cpp", "int main() { return 3; }"));
+  CHECK(exited.tests[0].verdict == Verdict::runtime_error);
+  CHECK(exited.tests[0].exit_code == 3);
+}
+
+TEST_CASE("printing a prefix of the answer or an extra line is wrong; floats use the tolerance") {
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  CHECK(python(stdio_problem("", "1\n2\n3\n"), fenced("python", "print(1)\nprint(2)")).score == 0.0);
+  CHECK(python(stdio_problem("", "1\n2\n"), fenced("python", "print(1)\nprint(2)\nprint(3)")).score == 0.0);
+  r1::Problem third;
+  third.tests = r1::Json::parse(R"([{"input": "", "output": "0.333333333\n", "float_tolerance": 1e-6}])");
+  CHECK(python(third, fenced("python", "print(1 / 3)")).score == 1.0);
+  CHECK(python(third, fenced("python", "print(0.33)")).score == 0.0);
+}
+
+TEST_CASE("function-call tests: top-level functions and LeetCode's class Solution") {
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  r1::Problem problem;
+  problem.tests = r1::Json::parse(R"({"fn_name": "merge", "inputs": [[[1, 3], [2]], [[], [5]]], "outputs": [[1, 2, 3], [[5]]]})");
+  const char* function = "def merge(a, b):\n    print('debug output is ignored')\n    return sorted(a + b)";
+  const char* method = "class Solution:\n    def merge(self, a, b):\n        return tuple(sorted(a + b))";
+  CHECK(python(problem, fenced("python", function)).score == 1.0);
+  CHECK(python(problem, fenced("python", method)).score == 1.0);
+  const auto wrong = python.evaluate(problem, fenced("python", "def merge(a, b):\n    return a + b"));
+  CHECK(wrong.tests[0].verdict == Verdict::wrong_answer);  // [1, 3, 2]
+  CHECK(wrong.tests[1].verdict == Verdict::accepted);       // [5]
+  const auto missing = python.evaluate(problem, fenced("python", "def other(a, b):\n    return a"));
+  CHECK(missing.tests[0].verdict == Verdict::runtime_error);
+  CHECK(missing.tests[0].detail.find("no function named merge") != std::string::npos);
+  // Call-style tests are Python only.
+  const CodeVerifier cpp{small_config("cpp", modes_here().front())};
+  CHECK_FALSE(cpp(problem, fenced("cpp", "int main() {}")).applicable);
+}
+
+TEST_CASE("pass/fail variant, stop at first failure, max tests, missing code, missing tests") {
+  auto config = small_config("python", modes_here().front());
+  config.all_or_nothing = true;
+  const CodeVerifier pass_fail{config};
+  CHECK(pass_fail.name() == "code_pass");
+  const char* two_of_three = "a, b = map(int, input().split())\nprint(a + b if a < 40 else 0)";
+  CHECK(pass_fail(sum_problem(), fenced("python", two_of_three)).score == 0.0);
+  CHECK(pass_fail(sum_problem(), fenced("python", kSumPython)).score == 1.0);
+
+  config.all_or_nothing = false;
+  config.stop_at_first_failure = true;
+  const auto stopped = CodeVerifier{config}.evaluate(sum_problem(), fenced("python", "print(3)"));
+  REQUIRE(stopped.tests.size() == 3);
+  CHECK(stopped.tests[0].verdict == Verdict::accepted);
+  CHECK(stopped.tests[1].verdict == Verdict::wrong_answer);  // 0 expected
+  CHECK(stopped.tests[2].detail == "not run: an earlier test failed");
+  CHECK(stopped.score == doctest::Approx(1.0 / 3.0));
+
+  config.stop_at_first_failure = false;
+  config.max_tests = 1;
+  CHECK(CodeVerifier{config}(sum_problem(), fenced("python", "print(3)")).score == 1.0);
+
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  const r1::Reward no_code = python(sum_problem(), "I think the answer is 3.");
+  CHECK(no_code.applicable);
+  CHECK(no_code.score == 0.0);
+  CHECK(no_code.reason.find("no ```python code block") != std::string::npos);
+  CHECK_FALSE(python(r1::Problem{}, fenced("python", kSumPython)).applicable);
+  // Problem::extra can switch the language of one problem.
+  r1::Problem cpp_problem = sum_problem();
+  cpp_problem.extra = r1::Json{{"code_language", "cpp"}};
+  CHECK(python(cpp_problem, fenced("cpp", kSumCpp)).score == 1.0);
+}
+
+TEST_CASE("bad configuration and requests raise r1::Error naming the field") {
+  CHECK_THROWS_WITH_AS(CodeVerifier{small_config("java", std::nullopt)}, doctest::Contains("unknown code language 'java'"),
+                       r1::Error);
+  CHECK_THROWS_WITH_AS(r1::code::CodeVerifierConfig::from_json(r1::Json{{"time_limit_ms", -1}}, "verify request"),
+                       doctest::Contains("verify request: field 'time_limit_ms' must be positive"), r1::Error);
+  CHECK_THROWS_WITH_AS(r1::code::CodeVerifierConfig::from_json(r1::Json{{"memory_limit_mb", 1}}, "verify request"),
+                       doctest::Contains("'memory_limit_mb' must be at least 16"), r1::Error);
+  const auto parsed = r1::code::CodeVerifierConfig::from_json(
+      r1::Json{{"language", "cpp"}, {"time_limit_ms", 500}, {"memory_limit_mb", 128}}, "cfg");
+  CHECK(parsed.language == "cpp");
+  CHECK(parsed.run_limits.cpu_time_ms == 500);
+  CHECK(parsed.run_limits.wall_time_ms == 1000);
+  CHECK(parsed.run_limits.address_space_bytes == 128ll << 20);
+  r1::code::SandboxWorkspace workspace;
+  r1::code::SandboxRequest relative;
+  relative.argv = {"python3"};
+  CHECK_THROWS_WITH_AS(r1::code::run_sandboxed(workspace, relative), doctest::Contains("argv[0] must be an absolute path"),
+                       r1::Error);
+  r1::Problem malformed;
+  malformed.tests = r1::Json::parse(R"([{"input": "1"}])");
+  CHECK_THROWS_WITH_AS(CodeVerifier{}(malformed, "```python\n```"), doctest::Contains("missing field 'output'"),
+                       r1::Error);
+}
+
+TEST_CASE("each run gets an empty environment, a fresh empty working directory, any stdin, capped output") {
+  ::setenv("R1_SANDBOX_TEST_VARIABLE", "visible", 1);
+  for (const IsolationMode mode : modes_here()) {
+    CAPTURE(to_string(mode));
+    r1::code::SandboxWorkspace workspace;
+    // A C++ program needs no interpreter setup: it shows the environment exactly.
+    r1::code::PreparedProgram program(workspace, r1::code::CodeLanguage::cpp, mode);
+    REQUIRE(program
+                .prepare(R"(#include <cstdio>
+#include <dirent.h>
+#include <unistd.h>
+extern char** environ;
+int main() {
+  int variables = 0;
+  for (char** e = environ; *e; ++e) ++variables;
+  int entries = 0;
+  DIR* dir = opendir(".");
+  while (dirent* entry = readdir(dir)) entries += entry->d_name[0] != '.';
+  FILE* f = fopen("left_behind", "w");
+  std::printf("%d %d %d\n", variables, entries, f != nullptr);
+  long total = 0, got = 0;
+  char buffer[65536];
+  while ((got = read(0, buffer, sizeof buffer)) > 0) total += got;
+  std::printf("%ld\n", total);
+})",
+                         small_config("cpp", mode).compile_limits)
+                .ok);
+    r1::code::SandboxRequest request;
+    request.mode = mode;
+    request.argv = program.run_argv();
+    request.stdin_data.assign(3u << 20, 'x');  // 3 MiB, far over a pipe's buffer
+    for (int round = 0; round < 2; ++round) {  // the second run must not see the first's file
+      const auto result = r1::code::run_sandboxed(workspace, request);
+      CHECK(result.outcome == r1::code::SandboxOutcome::exited);
+      CHECK(result.stdout_text == "0 0 1\n3145728\n");
+    }
+  }
+  ::unsetenv("R1_SANDBOX_TEST_VARIABLE");
+}
+
+TEST_CASE("output over the cap ends the run with output_limit, keeping exactly the cap") {
+  for (const IsolationMode mode : modes_here()) {
+    r1::code::SandboxWorkspace workspace;
+    r1::code::SandboxRequest request;
+    request.mode = mode;
+    request.argv = {"/bin/sh", "-c", "while :; do echo 0123456789; done"};
+    request.limits.output_bytes = 1000;
+    const auto result = r1::code::run_sandboxed(workspace, request);
+    CHECK(result.outcome == r1::code::SandboxOutcome::output_limit);
+    CHECK(result.stdout_text.size() == 1000);
+    CHECK(result.stdout_text.substr(0, 11) == "0123456789\n");
+  }
+}
+
+// Also the regression test of a deadlock: glibc's setresuid in the cloned child
+// waited for threads that existed only in the parent (here oneTBB's workers).
+TEST_CASE("many verifications from several threads at once") {
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  constexpr int kRuns = 8;
+  std::vector<r1::Reward> rewards(kRuns);
+  tbb::parallel_for(0, kRuns, [&](int i) {
+    const std::string code = i % 2 == 0 ? kSumPython : "print(3)";
+    rewards[static_cast<std::size_t>(i)] = python(sum_problem(), fenced("python", code));
+  });
+  for (int i = 0; i < kRuns; ++i) {
+    CAPTURE(i);
+    CAPTURE(rewards[static_cast<std::size_t>(i)].reason);
+    CHECK(rewards[static_cast<std::size_t>(i)].score == doctest::Approx(i % 2 == 0 ? 1.0 : 1.0 / 3.0));
+  }
+  CHECK(r1::test::live_sandbox_processes(std::chrono::milliseconds(500)).empty());
+}
