@@ -11,6 +11,7 @@
 // - a percent gold (28\%) accepts 28, 0.28 and 28\%; a percent answer to a plain
 //   gold is read without its sign (MATH's grader strips "\%").
 #include <algorithm>
+#include <cfenv>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -137,7 +138,16 @@ class Comparer {
                        std::max(options_.rational_relative_tolerance, 1e-15));
         }
       }
-      return close(left_.evaluate_double(x, {}), right_.evaluate_double(y, {}), options_.relative_tolerance);
+      // A value that overflowed or underflowed in double (10^{-100000} -> 0) is not
+      // trusted: the floating-point status flags (per thread) tell.
+      std::feclearexcept(FE_OVERFLOW | FE_UNDERFLOW);
+      const double a = left_.evaluate_double(x, {});
+      const double b = right_.evaluate_double(y, {});
+      if (std::fetestexcept(FE_OVERFLOW | FE_UNDERFLOW)) return false;
+      // An infinity is equal only to the same written infinity (interval ends): 2^{100000}
+      // and 3^{100000} both overflow to inf in double and must not compare equal.
+      if (std::isinf(a) || std::isinf(b)) return a == b && is_written_infinity(left_, x) && is_written_infinity(right_, y);
+      return close(a, b, options_.relative_tolerance);
     }
     // Identities are compared where both sides are defined; a point where exactly
     // one side is defined shows different domains (\sqrt{x^2} vs x is caught by value).
@@ -156,6 +166,12 @@ class Comparer {
       ++compared;
     }
     return compared >= 3;
+  }
+
+  static bool is_written_infinity(const MathExpression& expression, std::int32_t index) {
+    const ExprNode& n = expression.node(index);
+    if (n.kind == ExprKind::negate) return expression.node(n.first).kind == ExprKind::infinity;
+    return n.kind == ExprKind::infinity;
   }
 
   const MathExpression& left_;

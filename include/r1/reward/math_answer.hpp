@@ -158,9 +158,14 @@ class MathAnswer {
   // Compares an extracted answer with the gold answer (both as written).
   AnswerComparison compare(std::string_view gold, std::string_view answer) const {
     using namespace math_answer_detail;
-    if (answer.size() > options_.max_answer_bytes)
-      return {false, "answer longer than " + std::to_string(options_.max_answer_bytes) + " bytes"};
     if (verification_deadline_passed()) return {false, "timed out"};
+    if (answer.size() > options_.max_answer_bytes || gold.size() > options_.max_answer_bytes) {
+      // Too long to normalise and parse within the bounds: the bytes must match.
+      const bool same = extraction_detail::trim(gold) == extraction_detail::trim(answer);
+      return {same, same ? "identical (longer than max_answer_bytes, compared as bytes)"
+                         : "longer than max_answer_bytes (" + std::to_string(options_.max_answer_bytes) +
+                               ") and not identical"};
+    }
     const std::string gold_normal = normalize_latex_answer(gold_answer_text(gold));
     const std::string answer_normal = normalize_latex_answer(gold_answer_text(answer));
     if (answer_normal.empty()) return {false, "empty answer"};
