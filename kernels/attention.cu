@@ -25,7 +25,8 @@ constexpr int max_chunks = attention_max_head_dim / 32;  // accumulator register
 template <class T>
 __global__ void attention_forward_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                          const std::int64_t* __restrict__ offsets, int heads, int kv_heads,
-                                         int head_dim, float scale, T* __restrict__ out, float* __restrict__ lse) {
+                                         int head_dim, float scale, int q_stride, int kv_stride,
+                                         T* __restrict__ out, float* __restrict__ lse) {
   __shared__ float q_tile[query_tile][attention_max_head_dim];
   __shared__ float k_tile[key_tile][attention_max_head_dim + 1];  // +1: lane j reads row j, no bank conflicts
   __shared__ float v_tile[key_tile][attention_max_head_dim];
@@ -40,7 +41,7 @@ __global__ void attention_forward_kernel(const T* __restrict__ q, const T* __res
 
   for (int e = threadIdx.x; e < query_tile * head_dim; e += threads) {
     const int r = e / head_dim, d = e % head_dim;
-    q_tile[r][d] = q0 + r < length ? device::to_float(q[((start + q0 + r) * heads + head) * head_dim + d]) * scale : 0.0f;
+    q_tile[r][d] = q0 + r < length ? device::to_float(q[(start + q0 + r) * q_stride + head * head_dim + d]) * scale : 0.0f;
   }
   OnlineSoftmax state[rows_per_warp];
   float acc[rows_per_warp][max_chunks];
@@ -53,7 +54,7 @@ __global__ void attention_forward_kernel(const T* __restrict__ q, const T* __res
     for (int e = threadIdx.x; e < key_tile * head_dim; e += threads) {
       const int j = e / head_dim, d = e % head_dim;
       const bool valid = k0 + j < length;
-      const std::int64_t index = ((start + k0 + j) * kv_heads + kv_head) * head_dim + d;
+      const std::int64_t index = (start + k0 + j) * kv_stride + kv_head * head_dim + d;
       k_tile[j][d] = valid ? device::to_float(k[index]) : 0.0f;
       v_tile[j][d] = valid ? device::to_float(v[index]) : 0.0f;
     }
@@ -128,8 +129,9 @@ template <class T>
 __global__ void attention_backward_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                           const T* __restrict__ d_out, const float* __restrict__ lse,
                                           const float* __restrict__ delta, const std::int64_t* __restrict__ offsets,
-                                          int heads, int kv_heads, int head_dim, float scale,
-                                          float* __restrict__ dq_accum, T* __restrict__ dk, T* __restrict__ dv) {
+                                          int heads, int kv_heads, int head_dim, float scale, int q_stride,
+                                          int kv_stride, float* __restrict__ dq_accum, T* __restrict__ dk,
+                                          T* __restrict__ dv) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   BackwardShared& sh = *reinterpret_cast<BackwardShared*>(shared_bytes);
   const int sequence = blockIdx.z;
@@ -144,7 +146,7 @@ __global__ void attention_backward_kernel(const T* __restrict__ q, const T* __re
   for (int e = threadIdx.x; e < key_tile * head_dim; e += threads) {
     const int j = e / head_dim, d = e % head_dim;
     const bool valid = k0 + j < length;
-    const std::int64_t index = ((start + k0 + j) * kv_heads + kv_head) * head_dim + d;
+    const std::int64_t index = (start + k0 + j) * kv_stride + kv_head * head_dim + d;
     sh.k[j][d] = valid ? device::to_float(k[index]) : 0.0f;
     sh.v[j][d] = valid ? device::to_float(v[index]) : 0.0f;
     sh.dk[j][d] = 0.0f;
@@ -156,9 +158,9 @@ __global__ void attention_backward_kernel(const T* __restrict__ q, const T* __re
       for (int e = threadIdx.x; e < warps * head_dim; e += threads) {
         const int w = e / head_dim, d = e % head_dim;
         const bool valid = i0 + w < length;
-        const std::int64_t index = ((start + i0 + w) * heads + head) * head_dim + d;
-        sh.q[w][d] = valid ? device::to_float(q[index]) : 0.0f;
-        sh.d_out[w][d] = valid ? device::to_float(d_out[index]) : 0.0f;
+        const std::int64_t row = start + i0 + w;
+        sh.q[w][d] = valid ? device::to_float(q[row * q_stride + head * head_dim + d]) : 0.0f;
+        sh.d_out[w][d] = valid ? device::to_float(d_out[(row * heads + head) * head_dim + d]) : 0.0f;
       }
       if (threadIdx.x < warps) {
         const bool valid = i0 + static_cast<int>(threadIdx.x) < length;
@@ -207,17 +209,19 @@ __global__ void attention_backward_kernel(const T* __restrict__ q, const T* __re
   for (int e = threadIdx.x; e < key_tile * head_dim; e += threads) {
     const int j = e / head_dim, d = e % head_dim;
     if (k0 + j >= length) continue;
-    const std::int64_t index = ((start + k0 + j) * kv_heads + kv_head) * head_dim + d;
+    const std::int64_t index = (start + k0 + j) * kv_stride + kv_head * head_dim + d;
     dk[index] = device::from_float<T>(sh.dk[j][d]);
     dv[index] = device::from_float<T>(sh.dv[j][d]);
   }
 }
 
+// dense (N, width) fp32 -> rows of `width` values `stride` apart in storage precision.
 template <class T>
-__global__ void convert_kernel(const float* __restrict__ from, T* __restrict__ to, std::int64_t n) {
+__global__ void convert_rows_kernel(const float* __restrict__ from, T* __restrict__ to, std::int64_t n, int width,
+                                    int stride) {
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-    to[i] = device::from_float<T>(from[i]);
+    to[(i / width) * stride + i % width] = device::from_float<T>(from[i]);
 }
 
 void check_shape(const AttentionShape& s, const char* op) {
@@ -229,7 +233,14 @@ void check_shape(const AttentionShape& s, const char* op) {
           attention_max_head_dim, "], got ", s.head_dim);
   require(s.scale > 0.0f, op, ": scale must be > 0, got ", s.scale);
   require(s.sequences <= 65535, op, ": at most 65535 sequences per call, got ", s.sequences);
+  require(s.q_row_stride == 0 || s.q_row_stride >= s.heads * s.head_dim, op, ": q_row_stride (", s.q_row_stride,
+          ") must be 0 or at least heads * head_dim (", s.heads * s.head_dim, ")");
+  require(s.kv_row_stride == 0 || s.kv_row_stride >= s.kv_heads * s.head_dim, op, ": kv_row_stride (",
+          s.kv_row_stride, ") must be 0 or at least kv_heads * head_dim (", s.kv_heads * s.head_dim, ")");
 }
+
+int q_stride_of(const AttentionShape& s) { return s.q_row_stride != 0 ? s.q_row_stride : s.heads * s.head_dim; }
+int kv_stride_of(const AttentionShape& s) { return s.kv_row_stride != 0 ? s.kv_row_stride : s.kv_heads * s.head_dim; }
 
 }  // namespace
 
@@ -240,7 +251,8 @@ void attention_forward(const T* q, const T* k, const T* v, const std::int64_t* s
   if (shape.tokens == 0 || shape.sequences == 0) return;
   const dim3 grid((shape.max_sequence_length + query_tile - 1) / query_tile, shape.heads, shape.sequences);
   attention_forward_kernel<T><<<grid, threads, 0, stream>>>(q, k, v, sequence_offsets, shape.heads, shape.kv_heads,
-                                                            shape.head_dim, shape.scale, out, lse);
+                                                            shape.head_dim, shape.scale, q_stride_of(shape),
+                                                            kv_stride_of(shape), out, lse);
   check_launch("attention_forward_kernel", "attention_forward");
 }
 
@@ -264,11 +276,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   const dim3 grid((shape.max_sequence_length + key_tile - 1) / key_tile, shape.kv_heads, shape.sequences);
   attention_backward_kernel<T><<<grid, threads, shared_bytes, stream>>>(q, k, v, d_out, lse, delta, sequence_offsets,
                                                                         shape.heads, shape.kv_heads, shape.head_dim,
-                                                                        shape.scale, dq_accum, dk, dv);
+                                                                        shape.scale, q_stride_of(shape),
+                                                                        kv_stride_of(shape), dq_accum, dk, dv);
   check_launch("attention_backward_kernel", "attention_backward");
   const std::int64_t n = rows * shape.head_dim;
-  convert_kernel<T><<<device::blocks_for(n, 256), 256, 0, stream>>>(dq_accum, dq, n);
-  check_launch("convert_kernel", "attention_backward");
+  convert_rows_kernel<T><<<device::blocks_for(n, 256), 256, 0, stream>>>(dq_accum, dq, n, shape.heads * shape.head_dim,
+                                                                          q_stride_of(shape));
+  check_launch("convert_rows_kernel", "attention_backward");
 }
 
 #define R1_INSTANTIATE_ATTENTION(T)                                                                              \

@@ -21,6 +21,7 @@
 #include "gpu_test_support.hpp"
 #include "r1/cuda/ops/attention.hpp"
 #include "r1/cuda/ops/decode_attention.hpp"
+#include "r1/model/ops/attention.hpp"
 
 using r1::test::u32;
 
@@ -231,4 +232,82 @@ TEST_CASE_TEMPLATE("decode attention over a KV cache matches the double referenc
     }
   }
   r1::test::check_within(r1::test::download(out), ref, bound, "decode attention out");
+}
+
+// The CPU model stores q, k, v packed in one row per token, [q (H*D) | k (K*D) | v (K*D)],
+// and takes d_qkv in the same layout (r1/model/ops/attention.hpp). With row strides the
+// kernels read and write that layout directly; addressing is all that changes, so the
+// results must equal the dense-layout results bit for bit, and the forward must agree
+// with the CPU twin run in double.
+TEST_CASE("attention on the CPU model's packed qkv rows equals the dense layout and the CPU twin") {
+  const int H = 4, K = 2, D = 40, width = (H + 2 * K) * D;
+  const std::vector<std::int64_t> offsets{0, 19, 19 + 40};
+  const int N = static_cast<int>(offsets.back());
+  const auto qkv = r1::test::random_values<float>(std::size_t(N) * width, 131);
+  const auto d_out = r1::test::random_values<float>(std::size_t(N) * H * D, 132);
+  std::vector<double> q(std::size_t(N) * H * D), k(std::size_t(N) * K * D), v(k.size());
+  for (int n = 0; n < N; ++n) {
+    for (int e = 0; e < H * D; ++e) q[std::size_t(n) * H * D + e] = qkv[std::size_t(n) * width + e];
+    for (int e = 0; e < K * D; ++e) {
+      k[std::size_t(n) * K * D + e] = qkv[std::size_t(n) * width + H * D + e];
+      v[std::size_t(n) * K * D + e] = qkv[std::size_t(n) * width + (H + K) * D + e];
+    }
+  }
+  const float scale = 1.0f / std::sqrt(float(D));
+  r1::gpu::AttentionShape dense{N, 2, 40, H, K, D, scale};
+  r1::gpu::AttentionShape packed = dense;
+  packed.q_row_stride = packed.kv_row_stride = width;
+  r1::gpu::DeviceArena arena(std::size_t{16} << 20);
+  auto d_qkv = r1::test::upload<float>(arena, qkv, "qkv");
+  auto d_q = r1::test::upload<float>(arena, q, "q"), d_k = r1::test::upload<float>(arena, k, "k"),
+       d_v = r1::test::upload<float>(arena, v, "v");
+  auto d_do = r1::test::upload<float>(arena, d_out, "d_out");
+  auto d_offsets = r1::test::upload_exact(arena, offsets, "offsets");
+  auto out_dense = arena.allocate<float>(q.size(), "out dense"), out_packed = arena.allocate<float>(q.size(), "out");
+  auto lse_dense = arena.allocate<float>(std::size_t(N) * H, "lse dense");
+  auto lse_packed = arena.allocate<float>(std::size_t(N) * H, "lse");
+  auto workspace = arena.allocate<float>(r1::gpu::attention_backward_workspace_floats(dense), "workspace");
+  auto dq = arena.allocate<float>(q.size(), "dq"), dk = arena.allocate<float>(k.size(), "dk"),
+       dv = arena.allocate<float>(v.size(), "dv");
+  auto d_qkv_grad = arena.allocate<float>(qkv.size(), "d_qkv");
+  r1::gpu::attention_forward<float>(d_q.data, d_k.data, d_v.data, d_offsets.data, dense, out_dense.data,
+                                    lse_dense.data, nullptr);
+  r1::gpu::attention_forward<float>(d_qkv.data, d_qkv.data + H * D, d_qkv.data + (H + K) * D, d_offsets.data, packed,
+                                    out_packed.data, lse_packed.data, nullptr);
+  r1::gpu::attention_backward<float>(d_q.data, d_k.data, d_v.data, out_dense.data, d_do.data, lse_dense.data,
+                                     d_offsets.data, dense, workspace.data, dq.data, dk.data, dv.data, nullptr);
+  r1::gpu::fill_zero(d_qkv_grad, nullptr, "d_qkv");
+  r1::gpu::attention_backward<float>(d_qkv.data, d_qkv.data + H * D, d_qkv.data + (H + K) * D, out_packed.data,
+                                     d_do.data, lse_packed.data, d_offsets.data, packed, workspace.data,
+                                     d_qkv_grad.data, d_qkv_grad.data + H * D, d_qkv_grad.data + (H + K) * D, nullptr);
+  const auto got_out = r1::test::download(out_packed);
+  CHECK(got_out == r1::test::download(out_dense));
+  CHECK(r1::test::download(lse_packed) == r1::test::download(lse_dense));
+  const auto grad = r1::test::download(d_qkv_grad);
+  const auto got_dq = r1::test::download(dq), got_dk = r1::test::download(dk), got_dv = r1::test::download(dv);
+  int mismatches = 0;
+  for (int n = 0; n < N; ++n) {
+    for (int e = 0; e < H * D; ++e) mismatches += grad[std::size_t(n) * width + e] != got_dq[std::size_t(n) * H * D + e];
+    for (int e = 0; e < K * D; ++e) {
+      mismatches += grad[std::size_t(n) * width + H * D + e] != got_dk[std::size_t(n) * K * D + e];
+      mismatches += grad[std::size_t(n) * width + (H + K) * D + e] != got_dv[std::size_t(n) * K * D + e];
+    }
+  }
+  CHECK(mismatches == 0);
+
+  // The CPU twin in double. Per element, |O_gpu - O| <= sum_j P_j |v_j| (2 e_p + (n + 4) u)
+  // (the forward budget at the top of this file), and sum_j P_j |v_j| <= max |v|; the score
+  // error E <= (D + 1) u scale D max|q| max|k|; at most 2 key tiles of 32 here.
+  std::vector<double> twin_out(q.size()), twin_lse(std::size_t(N) * H);
+  r1::AttentionScratch<double> scratch;
+  r1::attention_forward_packed(qkv.data(), std::span<const std::int64_t>(offsets),
+                               r1::AttentionHeads{H, K, D}, twin_out.data(), twin_lse.data(), scratch);
+  double max_q = 0, max_k = 0, max_v = 0;
+  for (double x : q) max_q = std::max(max_q, std::abs(x));
+  for (double x : k) max_k = std::max(max_k, std::abs(x));
+  for (double x : v) max_v = std::max(max_v, std::abs(x));
+  const double E = (D + 1) * u32 * double(scale) * D * max_q * max_k;
+  const double e_p = 2 * E + (5 + 6 * 2) * u32;
+  std::vector<double> bound(q.size(), max_v * (2 * e_p + (40 + 4) * u32));
+  r1::test::check_within(got_out, twin_out, bound, "attention vs CPU twin");
 }

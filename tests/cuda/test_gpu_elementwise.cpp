@@ -164,39 +164,40 @@ TEST_CASE_TEMPLATE("rope rotates in place by the table angles; the backward is t
                   r1::Error);
 }
 
-TEST_CASE_TEMPLATE("swiglu forward and backward match the double reference", T, float, r1::gpu::bf16) {
+TEST_CASE_TEMPLATE("swiglu forward and backward over packed [gate | up] rows match the double reference", T, float,
+                   r1::gpu::bf16) {
   const double us = r1::test::storage_roundoff<T>;
-  const std::int64_t n = 4099;  // not a multiple of the 256-thread block
-  const auto gate = r1::test::random_values<T>(n, 41, 3.0);
-  const auto up = r1::test::random_values<T>(n, 42);
+  const int rows = 17, features = 241;  // rows * features = 4097: not a multiple of the 256-thread block
+  const std::int64_t n = std::int64_t{rows} * features;
+  const auto gate_up = r1::test::random_values<T>(2 * n, 41, 3.0);
   const auto d_out = r1::test::random_values<T>(n, 43);
   r1::gpu::DeviceArena arena(1 << 20);
-  auto d_gate = r1::test::upload<T>(arena, gate, "gate");
-  auto d_up = r1::test::upload<T>(arena, up, "up");
+  auto d_gate_up = r1::test::upload<T>(arena, gate_up, "gate_up");
   auto d_d_out = r1::test::upload<T>(arena, d_out, "d_out");
   auto out = arena.allocate<T>(n, "out");
-  auto d_gate_grad = arena.allocate<T>(n, "d_gate");
-  auto d_up_grad = arena.allocate<T>(n, "d_up");
-  r1::gpu::swiglu_forward<T>(d_gate.data, d_up.data, out.data, n, nullptr);
-  r1::gpu::swiglu_backward<T>(d_gate.data, d_up.data, d_d_out.data, d_gate_grad.data, d_up_grad.data, n, nullptr);
-  std::vector<double> ref_out(n), ref_dg(n), ref_du(n), bound_out(n), bound_dg(n), bound_du(n);
+  auto d_gate_up_grad = arena.allocate<T>(2 * n, "d_gate_up");
+  r1::gpu::swiglu_forward<T>(d_gate_up.data, rows, features, out.data, nullptr);
+  r1::gpu::swiglu_backward<T>(d_gate_up.data, d_d_out.data, rows, features, d_gate_up_grad.data, nullptr);
+  std::vector<double> ref_out(n), bound_out(n), ref_grad(2 * n), bound_grad(2 * n);
   for (std::int64_t i = 0; i < n; ++i) {
-    const double s = 1.0 / (1.0 + std::exp(-gate[i]));
-    ref_out[i] = gate[i] * s * up[i];
-    ref_du[i] = d_out[i] * gate[i] * s;
-    ref_dg[i] = d_out[i] * up[i] * s * (1 + gate[i] * (1 - s));
+    const std::int64_t g_at = (i / features) * 2 * features + i % features, u_at = g_at + features;
+    const double g = gate_up[g_at], u = gate_up[u_at];
+    const double s = 1.0 / (1.0 + std::exp(-g));
+    ref_out[i] = g * s * u;
+    ref_grad[u_at] = d_out[i] * g * s;
+    ref_grad[g_at] = d_out[i] * u * s * (1 + g * (1 - s));
     // sigmoid: expf is within 2 ulp (<= 4 u32 relative, CUDA programming guide, table of
     // single-precision maximum ulp errors), 1 + e and the reciprocal add 2: 6 u32 relative.
     // out and d_up: 2 more products -> 8 u32, then the storage rounding.
     bound_out[i] = std::abs(ref_out[i]) * (8 * u32 + us * 1.01) + 1e-30;
-    bound_du[i] = std::abs(ref_du[i]) * (8 * u32 + us * 1.01) + 1e-30;
+    bound_grad[u_at] = std::abs(ref_grad[u_at]) * (8 * u32 + us * 1.01) + 1e-30;
     // d_gate: 1 - s loses its relative accuracy when s ~ 1: absolute error <= 7 u32 there, times |g|,
     // and the remaining 5 products/sums add 5 u32 relative to each factor.
-    const double common = std::abs(d_out[i] * up[i] * s);
-    bound_dg[i] = common * (std::abs(1 + gate[i] * (1 - s)) * 11 * u32 + std::abs(gate[i]) * 8 * u32) +
-                  us * std::abs(ref_dg[i]) * 1.01 + 1e-30;
+    const double common = std::abs(d_out[i] * u * s);
+    bound_grad[g_at] = common * (std::abs(1 + g * (1 - s)) * 11 * u32 + std::abs(g) * 8 * u32) +
+                       us * std::abs(ref_grad[g_at]) * 1.01 + 1e-30;
   }
   r1::test::check_within(r1::test::download(out), ref_out, bound_out, "swiglu out");
-  r1::test::check_within(r1::test::download(d_up_grad), ref_du, bound_du, "swiglu d_up");
-  r1::test::check_within(r1::test::download(d_gate_grad), ref_dg, bound_dg, "swiglu d_gate");
+  r1::test::check_within(r1::test::download(d_gate_up_grad), ref_grad, bound_grad, "swiglu d_gate_up");
+  CHECK_THROWS_AS(r1::gpu::swiglu_forward<T>(d_gate_up.data, rows, 0, out.data, nullptr), r1::Error);
 }

@@ -5,7 +5,12 @@
 // no (T, T) score matrix is ever stored; the backward recomputes P from the
 // saved logsumexp (FlashAttention-2, Dao 2023, algorithms 1 and 2).
 // Layout (N = total tokens of all sequences, H query heads, K kv heads, D head dim):
-//   q, out, d_out, dq: (N, H, D);  k, v, dk, dv: (N, K, D);  lse: (N, H) fp32
+//   out, d_out: (N, H, D);  lse: (N, H) fp32
+//   q, dq: N rows of H*D values, q_row_stride apart;  k, v, dk, dv: N rows of K*D values,
+//   kv_row_stride apart. With strides 0 (dense) they are (N, H, D) and (N, K, D); with both
+//   strides = (H + 2K) D they address the packed [q | k | v] rows of the CPU model
+//   (r1/model/ops/attention.hpp), so one QKV GEMM feeds the kernel and dq, dk, dv land
+//   in a packed d_qkv.
 //   sequence_offsets: device int64 (sequences + 1), TokenBatch::offsets; token i of
 //   sequence s attends to tokens offsets[s] .. i of the same sequence.
 // Limits: D <= 128, H a multiple of K.
@@ -25,6 +30,8 @@ struct AttentionShape {
   int kv_heads = 0;      // K
   int head_dim = 0;      // D
   float scale = 0.0f;    // usually 1 / sqrt(D)
+  int q_row_stride = 0;   // elements between token rows of q and dq; 0: H * D
+  int kv_row_stride = 0;  // elements between token rows of k, v, dk, dv; 0: K * D
 };
 
 inline constexpr int attention_max_head_dim = 128;
