@@ -1,7 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -127,4 +133,50 @@ TEST_CASE("a checkpoint whose checksums are consistent but whose sizes lie is st
   for (int i = 0; i < 4; ++i) wrong_version.push_back(static_cast<char>((trailer >> (8 * i)) & 0xFF));
   CHECK_THROWS_WITH_AS(r1::CheckpointReader::from_bytes(wrong_version, "v2.r1ckpt"),
                        doctest::Contains("checkpoint version 2, this reader knows version 1"), r1::Error);
+}
+
+TEST_CASE("stale temporaries of a killed writer with the same pid do not block the next write") {
+  r1::test::ScratchDir dir{"atomic_stale"};
+  const auto path = dir.file("state.bin");
+  // Names the next writes of this process would try first.
+  for (int n = 0; n < 300; ++n) {
+    dir.write(".state.bin.tmp." + std::to_string(::getpid()) + "." + std::to_string(n), "stale");
+  }
+  r1::write_file_atomically(path, "fresh");
+  CHECK(r1::read_file_bytes(path) == "fresh");
+}
+
+TEST_CASE("a writer killed mid-checkpoint leaves the previous checkpoint loadable") {
+  r1::test::ScratchDir dir{"atomic_kill"};
+  const auto path = dir.file("run.r1ckpt");
+  r1::CheckpointWriter first;
+  first.add("version", "1");
+  first.write(path);
+  r1::CheckpointWriter second;
+  second.add("version", "2");
+  second.add("weights", std::string(std::size_t{8} << 20, '\x5a'));  // 8 MiB: each write takes a while
+  const std::string second_bytes = second.serialize();
+
+  int saw_second = 0;
+  for (const int delay_ms : {0, 2, 5, 20, 60}) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      for (;;) r1::write_file_atomically(path, second_bytes);  // until killed
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    // Whenever it was killed, the file is one whole checkpoint: the old one or the new one.
+    const auto reader = r1::CheckpointReader::from_file(path);
+    const auto version = reader.section("version");
+    CHECK((version == "1" || version == "2"));
+    if (version == "2") {
+      ++saw_second;
+      CHECK(reader.section("weights").size() == (std::size_t{8} << 20));
+    }
+  }
+  MESSAGE("the new checkpoint was in place after ", saw_second, " of 5 kills");
 }

@@ -73,15 +73,22 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
   require(target.has_filename(), path, ": expected a file path");
   const std::filesystem::path directory =
       target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  // A name no other writer uses: pid and a per-process counter; a stale
+  // temporary left by a killed process with a reused pid is stepped over.
   static std::atomic<std::uint64_t> counter{0};
-  std::string temporary_name = ".";
-  temporary_name += target.filename().string();
-  temporary_name += ".tmp.";
-  temporary_name += std::to_string(::getpid());
-  temporary_name += '.';
-  temporary_name += std::to_string(counter.fetch_add(1));
-  const std::filesystem::path temporary = directory / temporary_name;
-  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  std::filesystem::path temporary;
+  int descriptor = -1;
+  for (int attempt = 0; attempt < 1000 && descriptor < 0; ++attempt) {
+    std::string temporary_name = ".";
+    temporary_name += target.filename().string();
+    temporary_name += ".tmp.";
+    temporary_name += std::to_string(::getpid());
+    temporary_name += '.';
+    temporary_name += std::to_string(counter.fetch_add(1));
+    temporary = directory / temporary_name;
+    descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (descriptor < 0 && errno != EEXIST) break;
+  }
   require(descriptor >= 0, path, ": cannot create the temporary ", temporary.string(), " (", std::strerror(errno), ")");
   try {
     detail::write_all(descriptor, bytes, temporary.string());
