@@ -4,5 +4,5 @@
 #include "skip.hpp"
 
 namespace {
-const bool device_present = r1::gpu::has_device() || (r1::test::skip_suite("no CUDA device"), false);
+[[maybe_unused]] const bool device_present = r1::gpu::has_device() || (r1::test::skip_suite("no CUDA device"), false);
 }
