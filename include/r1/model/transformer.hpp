@@ -10,11 +10,17 @@
 // The math lives in BasicTransformer<Scalar> (basic_transformer.hpp); this class
 // adds the float API: TokenScores, ParameterView, checkpoints.
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
 #include "r1/core/token_batch.hpp"
+#include "r1/io/checkpoint_dir.hpp"
+#include "r1/io/safetensors.hpp"
 #include "r1/model/basic_transformer.hpp"
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
@@ -49,6 +55,40 @@ class Transformer<cpu> : private BasicTransformer<float> {
     Base::operator=(std::move(other));
     make_views();
     return *this;
+  }
+
+  // config.json + model.safetensors (or model.safetensors.index.json shards); F32 / BF16 / F16 weights.
+  static Transformer load(const std::string& directory) {
+    const auto config_path = (std::filesystem::path(directory) / "config.json").string();
+    Transformer model(ModelConfig::load(config_path));
+    CheckpointTensors checkpoint(directory);
+    auto values = model.Base::flat_parameters();
+    for (const auto& tensor : model.Base::tensors())
+      checkpoint.read(tensor.name, tensor.shape,
+                      values.subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(tensor.size)));
+    return model;
+  }
+
+  // config.json + model.safetensors (F32, or BF16 rounded to nearest even), loadable by HF transformers.
+  void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32) const {
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    require(!error, directory, ": cannot create the directory (", error.message(), ")");
+    Json config_json = config().to_json();
+    config_json["torch_dtype"] = dtype == SafetensorsDtype::bf16 ? "bfloat16" : "float32";
+    const auto config_path = (std::filesystem::path(directory) / "config.json").string();
+    {
+      std::ofstream out(config_path, std::ios::trunc);
+      require(out.good(), config_path, ": cannot open for writing");
+      out << config_json.dump(2) << "\n";
+      require(out.good(), config_path, ": write failed");
+    }
+    std::vector<SafetensorsTensorView> views;
+    const auto values = Base::flat_parameters();
+    for (const auto& tensor : Base::tensors())
+      views.push_back({tensor.name, tensor.shape,
+                       values.subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(tensor.size))});
+    write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), views, dtype);
   }
 
   using Base::config;

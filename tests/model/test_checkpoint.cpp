@@ -1,0 +1,178 @@
+// HF model directories: save -> load is bit-exact (F32) or the BF16 rounding of
+// every weight, sharded checkpoints load, and bad directories, tensors and
+// configs raise r1::Error naming what is wrong.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "model_test_support.hpp"
+#include "r1/io/safetensors.hpp"
+#include "r1/model/transformer.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Model = r1::Transformer<r1::cpu>;
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("r1_test_checkpoint_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
+
+template <class Fn>
+void expect_error(Fn&& fn, const std::string& expected) {
+  INFO("expected message part '", expected, "'");
+  try {
+    fn();
+    FAIL("no error");
+  } catch (const r1::Error& e) {
+    INFO("message: ", e.what());
+    CHECK(std::string(e.what()).find(expected) != std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("save then load is bit-exact in F32, for Llama (untied) and Qwen2 (tied, bias)") {
+  for (const auto& config : {r1::test::tiny_llama(), r1::test::tiny_qwen2()}) {
+    Model model(config);
+    model.init_random(5, 0.3f);
+    const std::string dir = fresh_dir(config.model_type);
+    model.save(dir);
+    const Model loaded = Model::load(dir);
+    CHECK(loaded.config().to_json() == model.config().to_json());
+    CHECK(std::equal(model.flat_parameters().begin(), model.flat_parameters().end(),
+                     const_cast<Model&>(loaded).flat_parameters().begin()));
+    r1::SafetensorsFile file(dir + "/model.safetensors");
+    CHECK((file.find("lm_head.weight") != nullptr) == !config.tie_word_embeddings);  // HF omits a tied head
+    CHECK(file.tensors().size() == model.tensors().size());
+  }
+}
+
+TEST_CASE("BF16 save loads as the round-to-nearest-even of every weight") {
+  Model model(r1::test::tiny_llama());
+  model.init_random(6, 0.3f);
+  const std::string dir = fresh_dir("bf16");
+  model.save(dir, r1::SafetensorsDtype::bf16);
+  CHECK(r1::read_json_file(dir + "/config.json")["torch_dtype"] == "bfloat16");
+  Model loaded = Model::load(dir);
+  for (std::size_t i = 0; i < model.flat_parameters().size(); ++i)
+    CHECK(loaded.flat_parameters()[i] == r1::bf16_to_float(r1::float_to_bf16(model.flat_parameters()[i])));
+}
+
+TEST_CASE("a sharded checkpoint (model.safetensors.index.json) loads") {
+  Model model(r1::test::tiny_qwen2());
+  model.init_random(8, 0.3f);
+  const std::string dir = fresh_dir("sharded");
+  model.save(dir);
+  fs::remove(dir + "/model.safetensors");
+  // Two shards, tensors alternating between them.
+  std::vector<r1::SafetensorsTensorView> shard[2];
+  r1::Json weight_map = r1::Json::object();
+  std::size_t i = 0;
+  for (const auto& p : model.parameters()) {
+    const int which = static_cast<int>(i++ % 2);
+    shard[which].push_back({p.name, p.shape, p.value});
+    weight_map[p.name] = "model-0000" + std::to_string(which + 1) + "-of-00002.safetensors";
+  }
+  r1::write_safetensors(dir + "/model-00001-of-00002.safetensors", shard[0]);
+  r1::write_safetensors(dir + "/model-00002-of-00002.safetensors", shard[1], r1::SafetensorsDtype::bf16);
+  write_text(dir + "/model.safetensors.index.json", r1::Json{{"metadata", {{"total_size", 0}}}, {"weight_map", weight_map}}.dump());
+  Model loaded = Model::load(dir);
+  i = 0;
+  for (const auto& p : model.parameters()) {
+    const auto q = loaded.parameters()[i];
+    for (std::size_t k = 0; k < p.value.size(); ++k)
+      CHECK(q.value[k] == (i % 2 == 0 ? p.value[k] : r1::bf16_to_float(r1::float_to_bf16(p.value[k]))));
+    ++i;
+  }
+  // An index pointing outside the directory is refused.
+  weight_map["model.norm.weight"] = "../elsewhere.safetensors";
+  write_text(dir + "/model.safetensors.index.json", r1::Json{{"weight_map", weight_map}}.dump());
+  expect_error([&] { Model::load(dir); }, "not a plain file name");
+}
+
+TEST_CASE("missing or misshapen tensors, missing files and bad configs raise r1::Error") {
+  Model model(r1::test::tiny_llama());
+  model.init_random(9);
+  const std::string dir = fresh_dir("bad");
+  model.save(dir);
+
+  SUBCASE("missing tensor") {
+    std::vector<r1::SafetensorsTensorView> views;
+    for (const auto& p : model.parameters())
+      if (p.name != "model.layers.1.mlp.up_proj.weight") views.push_back({p.name, p.shape, p.value});
+    r1::write_safetensors(dir + "/model.safetensors", views);
+    expect_error([&] { Model::load(dir); }, "'model.layers.1.mlp.up_proj.weight' is missing");
+  }
+  SUBCASE("wrong shape") {
+    std::vector<r1::SafetensorsTensorView> views;
+    for (const auto& p : model.parameters()) {
+      auto shape = p.shape;
+      if (p.name == "model.layers.0.self_attn.k_proj.weight") shape = {shape[1], shape[0]};
+      views.push_back({p.name, shape, p.value});
+    }
+    r1::write_safetensors(dir + "/model.safetensors", views);
+    expect_error([&] { Model::load(dir); }, "'model.layers.0.self_attn.k_proj.weight' has shape [16,8]");
+  }
+  SUBCASE("no weights at all") {
+    fs::remove(dir + "/model.safetensors");
+    expect_error([&] { Model::load(dir); }, "neither model.safetensors");
+  }
+  SUBCASE("no config") {
+    fs::remove(dir + "/config.json");
+    expect_error([&] { Model::load(dir); }, "config.json");
+  }
+  SUBCASE("unknown model type") {
+    auto json = model.config().to_json();
+    json["model_type"] = "gpt2";
+    write_text(dir + "/config.json", json.dump());
+    expect_error([&] { Model::load(dir); }, "'model_type' = 'gpt2'");
+  }
+  SUBCASE("missing field") {
+    auto json = model.config().to_json();
+    json.erase("hidden_size");
+    write_text(dir + "/config.json", json.dump());
+    expect_error([&] { Model::load(dir); }, "missing field 'hidden_size'");
+  }
+}
+
+TEST_CASE("ModelConfig::from_json: defaults, HF variants, non-finite and inconsistent values") {
+  r1::Json json = {{"model_type", "qwen2"}, {"vocab_size", 100},        {"hidden_size", 32},
+                   {"intermediate_size", 64}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
+                   {"eos_token_id", {7, 8}},  {"bos_token_id", nullptr}};
+  const auto config = r1::ModelConfig::from_json(json, "config.json");
+  CHECK(config.num_key_value_heads == 4);  // defaults to multi-head
+  CHECK(config.attention_bias);            // qwen2 always has q/k/v bias
+  CHECK(config.eos_token_id == 7);
+  CHECK(config.bos_token_id == -1);
+  CHECK(config.head_dim() == 8);
+  CHECK(r1::ModelConfig::from_json(config.to_json(), "round trip").to_json() == config.to_json());
+
+  const auto expect_bad = [&](const char* field, r1::Json value, const std::string& expected) {
+    r1::Json bad = json;
+    bad[field] = std::move(value);
+    expect_error([&] { r1::ModelConfig::from_json(bad, "config.json"); }, expected);
+  };
+  expect_bad("rope_theta", std::numeric_limits<double>::quiet_NaN(), "'rope_theta'");
+  expect_bad("rms_norm_eps", std::numeric_limits<double>::infinity(), "'rms_norm_eps'");
+  expect_bad("rms_norm_eps", -1.0, "'rms_norm_eps'");
+  expect_bad("hidden_size", 30, "not a multiple of num_attention_heads");
+  expect_bad("num_key_value_heads", 3, "not a multiple of num_key_value_heads");
+  expect_bad("vocab_size", 0, "'vocab_size' = 0");
+  expect_bad("vocab_size", "many", "'vocab_size' has the wrong type");
+  expect_bad("hidden_act", "gelu", "'hidden_act'");
+  expect_bad("rope_scaling", {{"type", "llama3"}}, "RoPE scaling is not supported");
+  expect_bad("head_dim", 16, "'head_dim'");
+  expect_bad("eos_token_id", -3, "'eos_token_id'");
+}
