@@ -77,7 +77,7 @@ class AdamW {
     const auto step_size = static_cast<float>(config_.lr / (1 - std::pow(static_cast<double>(config_.beta1), t)));
     const auto bias_correction2_sqrt =
         static_cast<float>(std::sqrt(1 - std::pow(static_cast<double>(config_.beta2), t)));
-    const float decay = 1 - config_.lr * config_.weight_decay;
+    const auto decay = static_cast<float>(1 - static_cast<double>(config_.lr) * config_.weight_decay);
     const float beta1 = config_.beta1, beta2 = config_.beta2, eps = config_.eps;
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       const ParameterView& p = parameters[i];
