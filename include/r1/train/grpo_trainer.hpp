@@ -128,8 +128,10 @@ class GrpoTrainer {
       order_.emplace(problems.size(), config_.seed, config_.shuffle_data);
     StepReport report;
     report.step = step_;
-    run_wrapped<GrpoTrainer>(hooks_, *this, report, [&] { core_step(problems, report); });
-    ++step_;
+    run_wrapped<GrpoTrainer>(hooks_, *this, report, [&] {
+      core_step(problems, report);
+      ++step_;  // inside the hooks, so a hook after step() sees the finished count
+    });
     return report;
   }
 

@@ -98,8 +98,10 @@ class SftTrainer {
     if (!order_ || order_->size() != examples.size()) order_.emplace(examples.size(), config_.seed, config_.shuffle);
     StepReport report;
     report.step = step_;
-    run_wrapped<SftTrainer>(hooks_, *this, report, [&] { core_step(examples, report); });
-    ++step_;
+    run_wrapped<SftTrainer>(hooks_, *this, report, [&] {
+      core_step(examples, report);
+      ++step_;  // inside the hooks, so a hook after step() sees the finished count
+    });
     return report;
   }
 

@@ -1,0 +1,305 @@
+// R1-Zero on two cores: the DeepSeek-R1 paper's central phenomenon at toy scale.
+//
+// 1. A small "base" model is pretrained (SFT) on padded multiplications
+//    ("043*75=") where most examples answer directly and a minority work the
+//    product out step by step inside <think> (a scratchpad the base has seen but
+//    rarely uses). The base answers held-out problems poorly.
+// 2. GRPO with rule-based rewards only (accuracy of the <answer>, R1 format)
+//    trains it. No reasoning trace is ever shown as a target again.
+// 3. On held-out problems the policy's pass@1 rises and its completions grow
+//    longer: it has learned to think before it answers.
+//
+//   r1_zero --out out/r1_zero            (about 10 minutes on 2 cores)
+//   r1_zero --quick                       (a smoke run, seconds)
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/core/threads.hpp"
+#include "r1/core/timer.hpp"
+#include "r1/model/transformer.hpp"
+#include "r1/optim/adamw.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/reward/compose.hpp"
+#include "r1/reward/format.hpp"
+#include "r1/reward/math_answer.hpp"
+#include "r1/rl/grpo_objective.hpp"
+#include "r1/sampling/kv_sampler.hpp"
+#include "r1/tasks/padded_multiplication.hpp"
+#include "r1/tokenizer/char_tokenizer.hpp"
+#include "r1/train/evaluator.hpp"
+#include "r1/train/grpo_trainer.hpp"
+#include "r1/train/plot.hpp"
+#include "r1/train/sft_trainer.hpp"
+#include "r1/train/standard_hooks.hpp"
+
+namespace {
+
+using Policy = r1::Transformer<r1::cpu>;
+using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
+using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
+
+struct Options {
+  std::string out = "out/r1_zero";
+  std::string base;               // load this base model instead of pretraining
+  int a_digits = 3, b_digits = 2;
+  std::int64_t pretrain_steps = 1200;
+  int pretrain_batch = 128;
+  double scratchpad_fraction = 0.2;
+  std::int64_t grpo_steps = 120;
+  int prompts_per_step = 8;
+  int group_size = 8;
+  float grpo_lr = 1e-4f;
+  int held_out = 500;
+  int samples = 4;
+  std::uint64_t seed = 1;
+  int threads = 0;
+  bool quick = false;
+};
+
+struct Stage {
+  r1::EvaluationReport report;
+  double scratchpad_share = 0;  // completions whose <think> is not empty
+};
+
+// A completion uses the scratchpad when something stands between <think> and </think>.
+bool uses_scratchpad(std::string_view text) {
+  const auto open = text.find("<think>");
+  const auto close = text.find("</think>");
+  return open != std::string_view::npos && close != std::string_view::npos && close > open + 7;
+}
+
+Stage evaluate_stage(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+                     const Reward& reward, const Options& options, r1::TokenId eos) {
+  r1::EvaluationConfig config;
+  config.samples_per_problem = options.samples;
+  config.sampling.max_new_tokens = 160;
+  config.sampling.eos_token_ids = {eos};
+  config.pass_at_ks = {1, options.samples};
+  config.seed = options.seed + 777;
+  std::vector<r1::EvaluatedCompletion> details;
+  Stage stage;
+  stage.report = r1::evaluate(model, problems, codec, reward, config, &details);
+  double sampled = 0, thinking = 0;
+  for (const auto& item : details) {
+    if (item.greedy) continue;
+    ++sampled;
+    thinking += uses_scratchpad(item.text) ? 1 : 0;
+  }
+  stage.scratchpad_share = sampled > 0 ? thinking / sampled : 0;
+  return stage;
+}
+
+r1::Json stage_json(const Stage& stage) {
+  r1::Json json = stage.report.to_json();
+  json["scratchpad_share"] = stage.scratchpad_share;
+  return json;
+}
+
+void print_table(const Stage& before, const Stage& after, int samples) {
+  const auto row = [](const char* name, double a, double b, const char* unit) {
+    std::printf("| %-34s | %10.1f%s | %10.1f%s |\n", name, a, unit, b, unit);
+  };
+  std::printf("\n| held-out, %4zu problems             |       base |  after RL  |\n", before.report.problems);
+  std::printf("|------------------------------------|------------|------------|\n");
+  const std::string pass1 = "pass@1 (k=" + std::to_string(samples) + ", T 0.6, top-p 0.95)";
+  row(pass1.c_str(), 100 * before.report.pass_at_1, 100 * after.report.pass_at_1, "%");
+  const std::string cons = "cons@" + std::to_string(samples);
+  row(cons.c_str(), 100 * before.report.cons_at_k, 100 * after.report.cons_at_k, "%");
+  row("greedy accuracy", 100 * before.report.greedy_accuracy.value_or(0), 100 * after.report.greedy_accuracy.value_or(0),
+      "%");
+  row("completions using the scratchpad", 100 * before.scratchpad_share, 100 * after.scratchpad_share, "%");
+  row("mean completion length (tokens)", before.report.mean_length_tokens, after.report.mean_length_tokens, " ");
+  std::printf("\n");
+}
+
+r1::ModelConfig base_config(std::int64_t vocab) {
+  r1::ModelConfig config;
+  config.model_type = "llama";
+  config.vocab_size = vocab;
+  config.hidden_size = 128;
+  config.intermediate_size = 352;  // SwiGLU ~ 2.75 x d: the parameter count of a 4 x GELU MLP
+  config.num_hidden_layers = 3;
+  config.num_attention_heads = 4;
+  config.num_key_value_heads = 4;
+  config.max_position_embeddings = 192;
+  config.tie_word_embeddings = true;
+  return config;
+}
+
+int run(const Options& options) {
+  r1::ThreadLimit threads{options.threads};
+  r1::Stopwatch total;
+  std::filesystem::create_directories(options.out);
+  std::printf("r1 R1-Zero: %d-digit x %d-digit padded multiplication, %d threads, output in %s\n", options.a_digits,
+              options.b_digits, threads.count(), options.out.c_str());
+
+  // Tokenizer: digits, the few symbols of the scratchpad, and the tags as single tokens.
+  const r1::CharTokenizer tokenizer({"<pad>", "<eos>", "<think>", "</think>", "<answer>", "</answer>"},
+                                    r1::kPaddedMultiplicationAlphabet);
+  const r1::TokenId eos = *tokenizer.eos_token_id();
+  r1::TextCodec codec;
+  codec.render_prompt = [&](const r1::Problem& problem) { return tokenizer.encode(problem.prompt); };
+  codec.decode = [&](std::span<const r1::TokenId> ids) {
+    if (!ids.empty() && ids.back() == eos) ids = ids.first(ids.size() - 1);  // the EOS token is not text
+    return tokenizer.decode(ids);
+  };
+
+  r1::PaddedMultiplicationConfig task;
+  task.a_digits = options.a_digits;
+  task.b_digits = options.b_digits;
+  const auto held_out = r1::padded_multiplication_problems(task, r1::Split::held_out, options.held_out, options.seed);
+  const auto train = r1::padded_multiplication_problems(task, r1::Split::train, 20000, options.seed + 1);
+
+  // Rule-based rewards only: accuracy of the extracted <answer> plus the R1 format.
+  const Reward reward{{1.0, 0.1}};
+
+  // ---- 1. The base model ----
+  Policy model{base_config(tokenizer.vocab_size())};
+  if (!options.base.empty()) {
+    model = Policy::load(options.base);
+    std::printf("base: loaded %s (%lld parameters)\n", options.base.c_str(),
+                static_cast<long long>(model.parameter_count()));
+  } else {
+    model.init_random(options.seed);
+    r1::MultiplicationCorpusConfig corpus_config;
+    corpus_config.task = task;
+    corpus_config.scratchpad_fraction = options.scratchpad_fraction;
+    const auto corpus = r1::multiplication_pretraining_corpus(corpus_config, 60000, options.seed + 2);
+    std::vector<r1::SftExample> examples;
+    for (const auto& example : corpus) {
+      auto completion = tokenizer.encode(example.completion);
+      completion.push_back(eos);
+      examples.push_back({tokenizer.encode(example.prompt), std::move(completion)});
+    }
+    std::printf("pretraining the base: %lld parameters, %zu examples (%.0f%% with a scratchpad), %lld steps of %d\n",
+                static_cast<long long>(model.parameter_count()), examples.size(), 100 * options.scratchpad_fraction,
+                static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
+    r1::SftConfig sft;
+    sft.steps = options.pretrain_steps;
+    sft.batch_size = options.pretrain_batch;
+    sft.seed = options.seed;
+    r1::AdamWConfig adam;
+    adam.lr = 2e-3f;
+    adam.weight_decay = 0.01f;
+    using Sft = r1::SftTrainer<Policy, r1::AdamW>;
+    Sft pretrainer{sft, model, r1::AdamW{adam},
+                   r1::CosineSchedule{adam.lr, 50, options.pretrain_steps, adam.lr * 0.1f}};
+    pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(options.out + "/pretrain_metrics.jsonl", stderr,
+                                                               options.pretrain_steps));
+    r1::Stopwatch timer;
+    pretrainer.fit(examples);
+    std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
+    model.save(options.out + "/base");
+  }
+
+  r1::Stopwatch timer;
+  const Stage before = evaluate_stage(model, held_out, codec, reward, options, eos);
+  std::printf("base on %d held-out problems: pass@1 %.1f%%, greedy %.1f%%, scratchpad %.1f%%, mean length %.1f (%.1f s)\n",
+              options.held_out, 100 * before.report.pass_at_1, 100 * before.report.greedy_accuracy.value_or(0),
+              100 * before.scratchpad_share, before.report.mean_length_tokens, timer.elapsed_seconds());
+
+  // ---- 2. GRPO with rule-based rewards ----
+  r1::GrpoTrainerConfig grpo;
+  grpo.steps = options.grpo_steps;
+  grpo.prompts_per_step = options.prompts_per_step;
+  grpo.group_size = options.group_size;
+  grpo.temperature = 1.0f;
+  grpo.seed = options.seed;
+  r1::GrpoConfig objective;                   // DeepSeekMath GRPO (z-score, sample std) ...
+  objective.beta = 0.0;                       // ... without a KL term (as R1-Zero-like recipes since DAPO)
+  objective.aggregation = r1::Aggregation::token_mean;
+  objective.group_size = options.group_size;
+  r1::SamplerConfig sampling;
+  sampling.temperature = grpo.temperature;
+  sampling.max_new_tokens = 160;
+  sampling.eos_token_ids = {eos};
+  r1::AdamWConfig adam;
+  adam.lr = options.grpo_lr;
+  adam.weight_decay = 0.0f;
+  using Trainer = r1::GrpoTrainer<Recipe>;
+  Trainer trainer{grpo,
+                  model,
+                  r1::KvSampler{sampling, codec.decode},
+                  reward,
+                  r1::AdamW{adam},
+                  r1::GrpoObjective{objective},
+                  codec,
+                  r1::CosineSchedule{adam.lr, 0, options.grpo_steps, 0.0f}};
+  const std::string metrics_path = options.out + "/metrics.jsonl";
+  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics_path, stderr, options.grpo_steps));
+  std::printf("GRPO: %lld steps of %d prompts x G %d, lr %g (cosine to 0), beta 0, token-mean loss\n",
+              static_cast<long long>(options.grpo_steps), options.prompts_per_step, options.group_size,
+              static_cast<double>(options.grpo_lr));
+  timer.restart();
+  trainer.fit(train);
+  std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
+  model.save(options.out + "/policy");
+
+  timer.restart();
+  const Stage after = evaluate_stage(model, held_out, codec, reward, options, eos);
+  std::printf("after RL: evaluation %.1f s\n", timer.elapsed_seconds());
+
+  // ---- 3. Results ----
+  print_table(before, after, options.samples);
+  r1::Json results{{"base", stage_json(before)},
+                   {"after_rl", stage_json(after)},
+                   {"seconds", total.elapsed_seconds()},
+                   {"threads", threads.count()},
+                   {"options",
+                    {{"pretrain_steps", options.pretrain_steps},
+                     {"grpo_steps", options.grpo_steps},
+                     {"held_out", options.held_out},
+                     {"samples", options.samples},
+                     {"seed", options.seed}}}};
+  std::ofstream(options.out + "/results.json") << results.dump(2) << "\n";
+  const auto steps = r1::read_metrics_log(metrics_path);
+  r1::write_training_plot(options.out + "/curves.svg", steps, "R1-Zero on padded multiplication (GRPO, 2 cores)");
+  std::printf("wrote %s/results.json, %s/metrics.jsonl, %s/curves.svg; total %.1f s\n", options.out.c_str(),
+              options.out.c_str(), options.out.c_str(), total.elapsed_seconds());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"R1-Zero on two cores: pretrain a small base, then GRPO with rule-based rewards", "r1_zero"};
+  app.add_option("--out", options.out, "Output folder")->capture_default_str();
+  app.add_option("--base", options.base, "Load this base model (HF folder) instead of pretraining");
+  app.add_option("--pretrain-steps", options.pretrain_steps, "Pretraining (SFT) steps")->capture_default_str();
+  app.add_option("--scratchpad-fraction", options.scratchpad_fraction, "Share of pretraining examples with a scratchpad")
+      ->capture_default_str();
+  app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
+  app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
+  app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
+  app.add_option("--lr", options.grpo_lr, "GRPO learning rate")->capture_default_str();
+  app.add_option("--held-out", options.held_out, "Held-out problems to evaluate on")->capture_default_str();
+  app.add_option("--samples", options.samples, "Samples per held-out problem (k)")->capture_default_str();
+  app.add_option("--seed", options.seed, "Seed")->capture_default_str();
+  app.add_option("--threads", options.threads, "Threads (default: R1_THREADS or all cores)");
+  app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
+  CLI11_PARSE(app, argc, argv);
+  if (options.quick) {
+    options.pretrain_steps = 20;
+    options.pretrain_batch = 16;
+    options.grpo_steps = 3;
+    options.prompts_per_step = 2;
+    options.group_size = 4;
+    options.held_out = 16;
+    options.samples = 2;
+  }
+  try {
+    return run(options);
+  } catch (const r1::Error& e) {
+    std::fprintf(stderr, "r1_zero: error: %s\n", e.what());
+    return 1;
+  }
+}
