@@ -3,8 +3,12 @@
 // working copy of one row of logits that processors rescale, reorder and
 // truncate in place (llama.cpp's llama_token_data_array, with flags that let a
 // processor skip work an earlier one already did).
+#include <Eigen/Core>
+
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -31,6 +35,7 @@ struct CandidateSet {
   bool sorted = false;         // candidates[0, size) are in higher_logit_first order
   bool token_indexed = false;  // candidates[i].id == i for every i (untouched vocabulary order)
   std::span<std::uint8_t> marks;  // vocab-sized scratch, all zero between uses (repetition penalty)
+  std::span<float> weights;       // vocab-sized scratch for exp(logit - max), see softmax_weights
 
   std::span<Candidate> live() const { return candidates.first(size); }
 
@@ -57,6 +62,28 @@ struct CandidateSet {
   }
 };
 
+// weights[i] = exp(z_i - z_max) for the live candidates, in their order, and
+// returns the sum (in double): the unnormalised softmax every truncation and
+// draw needs. The exponentials run vectorised through Eigen's exp (accurate to
+// a few float ulps); a -inf logit (a masked token) gets weight exactly 0 and a
+// NaN logit makes the sum NaN, which callers reject.
+inline double softmax_weights(const CandidateSet& candidates, float max_logit) {
+  const auto live = candidates.live();
+  require(candidates.weights.size() >= live.size(), "softmax_weights: no scratch for ", live.size(), " candidates");
+  float* weights = candidates.weights.data();
+  bool masked = false;
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    weights[i] = live[i].logit - max_logit;
+    masked = masked || live[i].logit == -std::numeric_limits<float>::infinity();
+  }
+  Eigen::Map<Eigen::ArrayXf> map(weights, static_cast<Eigen::Index>(live.size()));
+  map = map.exp();
+  if (masked)  // Eigen's exp clamps its argument, so exp(-inf) would come out tiny, not 0
+    for (std::size_t i = 0; i < live.size(); ++i)
+      if (live[i].logit == -std::numeric_limits<float>::infinity()) weights[i] = 0.0f;
+  return map.cast<double>().sum();
+}
+
 // Owns the storage of one CandidateSet, sized once to the vocabulary; `load`
 // refills it from a row of logits without allocating.
 class CandidateBuffer {
@@ -65,6 +92,7 @@ class CandidateBuffer {
   void resize(std::size_t vocab_size) {
     storage_.resize(vocab_size);
     marks_.assign(vocab_size, 0);
+    weights_.assign(vocab_size, 0.0f);
   }
   std::size_t vocab_size() const { return storage_.size(); }
 
@@ -73,12 +101,13 @@ class CandidateBuffer {
             " entries for a vocabulary of ", storage_.size());
     require(!logits.empty(), "CandidateBuffer: empty vocabulary");
     for (std::size_t i = 0; i < logits.size(); ++i) storage_[i] = {static_cast<TokenId>(i), logits[i]};
-    return CandidateSet{storage_, storage_.size(), false, true, marks_};
+    return CandidateSet{storage_, storage_.size(), false, true, marks_, weights_};
   }
 
  private:
   std::vector<Candidate> storage_;
   std::vector<std::uint8_t> marks_;
+  std::vector<float> weights_;
 };
 
 }  // namespace r1

@@ -1,8 +1,8 @@
 #pragma once
 // Drawing one token from the processed candidates, and its behaviour log-prob:
 // the log-probability of the drawn token under exactly the distribution it was
-// drawn from, p_i = exp(z_i - z_max) / sum_j exp(z_j - z_max) over the
-// surviving candidates (the softmax, computed in double). This is the π_old
+// drawn from, log p_i = (z_i - z_max) - log sum_j exp(z_j - z_max) over the
+// surviving candidates (log-softmax; the sum accumulated in double). This is the π_old
 // log-prob the GRPO ratio exp(ℓ_θ − ℓ_old) needs (DeepSeekMath, eq. 3).
 #include <cmath>
 
@@ -26,22 +26,22 @@ inline DrawnToken draw_token(const CandidateSet& candidates, double uniform) {
   require(std::isfinite(max_logit), "draw_token: the largest logit is ", max_logit,
           ": expected finite logits from the model");
   if (live.size() == 1) return {live[0].id, 0.0f};
-  double total = 0.0;
-  for (const auto& candidate : live) total += std::exp(static_cast<double>(candidate.logit) - max_logit);
+  const double total = softmax_weights(candidates, static_cast<float>(max_logit));
+  require(std::isfinite(total), "draw_token: a NaN logit among the candidates: expected finite logits from the model");
+  const float* weights = candidates.weights.data();
   const double target = uniform * total;
   double cumulative = 0.0;
   std::size_t chosen = live.size();
   for (std::size_t i = 0; i < live.size(); ++i) {
-    const double weight = std::exp(static_cast<double>(live[i].logit) - max_logit);
-    cumulative += weight;
-    if (target < cumulative && weight > 0.0) {
+    cumulative += weights[i];
+    if (target < cumulative && weights[i] > 0.0f) {
       chosen = i;
       break;
     }
   }
   if (chosen == live.size()) {  // u·total rounded past the last partial sum: take the last token with weight
     chosen = live.size() - 1;
-    while (chosen > 0 && std::exp(static_cast<double>(live[chosen].logit) - max_logit) == 0.0) --chosen;
+    while (chosen > 0 && weights[chosen] == 0.0f) --chosen;
   }
   const double logprob = (static_cast<double>(live[chosen].logit) - max_logit) - std::log(total);
   return {live[chosen].id, static_cast<float>(logprob)};
