@@ -12,6 +12,7 @@
 #include "code_test_support.hpp"
 #include "r1/concepts.hpp"
 #include "r1/reward/code/code_verifier.hpp"
+#include "skip.hpp"
 
 using r1::code::CodeVerifier;
 using r1::code::IsolationMode;
@@ -23,6 +24,13 @@ using r1::test::stdio_problem;
 static_assert(r1::RewardVerifier<CodeVerifier>);
 
 namespace {
+
+// Without root and namespaces runs are refused (sandbox.hpp): nothing to test here.
+void skip_unless_isolated() {
+  if (!r1::code::sandbox_capabilities().isolated) {
+    r1::test::skip_suite("the sandbox refuses to run untrusted code here (not root, no namespaces)");
+  }
+}
 
 // Every mode this machine allows: namespaces when permitted, and the fallback.
 std::vector<IsolationMode> modes_here() {
@@ -44,7 +52,23 @@ r1::Problem sum_problem() {
 
 }  // namespace
 
+TEST_CASE("without root or namespaces, runs are refused unless the caller allows them") {
+  r1::code::SandboxCapabilities unprivileged;  // not root, no namespaces: what a plain user account gets
+  unprivileged.seccomp = true;
+  r1::code::SandboxWorkspace workspace;
+  r1::code::SandboxRequest request;
+  request.argv = {"/bin/true"};
+  request.mode = IsolationMode::process_group;
+  const auto refused = r1::code::run_sandboxed(workspace, request, unprivileged);
+  CHECK(refused.outcome == r1::code::SandboxOutcome::sandbox_error);
+  CHECK(refused.error.find("refusing to run untrusted code") != std::string::npos);
+  if (r1::code::sandbox_capabilities().root) return;  // as root the run below would change uid anyway
+  request.allow_unisolated = true;
+  CHECK(r1::code::run_sandboxed(workspace, request, unprivileged).outcome == r1::code::SandboxOutcome::exited);
+}
+
 TEST_CASE("the sandbox reports how it isolates runs") {
+  skip_unless_isolated();
   const auto& caps = r1::code::sandbox_capabilities();
   MESSAGE("sandbox: ", caps.description);
   CHECK_FALSE(caps.description.empty());
@@ -53,6 +77,7 @@ TEST_CASE("the sandbox reports how it isolates runs") {
 }
 
 TEST_CASE("correct programs pass and wrong ones fail, in both languages and every mode") {
+  skip_unless_isolated();
   for (const IsolationMode mode : modes_here()) {
     CAPTURE(to_string(mode));
     const CodeVerifier python{small_config("python", mode)};
@@ -77,6 +102,7 @@ TEST_CASE("correct programs pass and wrong ones fail, in both languages and ever
 }
 
 TEST_CASE("runtime errors keep the exit code or signal") {
+  skip_unless_isolated();
   const auto mode = modes_here().front();
   const CodeVerifier python{small_config("python", mode)};
   const auto raised = python.evaluate(stdio_problem("", "1\n"), fenced("python", "print(1)\nraise ValueError('boom')"));
@@ -98,6 +124,7 @@ TEST_CASE("runtime errors keep the exit code or signal") {
 }
 
 TEST_CASE("printing a prefix of the answer or an extra line is wrong; floats use the tolerance") {
+  skip_unless_isolated();
   const CodeVerifier python{small_config("python", modes_here().front())};
   CHECK(python(stdio_problem("", "1\n2\n3\n"), fenced("python", "print(1)\nprint(2)")).score == 0.0);
   CHECK(python(stdio_problem("", "1\n2\n"), fenced("python", "print(1)\nprint(2)\nprint(3)")).score == 0.0);
@@ -108,6 +135,7 @@ TEST_CASE("printing a prefix of the answer or an extra line is wrong; floats use
 }
 
 TEST_CASE("function-call tests: top-level functions and LeetCode's class Solution") {
+  skip_unless_isolated();
   const CodeVerifier python{small_config("python", modes_here().front())};
   r1::Problem problem;
   problem.tests = r1::Json::parse(R"({"fn_name": "merge", "inputs": [[[1, 3], [2]], [[], [5]]], "outputs": [[1, 2, 3], [[5]]]})");
@@ -127,6 +155,7 @@ TEST_CASE("function-call tests: top-level functions and LeetCode's class Solutio
 }
 
 TEST_CASE("pass/fail variant, stop at first failure, max tests, missing code, missing tests") {
+  skip_unless_isolated();
   auto config = small_config("python", modes_here().front());
   config.all_or_nothing = true;
   const CodeVerifier pass_fail{config};
@@ -161,6 +190,7 @@ TEST_CASE("pass/fail variant, stop at first failure, max tests, missing code, mi
 }
 
 TEST_CASE("bad configuration and requests raise r1::Error naming the field") {
+  skip_unless_isolated();
   CHECK_THROWS_WITH_AS(CodeVerifier{small_config("java", std::nullopt)}, doctest::Contains("unknown code language 'java'"),
                        r1::Error);
   CHECK_THROWS_WITH_AS(r1::code::CodeVerifierConfig::from_json(r1::Json{{"time_limit_ms", -1}}, "verify request"),
@@ -185,6 +215,7 @@ TEST_CASE("bad configuration and requests raise r1::Error naming the field") {
 }
 
 TEST_CASE("each run gets an empty environment, a fresh empty working directory, any stdin, capped output") {
+  skip_unless_isolated();
   ::setenv("R1_SANDBOX_TEST_VARIABLE", "visible", 1);
   for (const IsolationMode mode : modes_here()) {
     CAPTURE(to_string(mode));
@@ -225,6 +256,7 @@ int main() {
 }
 
 TEST_CASE("output over the cap ends the run with output_limit, keeping exactly the cap") {
+  skip_unless_isolated();
   for (const IsolationMode mode : modes_here()) {
     r1::code::SandboxWorkspace workspace;
     r1::code::SandboxRequest request;
@@ -241,6 +273,7 @@ TEST_CASE("output over the cap ends the run with output_limit, keeping exactly t
 // Also the regression test of a deadlock: glibc's setresuid in the cloned child
 // waited for threads that existed only in the parent (here oneTBB's workers).
 TEST_CASE("many verifications from several threads at once") {
+  skip_unless_isolated();
   const CodeVerifier python{small_config("python", modes_here().front())};
   constexpr int kRuns = 8;
   std::vector<r1::Reward> rewards(kRuns);

@@ -95,8 +95,9 @@ struct CompileResult {
 
 class PreparedProgram {
  public:
-  PreparedProgram(const SandboxWorkspace& workspace, CodeLanguage language, IsolationMode mode)
-      : workspace_(workspace), language_(language), mode_(mode) {}
+  PreparedProgram(const SandboxWorkspace& workspace, CodeLanguage language, IsolationMode mode,
+                  bool allow_unisolated = false)
+      : workspace_(workspace), language_(language), mode_(mode), allow_unisolated_(allow_unisolated) {}
 
   // Writes the source (and the call driver); compiles C++. Python is not compiled:
   // a syntax error shows as a runtime error of every test.
@@ -116,6 +117,7 @@ class PreparedProgram {
     request.argv = {cpp_compiler(), "-O2", "-std=c++20", "-pipe", "-o", dir + "/solution", dir + "/solution.cpp"};
     request.env = {"PATH=/usr/bin:/bin", "TMPDIR=.", "LANG=C"};
     request.program_dir_writable = true;
+    request.allow_unisolated = allow_unisolated_;
     request.limits = compile_limits;
     const SandboxResult compile = run_sandboxed(workspace_, request);
     if (compile.outcome == SandboxOutcome::sandbox_error) return {false, true, compile.error};
@@ -146,6 +148,7 @@ class PreparedProgram {
   const SandboxWorkspace& workspace_;
   CodeLanguage language_;
   IsolationMode mode_;
+  bool allow_unisolated_;
 };
 
 }  // namespace r1::code

@@ -34,9 +34,11 @@
 //     that kills every process of that uid (kill(-1) from a helper holding the
 //     uid), which catches children that changed process group or session; files
 //     outside its working directory are protected by ordinary permissions only;
-//   - when not root the uid cannot change: background children that leave the
-//     process group can survive and RLIMIT_NPROC counts the caller's processes.
-//     sandbox_capabilities().description says so.
+//   - when not root the uid cannot change, and the program could signal every
+//     process of the caller (kill(-1, SIGKILL) kills the trainer), read the
+//     caller's files, and leave children that escape the group. Runs are therefore
+//     REFUSED in that case (sandbox_error) unless the request sets
+//     `allow_unisolated`, for a caller who trusts the code anyway.
 //   - the network is blocked by the seccomp filter alone; the working directory is
 //     a fresh directory under the workspace, removed after the run.
 // Both modes: empty environment unless the request names variables, rlimits
@@ -98,6 +100,7 @@ inline std::string_view to_string(IsolationMode mode) {
 struct SandboxCapabilities {
   bool root = false;            // effective uid 0: can drop to a per-run uid
   bool namespaces = false;      // can create pid+net+mount+ipc+uts namespaces and mount tmpfs in them
+  bool isolated = false;        // untrusted code can run safely: root (a per-run uid), namespaces or not
   bool seccomp = false;         // seccomp filters install and deny socket()
   bool pidfd = false;           // pidfd_open works (else the wall clock is polled every millisecond)
   IsolationMode mode = IsolationMode::process_group;  // the best mode available
@@ -124,6 +127,7 @@ struct SandboxRequest {
   bool program_dir_writable = false;  // true for a compile step that writes its output there
   SandboxLimits limits;
   std::optional<IsolationMode> mode;  // default: sandbox_capabilities().mode
+  bool allow_unisolated = false;      // run even when not root and without namespaces (NOT safe for untrusted code)
 };
 
 enum class SandboxOutcome : std::uint8_t {
@@ -472,6 +476,7 @@ inline SandboxCapabilities probe_capabilities() {
   }
 #endif
   caps.mode = caps.namespaces ? IsolationMode::namespaces : IsolationMode::process_group;
+  caps.isolated = caps.root;
   if (caps.namespaces) {
     caps.network = caps.seccomp ? "new network namespace (no interfaces up) + seccomp denying socket()"
                                 : "new network namespace (no interfaces up)";
@@ -487,7 +492,7 @@ inline SandboxCapabilities probe_capabilities() {
   std::string cleanup = caps.namespaces ? "PID namespace: all processes die with the supervisor"
                                         : (caps.root ? "process-group kill + kill of every process of the run's uid"
                                                      : "process-group kill only (children that change group may survive)");
-  caps.description = std::string("mode ") + std::string(to_string(caps.mode)) + "; network: " + caps.network +
+  caps.description = std::string(caps.isolated ? "" : "NOT ISOLATED (runs refused unless allow_unisolated): ") + "mode " + std::string(to_string(caps.mode)) + "; network: " + caps.network +
                      "; identity: " + identity + "; files: " + files + "; cleanup: " + cleanup +
                      "; wall clock: " + (caps.pidfd ? "pidfd + poll" : "poll every 1 ms");
   return caps;
@@ -605,11 +610,11 @@ inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
 }  // namespace detail
 
 // Runs `request` in `workspace` under the limits; never throws for anything the
-// program does. Throws r1::Error for a malformed request (empty argv, argv[0] not
+// program does. `caps` is what the machine allows (tests pass a weaker one). Throws r1::Error for a malformed request (empty argv, argv[0] not
 // absolute) or when the mode asked for is not available here.
-inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const SandboxRequest& request) {
+inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const SandboxRequest& request,
+                                   const SandboxCapabilities& caps = sandbox_capabilities()) {
   using namespace detail;
-  const SandboxCapabilities& caps = sandbox_capabilities();
   require(!request.argv.empty() && !request.argv[0].empty() && request.argv[0][0] == '/',
           "sandbox request: argv[0] must be an absolute path, got '", request.argv.empty() ? "" : request.argv[0], "'");
   const SandboxLimits& limits = request.limits;
@@ -622,6 +627,12 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
 
   SandboxResult result;
   result.mode = mode;
+  if (!caps.isolated && !request.allow_unisolated) {
+    result.error = "refusing to run untrusted code: not root and no namespaces, so the program would run as the "
+                   "caller's uid (it could kill the caller's processes and read its files); set allow_unisolated "
+                   "to run anyway";
+    return result;
+  }
   const RunSlot slot;
   const auto start = std::chrono::steady_clock::now();
 
