@@ -1,0 +1,150 @@
+#pragma once
+// Rejection sampling (DeepSeek-R1 §2.3.3): generate k completions per prompt,
+// keep the ones the verifier accepts (optionally only the shortest, without
+// duplicates), and hand them on as an SFT dataset, in memory or as JSONL.
+//
+//   auto kept = r1::rejection_sample(teacher, problems, codec, verifier, config);
+//   auto examples = r1::to_sft_examples(kept);      // for r1::SftTrainer
+//   r1::write_sft_jsonl("traces.jsonl", kept);     // {"prompt", "completion", "prompt_ids", "completion_ids", "reward"}
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "r1/concepts.hpp"
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/io/jsonl.hpp"
+#include "r1/sampling/kv_sampler.hpp"
+#include "r1/train/evaluator.hpp"
+#include "r1/train/sft_trainer.hpp"
+#include "r1/train/text_codec.hpp"
+
+namespace r1 {
+
+struct RejectionSamplingConfig {
+  int samples_per_prompt = 8;
+  SamplerConfig sampling;         // temperature 1 by default: diverse candidates
+  int keep_per_prompt = 0;        // most accepted completions kept per prompt; 0 = all
+  bool prefer_shortest = false;   // when capping, keep the shortest (R1 filters long, mixed or chaotic traces)
+  bool deduplicate = true;        // drop exact duplicate completions of one prompt
+  std::uint64_t seed = 0;
+  int prompts_per_batch = 64;
+
+  static RejectionSamplingConfig from_json(const Json& json, std::string_view where = "rejection sampling config") {
+    require(json.is_object(), where, ": expected a JSON object");
+    RejectionSamplingConfig c;
+    c.samples_per_prompt = json_field_or(json, "samples_per_prompt", c.samples_per_prompt, where);
+    if (json.contains("sampling")) c.sampling = sampler_config_from_json(json.at("sampling"), where);
+    c.keep_per_prompt = json_field_or(json, "keep_per_prompt", c.keep_per_prompt, where);
+    c.prefer_shortest = json_field_or(json, "prefer_shortest", c.prefer_shortest, where);
+    c.deduplicate = json_field_or(json, "deduplicate", c.deduplicate, where);
+    c.seed = json_field_or(json, "seed", c.seed, where);
+    c.prompts_per_batch = json_field_or(json, "prompts_per_batch", c.prompts_per_batch, where);
+    require(c.samples_per_prompt >= 1, where, ": 'samples_per_prompt' must be >= 1");
+    require(c.keep_per_prompt >= 0, where, ": 'keep_per_prompt' must be >= 0");
+    require(c.prompts_per_batch >= 1, where, ": 'prompts_per_batch' must be >= 1");
+    return c;
+  }
+};
+
+struct AcceptedCompletion {
+  std::size_t problem = 0;               // index into the problems given
+  std::vector<TokenId> prompt_ids;
+  std::vector<TokenId> completion_ids;   // as generated (with the EOS token when it stopped there)
+  std::string prompt_text;
+  std::string completion_text;
+  Reward reward;
+};
+
+struct RejectionSamplingStats {
+  std::size_t generated = 0, accepted = 0, kept = 0, prompts_with_any = 0;
+};
+
+template <class ModelT, class Verifier>
+  requires Model<ModelT> && RewardVerifier<Verifier>
+std::vector<AcceptedCompletion> rejection_sample(ModelT& model, std::span<const Problem> problems,
+                                                 const TextCodec& codec, const Verifier& verifier,
+                                                 const RejectionSamplingConfig& config,
+                                                 RejectionSamplingStats* stats = nullptr) {
+  KvSampler sampler{config.sampling, codec.decode};
+  std::vector<AcceptedCompletion> kept;
+  RejectionSamplingStats counts;
+  const auto batch = static_cast<std::size_t>(config.prompts_per_batch);
+  for (std::size_t first = 0; first < problems.size(); first += batch) {
+    const std::size_t last = std::min(problems.size(), first + batch);
+    std::vector<std::vector<TokenId>> prompts;
+    std::vector<std::uint64_t> keys;
+    for (std::size_t p = first; p < last; ++p) {
+      prompts.push_back(codec.render_prompt(problems[p]));
+      keys.push_back(p);
+    }
+    GenerationRequest request;
+    request.prompts = prompts;
+    request.prompt_keys = keys;
+    request.samples_per_prompt = config.samples_per_prompt;
+    request.seed = config.seed;
+    const auto completions = sampler.generate(model, request);
+    std::vector<AcceptedCompletion> candidates(completions.size());
+    tbb::parallel_for(std::size_t{0}, completions.size(), [&](std::size_t i) {
+      auto& candidate = candidates[i];
+      candidate.problem = first + i / static_cast<std::size_t>(config.samples_per_prompt);
+      candidate.completion_ids = completions[i].ids;
+      candidate.completion_text = codec.decode(completions[i].ids);
+      candidate.reward = verifier(problems[candidate.problem], candidate.completion_text);
+    });
+    counts.generated += completions.size();
+    const auto g = static_cast<std::size_t>(config.samples_per_prompt);
+    for (std::size_t p = 0; p < prompts.size(); ++p) {
+      std::vector<AcceptedCompletion*> accepted;
+      std::set<std::string> seen;
+      for (std::size_t j = 0; j < g; ++j) {
+        auto& candidate = candidates[p * g + j];
+        if (!reward_is_correct(candidate.reward)) continue;
+        ++counts.accepted;
+        if (config.deduplicate && !seen.insert(candidate.completion_text).second) continue;
+        accepted.push_back(&candidate);
+      }
+      if (config.prefer_shortest)
+        std::stable_sort(accepted.begin(), accepted.end(), [](const auto* a, const auto* b) {
+          return a->completion_ids.size() < b->completion_ids.size();
+        });
+      if (config.keep_per_prompt > 0 && accepted.size() > static_cast<std::size_t>(config.keep_per_prompt))
+        accepted.resize(static_cast<std::size_t>(config.keep_per_prompt));
+      counts.prompts_with_any += accepted.empty() ? 0 : 1;
+      for (auto* candidate : accepted) {
+        candidate->prompt_ids = prompts[p];
+        candidate->prompt_text = problems[candidate->problem].prompt;
+        kept.push_back(std::move(*candidate));
+      }
+    }
+  }
+  counts.kept = kept.size();
+  if (stats != nullptr) *stats = counts;
+  return kept;
+}
+
+inline std::vector<SftExample> to_sft_examples(std::span<const AcceptedCompletion> accepted) {
+  std::vector<SftExample> examples;
+  examples.reserve(accepted.size());
+  for (const auto& item : accepted) examples.push_back({item.prompt_ids, item.completion_ids});
+  return examples;
+}
+
+// One JSON object a line: prompt and completion as text and ids, and the reward.
+inline void write_sft_jsonl(const std::string& path, std::span<const AcceptedCompletion> accepted) {
+  JsonlWriter writer{path};
+  for (const auto& item : accepted) {
+    writer.write(Json{{"prompt", item.prompt_text},
+                      {"completion", item.completion_text},
+                      {"prompt_ids", item.prompt_ids},
+                      {"completion_ids", item.completion_ids},
+                      {"reward", item.reward.score}});
+  }
+}
+
+}  // namespace r1
