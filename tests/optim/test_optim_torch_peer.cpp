@@ -45,11 +45,12 @@ Case random_case(r1::Philox& rng, std::string label) {
 template <class Optimizer>
 std::vector<std::vector<float>> run_mine(Optimizer optimizer, Case c) {
   std::vector<std::vector<float>> grads(c.values.size());
+  const std::vector<std::string> names{"first.weight", "second.bias"};
   for (const auto& step_grads : c.grads) {
     std::vector<r1::ParameterView> views;
     for (std::size_t p = 0; p < c.values.size(); ++p) {
       grads[p] = step_grads[p];
-      views.push_back({"p" + std::to_string(p), {static_cast<std::int64_t>(c.values[p].size())}, c.values[p], grads[p],
+      views.push_back({names[p], {static_cast<std::int64_t>(c.values[p].size())}, c.values[p], grads[p],
                        c.decays[p]});
     }
     optimizer.step(views);

@@ -81,6 +81,13 @@ TEST_CASE("clip_grad_norm scales by max_norm / (‖g‖ + 1e-6) and returns the 
   CHECK(a_grad[1] == doctest::Approx(4 * coefficient).epsilon(1e-7));
   CHECK(b_grad[0] == doctest::Approx(12 * coefficient).epsilon(1e-7));
   CHECK(r1::global_grad_norm(params) == doctest::Approx(6.5).epsilon(1e-6));
+  // With a tiny norm the + 1e-6 of torch's formula shows: ‖(3e-4, 4e-4)‖ = 5e-4, and
+  // the coefficient 1e-4 / (5e-4 + 1e-6) differs from 1e-4 / 5e-4 by 0.2 %.
+  std::vector<float> tiny_value(2), tiny_grad{3e-4f, 4e-4f};
+  std::vector<r1::ParameterView> tiny{{"tiny", {2}, tiny_value, tiny_grad, true}};
+  const double tiny_norm = std::hypot(double(3e-4f), double(4e-4f));
+  CHECK(r1::clip_grad_norm(tiny, 1e-4) == doctest::Approx(tiny_norm).epsilon(1e-12));
+  CHECK(tiny_grad[1] == doctest::Approx(double(4e-4f) * 1e-4 / (tiny_norm + 1e-6)).epsilon(1e-7));
   const float before = b_grad[0];
   CHECK(r1::clip_grad_norm(params, 0) == doctest::Approx(6.5).epsilon(1e-6));  // 0: measure only
   CHECK(b_grad[0] == before);
