@@ -33,7 +33,7 @@ Layout make_layout(cudaDataType_t type, int rows, int cols, int ld) {
 
 template <StorageType In, StorageType Out>
 void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a, const In* b, float beta, Out* c,
-          cudaStream_t stream) {
+          cudaStream_t stream, const Out* bias) {
   require(shape.m >= 0 && shape.n >= 0 && shape.k > 0, "gemm: m, n must be >= 0 and k > 0, got ", shape.m, ", ", shape.n,
           ", ", shape.k);
   if (shape.m == 0 || shape.n == 0) return;
@@ -53,6 +53,18 @@ void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a
   R1_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(raw_desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second)),
                   "gemm");
 
+  if (bias != nullptr) {
+    // C^T is (n, m) column-major: its rows are C's columns, so a bias over rows is one per output feature.
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    R1_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(raw_desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)),
+                    "gemm");
+    R1_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(raw_desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
+                    "gemm");
+    const cudaDataType_t bias_type = data_type<Out>;
+    R1_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(raw_desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                                   sizeof(bias_type)),
+                    "gemm");
+  }
   cublasLtMatmulPreference_t raw_preference = nullptr;
   R1_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_preference), "gemm");
   const std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, PreferenceDeleter> preference(raw_preference);
@@ -74,10 +86,10 @@ void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a
 }
 
 template void gemm<float, float>(const CublasLt&, const GemmShape&, float, const float*, const float*, float, float*,
-                                 cudaStream_t);
+                                 cudaStream_t, const float*);
 template void gemm<bf16, bf16>(const CublasLt&, const GemmShape&, float, const bf16*, const bf16*, float, bf16*,
-                               cudaStream_t);
+                               cudaStream_t, const bf16*);
 template void gemm<bf16, float>(const CublasLt&, const GemmShape&, float, const bf16*, const bf16*, float, float*,
-                                cudaStream_t);
+                                cudaStream_t, const float*);
 
 }  // namespace r1::gpu

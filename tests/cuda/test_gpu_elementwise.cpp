@@ -13,6 +13,7 @@
 #include "gpu_test_support.hpp"
 #include "r1/cuda/math/rope.hpp"
 #include "r1/cuda/ops/embedding.hpp"
+#include "r1/cuda/ops/residual.hpp"
 #include "r1/cuda/ops/rmsnorm.hpp"
 #include "r1/cuda/ops/rope.hpp"
 #include "r1/cuda/ops/swiglu.hpp"
@@ -200,4 +201,68 @@ TEST_CASE_TEMPLATE("swiglu forward and backward over packed [gate | up] rows mat
   r1::test::check_within(r1::test::download(out), ref_out, bound_out, "swiglu out");
   r1::test::check_within(r1::test::download(d_gate_up_grad), ref_grad, bound_grad, "swiglu d_gate_up");
   CHECK_THROWS_AS(r1::gpu::swiglu_forward<T>(d_gate_up.data, rows, 0, out.data, nullptr), r1::Error);
+}
+
+TEST_CASE("rope on the CPU model's packed [q | k | v] rows equals rope on dense q and k, bit for bit") {
+  const int tokens = 5, H = 4, K = 2, D = 16, width = (H + 2 * K) * D, max_positions = 8;
+  const auto tables = r1::gpu::make_rope_tables(max_positions, D, 10000.0);
+  const std::vector<std::int32_t> positions{0, 1, 2, 3, 7};
+  const auto qkv = r1::test::random_values<float>(std::size_t(tokens) * width, 35);
+  std::vector<double> q, k;
+  for (int t = 0; t < tokens; ++t) {
+    q.insert(q.end(), qkv.begin() + std::ptrdiff_t(t) * width, qkv.begin() + std::ptrdiff_t(t) * width + H * D);
+    k.insert(k.end(), qkv.begin() + std::ptrdiff_t(t) * width + H * D,
+             qkv.begin() + std::ptrdiff_t(t) * width + (H + K) * D);
+  }
+  r1::gpu::DeviceArena arena(1 << 20);
+  auto d_qkv = r1::test::upload<float>(arena, qkv, "qkv");
+  auto d_q = r1::test::upload<float>(arena, q, "q");
+  auto d_k = r1::test::upload<float>(arena, k, "k");
+  auto d_positions = r1::test::upload_exact(arena, positions, "positions");
+  auto d_cos = r1::test::upload_exact(arena, tables.cos, "cos");
+  auto d_sin = r1::test::upload_exact(arena, tables.sin, "sin");
+  r1::gpu::rope_forward<float>(d_qkv.data, d_positions.data, d_cos.data, d_sin.data, tokens, H, D, max_positions,
+                               nullptr, width);
+  r1::gpu::rope_forward<float>(d_qkv.data + H * D, d_positions.data, d_cos.data, d_sin.data, tokens, K, D,
+                               max_positions, nullptr, width);
+  r1::gpu::rope_forward<float>(d_q.data, d_positions.data, d_cos.data, d_sin.data, tokens, H, D, max_positions, nullptr);
+  r1::gpu::rope_forward<float>(d_k.data, d_positions.data, d_cos.data, d_sin.data, tokens, K, D, max_positions, nullptr);
+  const auto packed = r1::test::download(d_qkv), dense_q = r1::test::download(d_q), dense_k = r1::test::download(d_k);
+  int mismatches = 0;
+  for (int t = 0; t < tokens; ++t) {
+    for (int e = 0; e < H * D; ++e) mismatches += packed[std::size_t(t) * width + e] != dense_q[std::size_t(t) * H * D + e];
+    for (int e = 0; e < K * D; ++e)
+      mismatches += packed[std::size_t(t) * width + H * D + e] != dense_k[std::size_t(t) * K * D + e];
+    for (int e = (H + K) * D; e < width; ++e)  // v is not touched
+      mismatches += packed[std::size_t(t) * width + e] != qkv[std::size_t(t) * width + e];
+  }
+  CHECK(mismatches == 0);
+  CHECK_THROWS_AS(r1::gpu::rope_forward<float>(d_qkv.data, d_positions.data, d_cos.data, d_sin.data, tokens, H, D,
+                                               max_positions, nullptr, H * D - 1),
+                  r1::Error);
+}
+
+TEST_CASE_TEMPLATE("residual_add and bias_gradient match the double reference", T, float, r1::gpu::bf16) {
+  const double us = r1::test::storage_roundoff<T>;
+  const int rows = 300, cols = 37;  // two 256-row chunks, the second partial
+  const std::size_t n = std::size_t(rows) * cols;
+  const auto x = r1::test::random_values<T>(n, 141), y = r1::test::random_values<T>(n, 142);
+  r1::gpu::DeviceArena arena(1 << 20);
+  auto d_x = r1::test::upload<T>(arena, x, "x");
+  auto d_y = r1::test::upload<T>(arena, y, "y");
+  auto d_bias = r1::test::upload<float>(arena, std::vector<double>(cols, 1.0), "d_bias");  // accumulates onto 1
+  r1::gpu::residual_add<T>(d_x.data, d_y.data, static_cast<std::int64_t>(n), nullptr);
+  r1::gpu::bias_gradient<T>(d_y.data, rows, cols, d_bias.data, nullptr);
+  std::vector<double> ref(n), bound(n), ref_bias(cols, 1.0), bound_bias(cols, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    ref[i] = x[i] + y[i];
+    // One fp32 addition (u), then the storage rounding.
+    bound[i] = std::abs(ref[i]) * (u32 + us * 1.01) + 1e-30;
+    ref_bias[i % cols] += y[i];
+    bound_bias[i % cols] += std::abs(y[i]);
+  }
+  // rows + 1 fp32 additions (chunk sums, then one atomicAdd per chunk onto the initial 1).
+  for (int c = 0; c < cols; ++c) bound_bias[c] = (bound_bias[c] + 1.0) * (rows + 1) * u32;
+  r1::test::check_within(r1::test::download(d_x), ref, bound, "residual_add");
+  r1::test::check_within(r1::test::download(d_bias), ref_bias, bound_bias, "bias_gradient");
 }

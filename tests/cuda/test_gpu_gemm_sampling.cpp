@@ -16,8 +16,8 @@ using r1::test::u32;
 namespace {
 
 template <class In, class Out>
-void check_gemm(bool transpose_a, bool transpose_b) {
-  INFO("transpose_a ", transpose_a, " transpose_b ", transpose_b);
+void check_gemm(bool transpose_a, bool transpose_b, bool with_bias = false) {
+  INFO("transpose_a ", transpose_a, " transpose_b ", transpose_b, " bias ", with_bias);
   const int m = 37, n = 45, k = 129;  // none a multiple of 8 or 16 (tensor-core tile edges)
   const double alpha = 1.5, beta = 0.5;
   const auto a = r1::test::random_values<In>(std::size_t(m) * k, 111);
@@ -27,9 +27,11 @@ void check_gemm(bool transpose_a, bool transpose_b) {
   auto d_a = r1::test::upload<In>(arena, a, "a");
   auto d_b = r1::test::upload<In>(arena, b, "b");
   auto d_c = r1::test::upload<Out>(arena, c0, "c");
+  const auto bias = with_bias ? r1::test::random_values<Out>(n, 114) : std::vector<double>(n, 0.0);
+  auto d_bias = r1::test::upload<Out>(arena, bias, "bias");
   r1::gpu::CublasLt blas;
   r1::gpu::gemm<In, Out>(blas, {m, n, k, transpose_a, transpose_b}, static_cast<float>(alpha), d_a.data, d_b.data,
-                         static_cast<float>(beta), d_c.data, nullptr);
+                         static_cast<float>(beta), d_c.data, nullptr, with_bias ? d_bias.data : nullptr);
   auto A = [&](int i, int p) { return transpose_a ? a[std::size_t(p) * m + i] : a[std::size_t(i) * k + p]; };
   auto B = [&](int p, int j) { return transpose_b ? b[std::size_t(j) * k + p] : b[std::size_t(p) * n + j]; };
   std::vector<double> ref(c0.size()), bound(c0.size());
@@ -39,11 +41,12 @@ void check_gemm(bool transpose_a, bool transpose_b) {
       double sum = 0, mag = 0;
       for (int p = 0; p < k; ++p) sum += A(i, p) * B(p, j), mag += std::abs(A(i, p) * B(p, j));
       const std::size_t at = std::size_t(i) * n + j;
-      ref[at] = alpha * sum + beta * c0[at];
+      ref[at] = alpha * sum + beta * c0[at] + bias[j];
       // Products of fp32/bf16 inputs: <= u each; k-term fp32 accumulation in any order: gamma_k;
-      // alpha, beta products and the final sum: 2 u; then the storage rounding.
-      bound[at] = (k + 2) * u32 * alpha * mag + 2 * u32 * std::abs(beta * c0[at]) + us * std::abs(ref[at]) * 1.01 +
-                  1e-30;
+      // alpha, beta products and the final sum: 2 u; the bias addition one more u of everything;
+      // then the storage rounding.
+      bound[at] = (k + 3) * u32 * alpha * mag + 3 * u32 * (std::abs(beta * c0[at]) + std::abs(bias[j])) +
+                  us * std::abs(ref[at]) * 1.01 + 1e-30;
     }
   r1::test::check_within(r1::test::download(d_c), ref, bound, "gemm");
 }
@@ -57,6 +60,10 @@ TEST_CASE("gemm matches the double reference for every transpose and precision p
       check_gemm<r1::gpu::bf16, r1::gpu::bf16>(ta, tb);
       check_gemm<r1::gpu::bf16, float>(ta, tb);
     }
+  // A linear layer with bias, y = x W^T + b, as Qwen2's q/k/v projections.
+  check_gemm<float, float>(false, true, true);
+  check_gemm<r1::gpu::bf16, r1::gpu::bf16>(false, true, true);
+  check_gemm<r1::gpu::bf16, float>(false, true, true);
   r1::gpu::CublasLt blas;
   CHECK_THROWS_AS((r1::gpu::gemm<float, float>(blas, {2, 2, 0}, 1.0f, nullptr, nullptr, 0.0f, nullptr, nullptr)),
                   r1::Error);

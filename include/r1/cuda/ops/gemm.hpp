@@ -6,6 +6,8 @@
 // gemm({rows, out, in, false, true}, x, W); its input gradient dx = dy W is
 // {rows, in, out, false, false}; its weight gradient dW += dy^T x is
 // {out, in, rows, true, false} with beta = 1.
+// `bias`, when not null, is added to every row of C (length n, in the output type):
+// cuBLASLt's bias epilogue, fused into the GEMM (Qwen2's q/k/v projections have biases).
 // Instantiated for (float -> float), (bf16 -> bf16) and (bf16 -> float).
 #include <cuda_runtime.h>
 
@@ -24,6 +26,6 @@ struct GemmShape {
 
 template <StorageType In, StorageType Out>
 void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a, const In* b, float beta, Out* c,
-          cudaStream_t stream);
+          cudaStream_t stream, const Out* bias = nullptr);
 
 }  // namespace r1::gpu
