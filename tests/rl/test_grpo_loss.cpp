@@ -347,29 +347,44 @@ TEST_CASE("d loss / d log-prob matches central finite differences away from clip
 
 TEST_CASE("at a clip bound exactly, the token counts as inside and the gradient −ρA flows") {
   LossBatch batch;
-  batch.token(0.0f, std::exp(0.2), +1);
-  batch.token(0.0f, std::exp(-0.3), -1);
+  batch.token(0.0f, std::exp(0.2), +1);   // at 1 + ε_high
+  batch.token(0.0f, std::exp(-0.3), -1);  // at 1 − ε_low
+  batch.token(0.0f, std::exp(0.9), -1);   // at the dual-clip bound: −ρA = c
   batch.end_sequence();
-  // Put the bounds exactly at the computed ratios: 1 + (ρ − 1) == ρ in double, since ρ ∈ [0.5, 2].
+  // Put the bounds exactly at the computed ratios: 1 + (ρ − 1) == ρ in double for ρ ∈ [0.5, 2]
+  // (Sterbenz), and c is the ratio itself.
   r1::GrpoConfig config = config_without_kl();
   config.eps_high = batch.ratio(0) - 1;
   config.eps_low = 1 - batch.ratio(1);
+  config.dual_clip_c = batch.ratio(2);
   REQUIRE(1 + config.eps_high == batch.ratio(0));
   REQUIRE(1 - config.eps_low == batch.ratio(1));
   const Run at_bound = run(config, batch);
-  check_gradient(at_bound.d_logprobs[0], -batch.ratio(0) / 2);
-  check_gradient(at_bound.d_logprobs[1], batch.ratio(1) / 2);
+  check_gradient(at_bound.d_logprobs[0], -batch.ratio(0) / 3);
+  check_gradient(at_bound.d_logprobs[1], batch.ratio(1) / 3);
+  check_gradient(at_bound.d_logprobs[2], batch.ratio(2) / 3);
   CHECK(at_bound.result.clip_fraction_high == 0);
   CHECK(at_bound.result.clip_fraction_low == 0);
-  // One float step further out, the clip is active: the one-sided derivative from outside is 0.
+  CHECK(at_bound.result.clip_fraction_dual == 0);
+  // One float step further out, each clip is active: the one-sided derivative from outside is 0.
   LossBatch outside = batch;
   outside.logprobs[0] = std::nextafter(outside.logprobs[0], 1.0f);
   outside.logprobs[1] = std::nextafter(outside.logprobs[1], -1.0f);
+  outside.logprobs[2] = std::nextafter(outside.logprobs[2], 2.0f);
   const Run beyond = run(config, outside);
   CHECK(beyond.d_logprobs[0] == 0.0f);
   CHECK(beyond.d_logprobs[1] == 0.0f);
-  CHECK(beyond.result.clip_fraction_high == doctest::Approx(0.5));
-  CHECK(beyond.result.clip_fraction_low == doctest::Approx(0.5));
+  CHECK(beyond.d_logprobs[2] == 0.0f);
+  CHECK(beyond.result.clip_fraction_high == doctest::Approx(1.0 / 3));
+  CHECK(beyond.result.clip_fraction_low == doctest::Approx(1.0 / 3));
+  CHECK(beyond.result.clip_fraction_dual == doctest::Approx(1.0 / 3));
+}
+
+TEST_CASE("an empty batch has zero loss") {
+  LossBatch empty;
+  const Run r = run(config_without_kl(), empty);
+  CHECK(r.result.loss == 0);
+  CHECK(r.result.tokens == 0);
 }
 
 TEST_CASE("micro-batches with whole-batch totals sum to the whole-batch loss and gradient") {
