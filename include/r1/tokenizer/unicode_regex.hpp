@@ -38,6 +38,12 @@ class UnicodeRegex {
     }
     code_.reset(code, pcre2_code_free);
     jit_ = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+    // PCRE2's default match limit (10^7 backtracking steps) stops `\s*[\r\n]+` on 10 MB of
+    // spaces, which backtracks once over the whole run: a linear cost, so lift the limit.
+    pcre2_match_context* context = pcre2_match_context_create(nullptr);
+    require(context != nullptr, where, ": out of memory for a PCRE2 match context");
+    pcre2_set_match_limit(context, 0xFFFFFFFFu);
+    context_.reset(context, pcre2_match_context_free);
   }
 
   const std::string& pattern() const { return pattern_; }
@@ -51,8 +57,8 @@ class UnicodeRegex {
     const auto* text = reinterpret_cast<PCRE2_SPTR>(subject.data());
     std::size_t offset = 0;
     while (offset <= subject.size()) {
-      const int rc = jit_ ? pcre2_jit_match(code_.get(), text, subject.size(), offset, 0, data.get(), nullptr)
-                          : pcre2_match(code_.get(), text, subject.size(), offset, 0, data.get(), nullptr);
+      const int rc = jit_ ? pcre2_jit_match(code_.get(), text, subject.size(), offset, 0, data.get(), context_.get())
+                          : pcre2_match(code_.get(), text, subject.size(), offset, 0, data.get(), context_.get());
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) {
         PCRE2_UCHAR message[256];
@@ -114,6 +120,7 @@ class UnicodeRegex {
 
   std::string pattern_;
   std::shared_ptr<pcre2_code> code_;
+  std::shared_ptr<pcre2_match_context> context_;
   bool jit_ = false;
 };
 
