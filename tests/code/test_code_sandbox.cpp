@@ -288,3 +288,20 @@ TEST_CASE("many verifications from several threads at once") {
   }
   CHECK(r1::test::live_sandbox_processes(std::chrono::milliseconds(500)).empty());
 }
+
+TEST_CASE("a verify request line as in the issue gives the score and a verdict per test") {
+  skip_unless_isolated();
+  const r1::Json record = r1::Json::parse(R"({"verifier": "code", "language": "python",
+      "completion": "```python\nn = int(input())\nprint(n * 2 if n < 3 else 0)\n```",
+      "tests": [{"input": "1\n", "output": "2\n"}, {"input": "5\n", "output": "10\n"}]})");
+  const CodeVerifier verifier{r1::code::CodeVerifierConfig::from_json(record, "stdin line 1")};
+  const r1::Problem problem = r1::code::code_problem_from_json(record, "stdin line 1");
+  const r1::Json out = CodeVerifier::to_json(verifier.evaluate(problem, record["completion"].get<std::string>()));
+  CHECK(out["score"] == 0.5);
+  CHECK(out["passed"] == 1);
+  CHECK(out["verdicts"] == r1::Json::parse(R"(["accepted", "wrong answer"])"));
+  CHECK_THROWS_WITH_AS(r1::code::code_problem_from_json(r1::Json::parse(R"({"tests": [{"input": "1"}]})"), "stdin line 2"),
+                       doctest::Contains("stdin line 2: field 'tests'[0]: missing field 'output'"), r1::Error);
+  CHECK_THROWS_WITH_AS(r1::code::code_problem_from_json(r1::Json::parse(R"({"completion": ""})"), "stdin line 3"),
+                       doctest::Contains("stdin line 3: missing field 'tests'"), r1::Error);
+}

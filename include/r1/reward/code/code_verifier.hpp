@@ -66,6 +66,18 @@ struct CodeVerifierConfig {
   }
 };
 
+// A verify request line: {"verifier": "code", "language": "python" | "cpp",
+// "completion": ..., "tests": [...], optional "time_limit_ms", "memory_limit_mb",
+// "all_or_nothing", "max_tests"}: the problem it describes (the verifier comes from
+// CodeVerifierConfig::from_json of the same record).
+inline Problem code_problem_from_json(const Json& record, std::string_view where) {
+  require(record.is_object() && record.contains("tests"), where, ": missing field 'tests'");
+  Problem problem;
+  problem.tests = record["tests"];
+  (void)parse_code_tests(problem.tests, std::string(where) + ": field 'tests'");  // malformed tests fail here
+  return problem;
+}
+
 struct TestResult {
   Verdict verdict = Verdict::sandbox_error;
   int signal = 0;         // runtime error by a signal
@@ -160,6 +172,24 @@ class CodeVerifier {
                                                            static_cast<double>(report.tests.size())});
     reward.reason = summary(report);
     return reward;
+  }
+
+  // The report as JSON: {"score": s | null, "passed": n, "verdicts": ["accepted", ...],
+  // "signals": [0, 11, ...], "reason": ..., "compile_output": ...}; score is null when
+  // not applicable.
+  static Json to_json(const CodeReport& report) {
+    Json out;
+    out["score"] = report.applicable ? Json(report.score) : Json(nullptr);
+    out["passed"] = report.passed;
+    out["verdicts"] = Json::array();
+    out["signals"] = Json::array();
+    for (const TestResult& test : report.tests) {
+      out["verdicts"].push_back(std::string(to_string(test.verdict)));
+      out["signals"].push_back(test.signal);
+    }
+    out["reason"] = summary(report);
+    out["compile_output"] = report.compile_output;
+    return out;
   }
 
   // "2/3 tests passed: accepted, wrong answer, time limit" (and the first failure's detail).
