@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "r1/core/error.hpp"
+#include "r1/rl/enum_names.hpp"
 #include "r1/rl/policy_batch.hpp"
 
 namespace r1 {
@@ -37,17 +38,6 @@ inline constexpr std::array<std::string_view, 5> advantage_estimator_names{"grpo
 inline constexpr std::array<std::string_view, 2> std_estimator_names{"sample", "population"};
 inline constexpr std::array<std::string_view, 3> advantage_scaling_names{"group", "batch", "none"};
 inline constexpr std::array<std::string_view, 2> singleton_rule_names{"zero", "raw_reward"};
-
-namespace detail {
-template <class Enum, std::size_t N>
-Enum parse_enum_name(const std::array<std::string_view, N>& names, std::string_view name, std::string_view where) {
-  for (std::size_t i = 0; i < N; ++i)
-    if (names[i] == name) return static_cast<Enum>(i);
-  std::string expected;
-  for (std::size_t i = 0; i < N; ++i) expected += (i ? ", " : "") + std::string(names[i]);
-  fail(where, ": unknown value '", name, "' (expected one of: ", expected, ")");
-}
-}  // namespace detail
 
 inline std::string_view to_string(AdvantageEstimator v) { return advantage_estimator_names[static_cast<std::size_t>(v)]; }
 inline std::string_view to_string(StdEstimator v) { return std_estimator_names[static_cast<std::size_t>(v)]; }

@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "r1/rl/advantage.hpp"
+#include "r1/rl/enum_names.hpp"
 
 namespace r1 {
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "r1/core/error.hpp"
+#include "r1/rl/enum_names.hpp"
 
 namespace r1 {
 
@@ -22,9 +23,7 @@ inline std::string_view to_string(KlEstimator estimator) {
 }
 
 inline KlEstimator parse_kl_estimator(std::string_view name, std::string_view where = "kl_estimator") {
-  for (std::size_t i = 0; i < kl_estimator_names.size(); ++i)
-    if (kl_estimator_names[i] == name) return static_cast<KlEstimator>(i);
-  fail(where, ": unknown KL estimator '", name, "' (expected k1, k2 or k3)");
+  return detail::parse_enum_name<KlEstimator>(kl_estimator_names, name, where);
 }
 
 // Where the KL regulariser goes: into the loss with β (GRPO, DeepSeekMath Eq. 3), or
@@ -36,9 +35,7 @@ inline std::string_view to_string(KlPlacement placement) {
   return kl_placement_names[static_cast<std::size_t>(placement)];
 }
 inline KlPlacement parse_kl_placement(std::string_view name, std::string_view where = "kl_placement") {
-  for (std::size_t i = 0; i < kl_placement_names.size(); ++i)
-    if (kl_placement_names[i] == name) return static_cast<KlPlacement>(i);
-  fail(where, ": unknown KL placement '", name, "' (expected loss or reward)");
+  return detail::parse_enum_name<KlPlacement>(kl_placement_names, name, where);
 }
 
 // A KL estimate at one token and its derivative with respect to the current

@@ -26,7 +26,7 @@
 #include <string_view>
 
 #include "r1/core/error.hpp"
-#include "r1/rl/advantage.hpp"
+#include "r1/rl/enum_names.hpp"
 
 namespace r1 {
 
