@@ -360,6 +360,9 @@ class MathExpressionParser {
         left = binary(ExprKind::add, left, parse_product());
       } else if (accept('-') || accept_text("\xE2\x88\x92")) {
         left = binary(ExprKind::subtract, left, parse_product());
+      } else if (accept_command("pm") || accept_text("\xC2\xB1")) {  // a \pm b: the two values a + b, a - b
+        const std::int32_t right = parse_product();
+        left = plus_minus(binary(ExprKind::add, left, right), binary(ExprKind::subtract, left, right));
       } else {
         break;
       }
@@ -417,12 +420,25 @@ class MathExpressionParser {
     return binary(ExprKind::add, whole, fraction);
   }
 
-  // unary := ('-' | '+') unary | power
+  // The two values of a \pm, as an unordered list (meaningful as a whole answer or an
+  // equation's side; inside a larger expression it evaluates to nothing and never matches).
+  std::int32_t plus_minus(std::int32_t plus, std::int32_t minus) {
+    ExprNode node;
+    node.kind = ExprKind::list;
+    node.items = {plus, minus};
+    return add(std::move(node));
+  }
+
+  // unary := ('-' | '+' | '\pm') unary | power
   std::int32_t parse_unary() {
     DepthGuard guard(*this);
     if (failed_) return 0;
     if (accept('-') || accept_text("\xE2\x88\x92")) return unary(ExprKind::negate, parse_unary());
     if (accept('+')) return parse_unary();
+    if (accept_command("pm") || accept_text("\xC2\xB1")) {  // \pm 2: the values 2 and -2
+      const std::int32_t operand = parse_unary();
+      return plus_minus(operand, unary(ExprKind::negate, operand));
+    }
     return parse_power();
   }
   // power := postfix ('^' exponent)?, right-associative: 2^3^2 = 2^(3^2)

@@ -239,7 +239,10 @@ inline std::string normalize_latex_answer(std::string_view raw) {
     candidate.resize(end);
     std::string probe = "0 " + words;  // are the words all units?
     strip_trailing_units(probe);
-    if (!candidate.empty() && (is_digit(candidate.back()) || candidate.back() == '}') && probe == "0") text = candidate;
+    // MATH writes units as "\text{ units}", with a leading space: any such words go.
+    const bool spaced_words = words.size() >= 2 && words[0] == ' ' && is_letter(words[1]);
+    if (!candidate.empty() && (is_digit(candidate.back()) || candidate.back() == '}') && (probe == "0" || spaced_words))
+      text = candidate;
   }
   for (const std::string_view wrapper : {"\\textbf", "\\textit", "\\textrm", "\\text", "\\mbox", "\\mathrm", "\\mathbf",
                                           "\\mathit", "\\operatorname", "\\boldsymbol"})
