@@ -147,6 +147,24 @@ TEST_CASE("Digits and the GPT-2 ByteLevel split") {
         std::vector<std::string>{"Hello", " world", "'s", " 42", "!", " ", " x"});
 }
 
+TEST_CASE("UnicodeRegex: \\s is Unicode White_Space as in Oniguruma, and long backtracking runs complete") {
+  std::vector<std::pair<std::size_t, std::size_t>> matches;
+  const r1::UnicodeRegex space(R"(\s+)", "test");
+  space.find_all("\xE1\xA0\x8E", matches);  // U+180E MONGOLIAN VOWEL SEPARATOR: not White_Space
+  CHECK(matches.empty());
+  space.find_all("a\xE3\x80\x80\xC2\x85" "b", matches);  // U+3000 and U+0085 are
+  CHECK(matches == std::vector<std::pair<std::size_t, std::size_t>>{{1, 6}});
+  const r1::UnicodeRegex not_space_class(R"([^\s\p{L}]+)", "test");  // \s inside a class
+  not_space_class.find_all("a 1\xE3\x80\x80" "2", matches);
+  CHECK(matches == std::vector<std::pair<std::size_t, std::size_t>>{{2, 3}, {6, 7}});
+  // DeepSeek's alternatives on 10 MB of spaces: \s*[\r\n]+ backtracks over the whole run once
+  // (more than PCRE2's default match limit of 10^7), then \s+(?!\S) takes it all.
+  const r1::UnicodeRegex deepseek_tail(R"(\s*[\r\n]+|\s+(?!\S)|\s+)", "test");
+  const std::string spaces(10'000'000, ' ');
+  deepseek_tail.find_all(spaces, matches);
+  CHECK(matches == std::vector<std::pair<std::size_t, std::size_t>>{{0, spaces.size()}});
+}
+
 TEST_CASE("NFC (UAX #15): composition, singletons, exclusions, reordering, Hangul") {
   CHECK(r1::nfc::normalize("e\xCC\x81") == "\xC3\xA9");             // e + U+0301 -> U+00E9
   CHECK(r1::nfc::normalize("\xE2\x84\xAB") == "\xC3\x85");          // U+212B ANGSTROM SIGN -> U+00C5 (singleton)
