@@ -18,15 +18,15 @@ template <class T>
 __global__ void kv_cache_write_kernel(const T* __restrict__ k_new, const T* __restrict__ v_new,
                                       const std::int32_t* __restrict__ slots,
                                       const std::int32_t* __restrict__ positions, KvCacheShape cache,
-                                      T* __restrict__ cache_k, T* __restrict__ cache_v) {
+                                      T* __restrict__ cache_k, T* __restrict__ cache_v, int row_stride) {
   const int row = blockIdx.x;
   const std::int32_t slot = slots[row], position = positions[row];
   if (slot < 0 || slot >= cache.slots || position < 0 || position >= cache.max_positions) return;
   const int width = cache.kv_heads * cache.head_dim;
   const std::int64_t base = (static_cast<std::int64_t>(slot) * cache.max_positions + position) * width;
   for (int e = threadIdx.x; e < width; e += blockDim.x) {
-    cache_k[base + e] = k_new[static_cast<std::int64_t>(row) * width + e];
-    cache_v[base + e] = v_new[static_cast<std::int64_t>(row) * width + e];
+    cache_k[base + e] = k_new[static_cast<std::int64_t>(row) * row_stride + e];
+    cache_v[base + e] = v_new[static_cast<std::int64_t>(row) * row_stride + e];
   }
 }
 
@@ -106,11 +106,15 @@ void check_cache(const KvCacheShape& cache, const char* op) {
 
 template <StorageType T>
 void kv_cache_write(const T* k_new, const T* v_new, const std::int32_t* slots, const std::int32_t* positions, int rows,
-                    const KvCacheShape& cache, T* cache_k, T* cache_v, cudaStream_t stream) {
+                    const KvCacheShape& cache, T* cache_k, T* cache_v, cudaStream_t stream, int row_stride) {
   check_cache(cache, "kv_cache_write");
   require(rows >= 0, "kv_cache_write: rows must be >= 0, got ", rows);
+  const int width = cache.kv_heads * cache.head_dim;
+  require(row_stride == 0 || row_stride >= width, "kv_cache_write: row_stride (", row_stride,
+          ") must be 0 or at least kv_heads * head_dim (", width, ")");
   if (rows == 0) return;
-  kv_cache_write_kernel<T><<<rows, 256, 0, stream>>>(k_new, v_new, slots, positions, cache, cache_k, cache_v);
+  kv_cache_write_kernel<T><<<rows, 256, 0, stream>>>(k_new, v_new, slots, positions, cache, cache_k, cache_v,
+                                                     row_stride != 0 ? row_stride : width);
   check_launch("kv_cache_write_kernel", "kv_cache_write");
 }
 
@@ -131,7 +135,7 @@ void decode_attention(const T* q, const T* cache_k, const T* cache_v, const std:
 
 #define R1_INSTANTIATE_DECODE(T)                                                                                 \
   template void kv_cache_write<T>(const T*, const T*, const std::int32_t*, const std::int32_t*, int,            \
-                                  const KvCacheShape&, T*, T*, cudaStream_t);                                    \
+                                  const KvCacheShape&, T*, T*, cudaStream_t, int);                               \
   template void decode_attention<T>(const T*, const T*, const T*, const std::int32_t*, const std::int32_t*, int, \
                                     int, const KvCacheShape&, float, T*, cudaStream_t);
 R1_INSTANTIATE_DECODE(float)

@@ -5,7 +5,8 @@
 //   q, out: (B, H, D), one query per row;  slots: (B) cache slot of each row
 //   lengths: (B) positions of the slot to attend, 0 .. lengths[b] - 1 (the new
 //   token's own key included, so write it first with kv_cache_write)
-//   k_new, v_new: (B, K, D) written at (slots[b], positions[b])
+//   k_new, v_new: B rows of K*D values, `row_stride` apart (0: K*D, dense; (H + 2K) D for
+//   the k and v parts of packed qkv rows), written at (slots[b], positions[b])
 // Slot or position values outside the cache leave the row untouched (the caller
 // validates them on the host; kernels cannot throw).
 #include <cuda_runtime.h>
@@ -25,7 +26,7 @@ struct KvCacheShape {
 
 template <StorageType T>
 void kv_cache_write(const T* k_new, const T* v_new, const std::int32_t* slots, const std::int32_t* positions, int rows,
-                    const KvCacheShape& cache, T* cache_k, T* cache_v, cudaStream_t stream);
+                    const KvCacheShape& cache, T* cache_k, T* cache_v, cudaStream_t stream, int row_stride = 0);
 
 template <StorageType T>
 void decode_attention(const T* q, const T* cache_k, const T* cache_v, const std::int32_t* slots,
