@@ -25,6 +25,7 @@
 #include "r1/cuda/ops/rope.hpp"
 #include "r1/cuda/ops/sampling.hpp"
 #include "r1/cuda/ops/swiglu.hpp"
+#include "r1/cuda/transformer.hpp"
 
 namespace {
 
@@ -285,6 +286,71 @@ void BM_sample_tokens(benchmark::State& state) {
             67.0 * 4 * rows * vocab);
 }
 BENCHMARK(BM_sample_tokens)->UseManualTime();
+
+r1::ModelConfig qwen2_0_5b() {
+  r1::ModelConfig config;
+  config.model_type = "qwen2";
+  config.vocab_size = vocab;
+  config.hidden_size = hidden;
+  config.intermediate_size = intermediate;
+  config.num_hidden_layers = 24;
+  config.num_attention_heads = heads;
+  config.num_key_value_heads = kv_heads;
+  config.rope_theta = 1e6;
+  config.tie_word_embeddings = true;
+  config.attention_bias = true;
+  return config;
+}
+
+// One training micro-batch through Transformer<cuda> (score + backward, 16 x 512 tokens), wall
+// clock including the weight upload and the gradient download/accumulation into the host fp32
+// mirror. MFU = 6 * parameters * tokens/s (+ attention, 12 * layers * hidden * L / 2 per token,
+// Chinchilla appendix F / PaLM appendix B convention) over the 989 TFLOP/s bf16 peak.
+void BM_train_step_qwen2_0_5b(benchmark::State& state) {
+  static r1::Transformer<r1::cuda> model(qwen2_0_5b());  // zero weights: timing does not depend on them
+  r1::TokenBatch batch;
+  std::vector<r1::TokenId> sequence(sequence_length);
+  for (int s = 0; s < sequences; ++s) {
+    for (int t = 0; t < sequence_length; ++t) sequence[t] = (s * 7919 + t * 104729) % vocab;
+    batch.push_back(sequence);
+  }
+  r1::TokenScores scores;
+  const std::vector<float> d_logprobs(batch.total_tokens(), 1.0f / tokens);
+  for (auto _ : state) {
+    model.score(batch, 1.0f, scores);
+    model.backward(batch, d_logprobs, {});
+  }
+  state.SetItemsProcessed(std::int64_t(tokens) * state.iterations());
+  const double flops_per_token = 6.0 * parameters + 12.0 * 24 * hidden * sequence_length / 2;
+  state.counters["MFU_%"] = benchmark::Counter(100 * flops_per_token / (h200_bf16_tflops * 1e12) * tokens * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_train_step_qwen2_0_5b)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+// Decoding: 64 sequences after a 128-token prefill, one token each per step (includes the
+// logits download); items/s = generated tokens/s.
+void BM_decode_qwen2_0_5b(benchmark::State& state) {
+  static r1::Transformer<r1::cuda> model(qwen2_0_5b());
+  const int rows = 64, prompt = 128;
+  auto cache = model.make_cache(rows, 1024);
+  r1::TokenBatch prompts;
+  std::vector<r1::TokenId> sequence(prompt);
+  for (int s = 0; s < rows; ++s) {
+    for (int t = 0; t < prompt; ++t) sequence[t] = (s * 31 + t * 17) % vocab;
+    prompts.push_back(sequence);
+  }
+  std::vector<std::int32_t> slots(rows);
+  for (int s = 0; s < rows; ++s) slots[s] = s;
+  std::vector<float> logits(std::size_t(rows) * vocab);
+  model.prefill(cache, slots, prompts, logits);
+  std::vector<r1::TokenId> next(rows, 1);
+  for (auto _ : state) {
+    if (cache.length(0) >= 1024) state.SkipWithError("cache full");
+    model.decode(cache, slots, next, logits);
+  }
+  state.SetItemsProcessed(std::int64_t(rows) * state.iterations());
+}
+BENCHMARK(BM_decode_qwen2_0_5b)->Unit(benchmark::kMillisecond)->Iterations(200)->UseRealTime();
 
 }  // namespace
 
