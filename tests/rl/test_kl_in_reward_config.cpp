@@ -69,7 +69,12 @@ TEST_CASE("REINFORCE++ with k1 in the token rewards (Hu 2025 §3)") {
     check(r1::kl_in_reward_advantages(data.input(), options), whiten({g0, g2, g3, g4}), data.mask);
   }
   SUBCASE("group baseline: scores 1, 0 become 0.5, −0.5") {
-    options.group_baseline = true;
+    r1::GrpoConfig config;
+    config.advantage_estimator = r1::AdvantageEstimator::reinforce_pp_baseline;
+    config.kl_placement = r1::KlPlacement::reward;
+    config.beta = 0.1;
+    options = config.kl_in_reward_options();
+    REQUIRE(options.group_baseline);
     const double g2 = -0.1 * data.k1(2) + 0.5, g0 = -0.1 * data.k1(0) + g2;
     const double g4 = -0.1 * data.k1(4) - 0.5, g3 = -0.1 * data.k1(3) + g4;
     check(r1::kl_in_reward_advantages(data.input(), options), whiten({g0, g2, g3, g4}), data.mask);

@@ -12,6 +12,9 @@
 #include <span>
 #include <string_view>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/optim/parameter.hpp"
@@ -55,6 +58,7 @@ class AdamW {
  public:
   static constexpr std::string_view format_tag = "r1.AdamW";
   static constexpr std::uint32_t format_version = 1;
+  static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
   AdamW() : AdamW(AdamWConfig{}) {}
   explicit AdamW(const AdamWConfig& config) : config_(config) { config_.validate(); }
@@ -83,13 +87,17 @@ class AdamW {
       const ParameterView& p = parameters[i];
       std::span<float> m = moments_.slot(i, 0), v = moments_.slot(i, 1);
       const bool decays = p.weight_decay && config_.weight_decay != 0;
-      for (std::size_t k = 0; k < p.value.size(); ++k) {
-        const float g = p.grad[k];
-        if (decays) p.value[k] *= decay;
-        m[k] = beta1 * m[k] + (1 - beta1) * g;
-        v[k] = beta2 * v[k] + (1 - beta2) * g * g;
-        p.value[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias_correction2_sqrt + eps);
-      }
+      // Element-wise, so splitting the range across threads changes no result.
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.value.size(), parallel_grain),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          for (std::size_t k = range.begin(); k != range.end(); ++k) {
+                            const float g = p.grad[k];
+                            if (decays) p.value[k] *= decay;
+                            m[k] = beta1 * m[k] + (1 - beta1) * g;
+                            v[k] = beta2 * v[k] + (1 - beta2) * g * g;
+                            p.value[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias_correction2_sqrt + eps);
+                          }
+                        });
     }
   }
 

@@ -2,18 +2,33 @@
 // Global gradient-norm clipping over all parameters, as torch.nn.utils.clip_grad_norm_
 // (Pascanu et al. 2013): g ← g · min(1, max_norm / (‖g‖₂ + 1e-6)).
 #include <cmath>
+#include <cstddef>
 #include <span>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+#include <tbb/partitioner.h>
 
 #include "r1/core/error.hpp"
 #include "r1/optim/parameter.hpp"
 
 namespace r1 {
 
-// The global L2 norm of all gradients, accumulated in double.
+// The global L2 norm of all gradients, accumulated in double. The reduction
+// tree depends only on the sizes (fixed grain, deterministic reduce), so the
+// result does not depend on the thread count.
 inline double global_grad_norm(std::span<const ParameterView> parameters) {
+  constexpr std::size_t grain = 1 << 15;
   double squares = 0;
   for (const ParameterView& p : parameters)
-    for (float g : p.grad) squares += static_cast<double>(g) * g;
+    squares += tbb::parallel_deterministic_reduce(
+        tbb::blocked_range<std::size_t>(0, p.grad.size(), grain), 0.0,
+        [&](const tbb::blocked_range<std::size_t>& range, double sum) {
+          for (std::size_t k = range.begin(); k != range.end(); ++k) sum += static_cast<double>(p.grad[k]) * p.grad[k];
+          return sum;
+        },
+        [](double a, double b) { return a + b; }, tbb::simple_partitioner{});
   return std::sqrt(squares);
 }
 
@@ -27,7 +42,10 @@ inline double clip_grad_norm(std::span<const ParameterView> parameters, double m
   if (coefficient < 1) {
     const auto scale = static_cast<float>(coefficient);
     for (const ParameterView& p : parameters)
-      for (float& g : p.grad) g *= scale;
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.grad.size(), std::size_t{1} << 15),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          for (std::size_t k = range.begin(); k != range.end(); ++k) p.grad[k] *= scale;
+                        });
   }
   return norm;
 }

@@ -11,6 +11,9 @@
 #include <span>
 #include <string_view>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/optim/parameter.hpp"
@@ -54,6 +57,7 @@ class Sgd {
  public:
   static constexpr std::string_view format_tag = "r1.Sgd..";
   static constexpr std::uint32_t format_version = 1;
+  static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
   Sgd() : Sgd(SgdConfig{}) {}
   explicit Sgd(const SgdConfig& config) : config_(config) { config_.validate(); }
@@ -76,14 +80,18 @@ class Sgd {
       const ParameterView& p = parameters[i];
       std::span<float> buffer = momentum_.slot(i, 0);
       const float decay = p.weight_decay ? config_.weight_decay : 0.0f;
-      for (std::size_t k = 0; k < p.value.size(); ++k) {
-        float g = p.grad[k] + decay * p.value[k];
-        if (mu != 0) {
-          buffer[k] = first ? g : mu * buffer[k] + (1 - config_.dampening) * g;
-          g = config_.nesterov ? g + mu * buffer[k] : buffer[k];
-        }
-        p.value[k] -= lr * g;
-      }
+      // Element-wise, so splitting the range across threads changes no result.
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.value.size(), parallel_grain),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          for (std::size_t k = range.begin(); k != range.end(); ++k) {
+                            float g = p.grad[k] + decay * p.value[k];
+                            if (mu != 0) {
+                              buffer[k] = first ? g : mu * buffer[k] + (1 - config_.dampening) * g;
+                              g = config_.nesterov ? g + mu * buffer[k] : buffer[k];
+                            }
+                            p.value[k] -= lr * g;
+                          }
+                        });
     }
   }
 

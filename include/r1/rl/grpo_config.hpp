@@ -15,6 +15,7 @@
 #include "r1/rl/advantage.hpp"
 #include "r1/rl/aggregation.hpp"
 #include "r1/rl/kl.hpp"
+#include "r1/rl/kl_in_reward.hpp"
 #include "r1/rl/policy_loss.hpp"
 
 namespace r1 {
@@ -108,6 +109,16 @@ struct GrpoConfig {
     return {advantage_estimator, std_estimator, advantage_eps, scaling, singleton_rule, filter_zero_std_groups};
   }
   PolicyLossOptions policy_loss_options() const { return {policy_loss, eps_low, eps_high, dual_clip_c, log_ratio_clamp}; }
+  // For kl_placement = reward: REINFORCE++ token advantages (r1/rl/kl_in_reward.hpp).
+  KlInRewardOptions kl_in_reward_options() const {
+    KlInRewardOptions options;
+    options.beta = beta;
+    options.group_baseline = advantage_estimator == AdvantageEstimator::reinforce_pp_baseline;
+    options.std_estimator = std_estimator;
+    options.eps = advantage_eps;
+    options.log_ratio_clamp = log_ratio_clamp;
+    return options;
+  }
 
   // True on the steps where the reference policy is replaced by the current one.
   bool reset_reference_at(std::int64_t step) const {
