@@ -23,6 +23,15 @@ struct PreferenceDeleter {
 };
 using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LayoutDeleter>;
 
+// Largest power of two (up to 256) dividing the address: cuBLASLt's heuristic assumes 256-byte
+// aligned operands unless told otherwise, and weights inside one flat buffer may be less aligned.
+std::uint32_t alignment_of(const void* pointer) {
+  const auto address = reinterpret_cast<std::uintptr_t>(pointer);
+  std::uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0) alignment /= 2;
+  return alignment;
+}
+
 Layout make_layout(cudaDataType_t type, int rows, int cols, int ld) {
   cublasLtMatrixLayout_t layout = nullptr;
   R1_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld), "gemm");
@@ -72,6 +81,21 @@ void gemm(const CublasLt& blas, const GemmShape& shape, float alpha, const In* a
   R1_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(raw_preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                        &workspace_bytes, sizeof(workspace_bytes)),
                   "gemm");
+  // Operand order as in the call below: cuBLASLt's A is our B, its B is our A.
+  const std::uint32_t alignments[4] = {alignment_of(b), alignment_of(a), alignment_of(c),
+                                       bias != nullptr ? alignment_of(bias) : 256u};
+  const cublasLtMatmulPreferenceAttributes_t alignment_attributes[3] = {
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES};
+  for (int i = 0; i < 3; ++i)
+    R1_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(raw_preference, alignment_attributes[i], &alignments[i],
+                                                         sizeof(alignments[i])),
+                    "gemm");
+  R1_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(raw_preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+                                                       &alignments[2], sizeof(alignments[2])),
+                  "gemm");
+  if (bias != nullptr)
+    require(alignments[3] >= sizeof(Out), "gemm: the bias pointer is not aligned to its element size");
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
   R1_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(blas.handle(), raw_desc, first.get(), second.get(), result.get(),

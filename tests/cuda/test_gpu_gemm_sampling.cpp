@@ -16,17 +16,25 @@ using r1::test::u32;
 namespace {
 
 template <class In, class Out>
-void check_gemm(bool transpose_a, bool transpose_b, bool with_bias = false) {
-  INFO("transpose_a ", transpose_a, " transpose_b ", transpose_b, " bias ", with_bias);
+// `misaligned`: operands start one element past an aligned address, as weights inside one
+// flat parameter buffer may (cuBLASLt must then pick an algorithm that allows it).
+void check_gemm(bool transpose_a, bool transpose_b, bool with_bias = false, bool misaligned = false) {
+  INFO("transpose_a ", transpose_a, " transpose_b ", transpose_b, " bias ", with_bias, " misaligned ", misaligned);
   const int m = 37, n = 45, k = 129;  // none a multiple of 8 or 16 (tensor-core tile edges)
   const double alpha = 1.5, beta = 0.5;
   const auto a = r1::test::random_values<In>(std::size_t(m) * k, 111);
   const auto b = r1::test::random_values<In>(std::size_t(k) * n, 112);
   const auto c0 = r1::test::random_values<Out>(std::size_t(m) * n, 113);
   r1::gpu::DeviceArena arena(1 << 20);
-  auto d_a = r1::test::upload<In>(arena, a, "a");
-  auto d_b = r1::test::upload<In>(arena, b, "b");
-  auto d_c = r1::test::upload<Out>(arena, c0, "c");
+  const std::size_t shift = misaligned ? 1 : 0;
+  auto padded = [&](const std::vector<double>& v) {
+    std::vector<double> out(shift, 0.0);
+    out.insert(out.end(), v.begin(), v.end());
+    return out;
+  };
+  auto d_a = r1::test::upload<In>(arena, padded(a), "a").subspan(shift, a.size());
+  auto d_b = r1::test::upload<In>(arena, padded(b), "b").subspan(shift, b.size());
+  auto d_c = r1::test::upload<Out>(arena, padded(c0), "c").subspan(shift, c0.size());
   const auto bias = with_bias ? r1::test::random_values<Out>(n, 114) : std::vector<double>(n, 0.0);
   auto d_bias = r1::test::upload<Out>(arena, bias, "bias");
   r1::gpu::CublasLt blas;
@@ -64,6 +72,8 @@ TEST_CASE("gemm matches the double reference for every transpose and precision p
   check_gemm<float, float>(false, true, true);
   check_gemm<r1::gpu::bf16, r1::gpu::bf16>(false, true, true);
   check_gemm<r1::gpu::bf16, float>(false, true, true);
+  check_gemm<float, float>(false, true, true, true);
+  check_gemm<r1::gpu::bf16, r1::gpu::bf16>(false, false, false, true);
   r1::gpu::CublasLt blas;
   CHECK_THROWS_AS((r1::gpu::gemm<float, float>(blas, {2, 2, 0}, 1.0f, nullptr, nullptr, 0.0f, nullptr, nullptr)),
                   r1::Error);
