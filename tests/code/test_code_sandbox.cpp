@@ -32,11 +32,11 @@ void skip_unless_isolated() {
   }
 }
 
-// Every mode this machine allows: namespaces when permitted, and the fallback.
+// Every mode this machine allows: namespaces when permitted, and the fallback when root.
 std::vector<IsolationMode> modes_here() {
   std::vector<IsolationMode> modes;
   if (r1::code::sandbox_capabilities().namespaces) modes.push_back(IsolationMode::namespaces);
-  modes.push_back(IsolationMode::process_group);
+  if (r1::code::sandbox_capabilities().root) modes.push_back(IsolationMode::process_group);  // refused otherwise
   return modes;
 }
 

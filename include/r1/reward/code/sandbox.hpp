@@ -27,6 +27,10 @@
 //   - the program runs as a user id no one else uses (run_slots.hpp), with no
 //     supplementary groups and no capabilities, under PR_SET_NO_NEW_PRIVS and the
 //     seccomp filter of seccomp_filter.hpp.
+//   Not root: the same, inside a new user namespace that maps the caller's uid to
+//   0; the program keeps that single uid but loses every capability (bounding set
+//   and capability sets cleared before exec), and RLIMIT_NPROC counts per user
+//   namespace (Linux >= 5.14), so only the run's processes.
 // mode `process_group` (fallback: no namespaces, or forced by the caller):
 //   - the supervisor starts a new session (its own process group) and forks the
 //     program; the wall-clock kill goes to the whole group;
@@ -54,6 +58,7 @@
 // Not isolated (documented limits): CPU and memory bandwidth shared with the
 // host (no cgroups); memory is bounded by RLIMIT_AS per process, not per run.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -64,6 +69,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -77,6 +83,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,7 +107,8 @@ inline std::string_view to_string(IsolationMode mode) {
 struct SandboxCapabilities {
   bool root = false;            // effective uid 0: can drop to a per-run uid
   bool namespaces = false;      // can create pid+net+mount+ipc+uts namespaces and mount tmpfs in them
-  bool isolated = false;        // untrusted code can run safely: root (a per-run uid), namespaces or not
+  bool user_namespace = false;  // not root: the namespaces live in a new user namespace
+  bool isolated = false;        // untrusted code can run safely: root (a per-run uid) or namespaces
   bool seccomp = false;         // seccomp filters install and deny socket()
   bool pidfd = false;           // pidfd_open works (else the wall clock is polled every millisecond)
   IsolationMode mode = IsolationMode::process_group;  // the best mode available
@@ -189,6 +197,7 @@ enum SupervisorStage : std::int32_t {
   kStageSeccomp,
   kStageChdir,
   kStageExec,
+  kStageUserNamespace,
 };
 
 inline std::string_view stage_name(std::int32_t stage) {
@@ -205,6 +214,7 @@ inline std::string_view stage_name(std::int32_t stage) {
     case kStageSeccomp: return "installing the seccomp filter";
     case kStageChdir: return "entering the working directory";
     case kStageExec: return "executing the program (execve)";
+    case kStageUserNamespace: return "writing the user namespace's uid/gid maps";
     default: return "unknown step";
   }
 }
@@ -220,6 +230,7 @@ struct MountStep {
   std::string fstype;
   std::string data;
   unsigned long flags = 0;
+  unsigned long kept_flags = 0;  // binds: flags of the source mount a remount must keep (locked in a user namespace)
 };
 
 // Everything the child needs, as C strings and plain values, built before clone.
@@ -236,6 +247,9 @@ struct LaunchPlan {
   std::array<__rlimit_resource_t, 7> limit_resources{};
   bool change_identity = false;
   std::uint32_t uid = 0;
+  bool user_namespace = false;   // write the maps below, drop capabilities before exec
+  std::string uid_map, gid_map;  // "0 <caller's uid> 1\n"
+  int last_capability = 40;      // /proc/sys/kernel/cap_last_cap
 };
 
 inline void write_report(int fd, std::int32_t stage, std::int32_t error, std::int32_t wait_status = 0,
@@ -271,6 +285,34 @@ inline bool drop_identity(std::uint32_t uid) {
          ::syscall(SYS_setresuid, id, id, id) == 0;
 }
 
+// Leaves the process (root of its user namespace) without capabilities, now and
+// after execve: the bounding set is emptied first (that needs CAP_SETPCAP), then
+// the effective, permitted and inheritable sets (which empties the ambient set).
+inline bool drop_capabilities(int last_capability) {
+  for (int capability = 0; capability <= last_capability; ++capability) {
+    if (::prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno != EINVAL) return false;
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2] = {};
+  return ::syscall(SYS_capset, &header, none) == 0;
+}
+
+// Writes all of `content` to `path` (child side: no allocation).
+inline bool write_whole_file(const char* path, const std::string& content) {
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  ::close(fd);
+  return ok;
+}
+
+// A new user namespace maps the caller's uid and gid to 0 (setgroups must be
+// denied first for an unprivileged writer; user_namespaces(7)).
+inline bool write_user_maps(const std::string& uid_map, const std::string& gid_map) {
+  return write_whole_file("/proc/self/setgroups", "deny") && write_whole_file("/proc/self/uid_map", uid_map) &&
+         write_whole_file("/proc/self/gid_map", gid_map);
+}
+
 // fork() without glibc's fork handlers (which take malloc's locks): safe in the
 // child of a multi-threaded process.
 inline pid_t raw_fork() { return static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0)); }
@@ -291,6 +333,7 @@ inline void close_from(int first_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::umask(022);  // what a compile step writes must be readable by the runs' other uids
   if (plan.change_identity && !drop_identity(plan.uid)) child_fail(status_fd, kStageIdentity);
+  if (plan.user_namespace && !drop_capabilities(plan.last_capability)) child_fail(status_fd, kStageIdentity);
   for (std::size_t i = 0; i < plan.limits.size(); ++i) {
     if (::setrlimit(plan.limit_resources[i], &plan.limits[i]) != 0) {
       child_fail(status_fd, kStageRlimit);
@@ -321,12 +364,13 @@ inline bool run_mount_step(const MountStep& step) {
     case MountStep::bind_writable:
       if (::mount(step.source.c_str(), step.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
       return ::mount(nullptr, step.target.c_str(), nullptr,
-                     MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV |
+                     MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | step.kept_flags |
                          (step.kind == MountStep::bind_readonly ? static_cast<unsigned long>(MS_RDONLY) : 0ul),
                      nullptr) == 0;
     case MountStep::bind_device:  // like bind_writable, but device nodes must keep working (no MS_NODEV)
       if (::mount(step.source.c_str(), step.target.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
-      return ::mount(nullptr, step.target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, nullptr) == 0;
+      return ::mount(nullptr, step.target.c_str(), nullptr,
+                     MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC | step.kept_flags, nullptr) == 0;
     case MountStep::remount_readonly:
       return ::mount(nullptr, step.target.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
                      step.data.c_str()) == 0;
@@ -349,6 +393,7 @@ inline bool run_mount_step(const MountStep& step) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
   if (plan.mode == IsolationMode::namespaces) {
+    if (plan.user_namespace && !write_user_maps(plan.uid_map, plan.gid_map)) child_fail(status_fd, kStageUserNamespace);
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_fd, kStageMountPrivate);
     if (::mount("r1-sandbox", plan.mount_point.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.root_data.c_str()) != 0) {
       child_fail(status_fd, kStageMountRoot);
@@ -459,10 +504,15 @@ bool child_succeeds(unsigned long clone_flags, Probe probe) {
 inline SandboxCapabilities probe_capabilities() {
   SandboxCapabilities caps;
   caps.root = ::geteuid() == 0;
-  caps.namespaces = caps.root && child_succeeds(kNamespaceFlags, [] {
-    return ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+  const std::string uid_map = "0 " + std::to_string(::geteuid()) + " 1\n";
+  const std::string gid_map = "0 " + std::to_string(::getegid()) + " 1\n";
+  const bool user_namespace = !caps.root;
+  caps.namespaces = child_succeeds(kNamespaceFlags | (user_namespace ? CLONE_NEWUSER : 0ul), [&] {
+    return (!user_namespace || write_user_maps(uid_map, gid_map)) &&
+           ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
            ::mount("r1-probe", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") == 0;
   });
+  caps.user_namespace = caps.namespaces && user_namespace;
   caps.seccomp = child_succeeds(0, [] {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
     if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &network_deny_filter()) != 0) return false;
@@ -476,15 +526,16 @@ inline SandboxCapabilities probe_capabilities() {
   }
 #endif
   caps.mode = caps.namespaces ? IsolationMode::namespaces : IsolationMode::process_group;
-  caps.isolated = caps.root;
+  caps.isolated = caps.root || caps.namespaces;
   if (caps.namespaces) {
     caps.network = caps.seccomp ? "new network namespace (no interfaces up) + seccomp denying socket()"
                                 : "new network namespace (no interfaces up)";
   } else {
     caps.network = caps.seccomp ? "seccomp denying socket()" : "NONE: no network namespace and no seccomp";
   }
-  std::string identity = caps.root ? "a per-run uid with no groups or capabilities"
-                                   : "the caller's uid (not root: cannot drop; RLIMIT_NPROC counts the caller's processes)";
+  std::string identity = caps.root             ? "a per-run uid with no groups or capabilities"
+                         : caps.user_namespace ? "uid 0 of a new user namespace (the caller's uid outside), no capabilities"
+                                               : "the caller's uid (not root: cannot drop)";
   std::string files = caps.namespaces
                           ? "pivot_root into a tmpfs with read-only /usr,/bin,/lib*,/sbin, /prog, /dev nodes, tmpfs /work and /tmp"
                           : (caps.root ? "ordinary permissions as the per-run uid; fresh working dir removed afterwards"
@@ -561,12 +612,31 @@ class SandboxWorkspace {
 
 namespace detail {
 
+// The per-mount flags of the mount holding `path`, as MS_* flags: a bind remount
+// inside a user namespace must repeat them (they are locked there).
+inline unsigned long mount_flags_of(const std::string& path) {
+  struct statvfs info {};
+  if (::statvfs(path.c_str(), &info) != 0) return 0;
+  unsigned long flags = 0;
+  if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (info.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
 inline void add_system_tree(LaunchPlan& plan, const SandboxLimits& limits, const std::string& program_dir,
                             bool program_dir_writable, std::uint32_t uid, bool root) {
   const std::string& mnt = plan.mount_point;
   auto add = [&](MountStep::Kind kind, std::string source, std::string target, std::string fstype = {},
                  std::string data = {}, unsigned long flags = 0) {
-    plan.steps.push_back(MountStep{kind, std::move(source), std::move(target), std::move(fstype), std::move(data), flags});
+    const bool bind = kind == MountStep::bind_readonly || kind == MountStep::bind_writable || kind == MountStep::bind_device;
+    const unsigned long kept = bind ? mount_flags_of(source) : 0ul;
+    plan.steps.push_back(
+        MountStep{kind, std::move(source), std::move(target), std::move(fstype), std::move(data), flags, kept});
   };
   for (const char* system_path : {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}) {
     std::error_code error;
@@ -627,10 +697,10 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
 
   SandboxResult result;
   result.mode = mode;
-  if (!caps.isolated && !request.allow_unisolated) {
-    result.error = "refusing to run untrusted code: not root and no namespaces, so the program would run as the "
-                   "caller's uid (it could kill the caller's processes and read its files); set allow_unisolated "
-                   "to run anyway";
+  if (mode == IsolationMode::process_group && !caps.root && !request.allow_unisolated) {
+    result.error = "refusing to run untrusted code: the process_group mode without root runs the program as the "
+                   "caller's uid (it could kill the caller's processes and read its files); use the namespaces mode "
+                   "or set allow_unisolated to run anyway";
     return result;
   }
   const RunSlot slot;
@@ -639,6 +709,13 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
   LaunchPlan plan;
   plan.mode = mode;
   plan.change_identity = caps.root;
+  plan.user_namespace = mode == IsolationMode::namespaces && caps.user_namespace;
+  if (plan.user_namespace) {
+    plan.uid_map = "0 " + std::to_string(::geteuid()) + " 1\n";
+    plan.gid_map = "0 " + std::to_string(::getegid()) + " 1\n";
+    std::ifstream last_cap("/proc/sys/kernel/cap_last_cap");
+    if (!(last_cap >> plan.last_capability)) plan.last_capability = 63;
+  }
   plan.uid = slot.uid();
   std::string run_dir;  // process_group mode: a fresh working dir on the host
   if (mode == IsolationMode::namespaces) {
@@ -706,7 +783,8 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
   plan.stderr_fd = stderr_write.fd;
   plan.status_fd = status_write.fd;
 
-  const pid_t supervisor = clone_supervisor(mode == IsolationMode::namespaces ? kNamespaceFlags : 0);
+  const pid_t supervisor = clone_supervisor(
+      mode == IsolationMode::namespaces ? kNamespaceFlags | (plan.user_namespace ? CLONE_NEWUSER : 0ul) : 0ul);
   if (supervisor == 0) supervise(plan);
   if (supervisor < 0) {
     result.error = std::string("clone of the supervisor failed: ") + std::strerror(errno);
