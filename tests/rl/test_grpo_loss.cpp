@@ -16,6 +16,7 @@ using r1::test::LossBatch;
 namespace {
 
 static_assert(r1::Objective<r1::GrpoObjective>);
+static_assert(r1::Objective<r1::DrGrpoObjective>);
 
 // Loss values are accumulated in double from float inputs, and the expected
 // values below use the same float inputs, so they agree to double round-off
@@ -451,5 +452,10 @@ TEST_CASE("bad loss input raises r1::Error naming what is wrong") {
   config.beta = 0;
   config.entropy_coef = 0.1;
   CHECK_THROWS_AS(r1::GrpoObjective{config}.loss(batch.view(), d, {}), r1::Error);  // no d_entropies
+  LossBatch nan_entropy = batch;
+  nan_entropy.entropies[0] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> d_entropies(2);
+  CHECK_THROWS_AS(objective.loss(nan_entropy.view(), d, d_entropies), r1::Error);
   CHECK_NOTHROW(objective.loss(batch.view(), d, {}));
+  CHECK(r1::DrGrpoObjective{}.config().aggregation == r1::Aggregation::constant_normaliser);
 }

@@ -174,10 +174,19 @@ class GrpoObjective {
               batch.old_logprobs[t], ") or advantage (", batch.advantages[t], ")");
       require(batch.ref_logprobs.empty() || std::isfinite(batch.ref_logprobs[t]), where, ": token ", t,
               " has a non-finite ref_logprob (", batch.ref_logprobs[t], ")");
+      require(batch.entropies.empty() || std::isfinite(batch.entropies[t]), where, ": token ", t,
+              " has a non-finite entropy (", batch.entropies[t], ")");
     }
   }
 
   GrpoConfig config_;
+};
+
+// Dr. GRPO as a type of its own, for recipes that name it (r1::Grpo<..., r1::DrGrpoObjective>).
+class DrGrpoObjective : public GrpoObjective {
+ public:
+  DrGrpoObjective() : GrpoObjective(GrpoConfig::dr_grpo()) {}
+  explicit DrGrpoObjective(const GrpoConfig& config) : GrpoObjective(config) {}
 };
 
 }  // namespace r1
