@@ -9,8 +9,10 @@
 // 3. On held-out problems the policy's pass@1 rises and its completions grow
 //    longer: it has learned to think before it answers.
 //
-//   r1_zero --out out/r1_zero            (about 10 minutes on 2 cores)
-//   r1_zero --quick                       (a smoke run, seconds)
+//   r1_zero --out out/r1_zero                                 pretrain the base, then RL
+//   r1_zero --base examples/r1_zero/base --out out/r1_zero    RL from the committed base
+//   r1_zero --pretrain-only --pretrain-steps 1000             remake that base
+//   r1_zero --quick                                            a smoke run, seconds
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -46,11 +48,13 @@ using Policy = r1::Transformer<r1::cpu>;
 using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
 using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
 
+constexpr const char* kSpecialTokens[] = {"<pad>", "<eos>", "<think>", "</think>", "<answer>", "</answer>"};
+
 struct Options {
   std::string out = "out/r1_zero";
   std::string base;               // load this base model instead of pretraining
   int a_digits = 3, b_digits = 2;
-  std::int64_t pretrain_steps = 1200;
+  std::int64_t pretrain_steps = 1000;
   int pretrain_batch = 128;
   double scratchpad_fraction = 0.2;
   std::int64_t grpo_steps = 120;
@@ -62,6 +66,7 @@ struct Options {
   std::uint64_t seed = 1;
   int threads = 0;
   bool quick = false;
+  bool pretrain_only = false;
 };
 
 struct Stage {
@@ -131,7 +136,17 @@ r1::ModelConfig base_config(std::int64_t vocab) {
   config.num_key_value_heads = 4;
   config.max_position_embeddings = 192;
   config.tie_word_embeddings = true;
+  config.eos_token_id = 1;  // "<eos>" of the tokenizer below
   return config;
+}
+
+// The tokenizer's spec beside a saved model, so `r1 eval`/`r1 generate` can read the folder.
+void write_tokenizer_spec(const std::string& directory) {
+  std::vector<std::string> specials;
+  for (const char* tag : kSpecialTokens) specials.emplace_back(tag);
+  std::ofstream(directory + "/r1_tokenizer.json")
+      << r1::Json{{"type", "char"}, {"special_tokens", specials}, {"symbols", r1::kPaddedMultiplicationAlphabet}}.dump(2)
+      << "\n";
 }
 
 int run(const Options& options) {
@@ -142,7 +157,7 @@ int run(const Options& options) {
               options.b_digits, threads.count(), options.out.c_str());
 
   // Tokenizer: digits, the few symbols of the scratchpad, and the tags as single tokens.
-  const r1::CharTokenizer tokenizer({"<pad>", "<eos>", "<think>", "</think>", "<answer>", "</answer>"},
+  const r1::CharTokenizer tokenizer(std::vector<std::string>(std::begin(kSpecialTokens), std::end(kSpecialTokens)),
                                     r1::kPaddedMultiplicationAlphabet);
   const r1::TokenId eos = *tokenizer.eos_token_id();
   r1::TextCodec codec;
@@ -198,6 +213,8 @@ int run(const Options& options) {
     pretrainer.fit(examples);
     std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
     model.save(options.out + "/base");
+    write_tokenizer_spec(options.out + "/base");
+    if (options.pretrain_only) return 0;
   }
 
   r1::Stopwatch timer;
@@ -242,6 +259,7 @@ int run(const Options& options) {
   trainer.fit(train);
   std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
   model.save(options.out + "/policy");
+  write_tokenizer_spec(options.out + "/policy");
 
   timer.restart();
   const Stage after = evaluate_stage(model, held_out, codec, reward, options, eos);
@@ -286,7 +304,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "Seed")->capture_default_str();
   app.add_option("--threads", options.threads, "Threads (default: R1_THREADS or all cores)");
   app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
+  app.add_flag("--pretrain-only", options.pretrain_only, "Stop after pretraining the base (writes OUT/base)");
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches a log file line by line
   if (options.quick) {
     options.pretrain_steps = 20;
     options.pretrain_batch = 16;

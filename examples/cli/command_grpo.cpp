@@ -1,0 +1,130 @@
+// r1 grpo: GRPO with rule-based rewards (the R1-Zero recipe) on an HF-layout model.
+//   r1 grpo --config grpo.json [--model DIR] [--train FILE] [--eval FILE] [--out DIR]
+//           [--steps N] [--lr X] [--preset deepseekmath|r1_paper|dapo|dr_grpo] [--seed N] [--resume]
+// Config (training_setup.hpp for model/tokenizer/template/train/eval/reward/out), plus:
+//   "trainer":   {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
+//                 "micro_batch_sequences", "temperature", "max_grad_norm", "seed", ...}
+//   "objective": {"preset": "dapo", "beta": 0, ...}        r1/rl/grpo_config.hpp
+//   "optimizer": {"lr": 1e-6, "weight_decay": 0, ...}        AdamW
+//   "schedule":  {"type": "cosine", "lr": ..., "total_steps": ...}   default: cosine to 0 over the steps
+//   "sampling":  {"max_new_tokens": 1024, ...}              temperature comes from "trainer"
+//   "evaluation": {"samples_per_problem": 4, ...}, "eval_every": N, "checkpoint_every": N
+// Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ and DIR/curves.svg.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "command.hpp"
+#include "r1/model/transformer.hpp"
+#include "r1/optim/adamw.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/rl/grpo_objective.hpp"
+#include "r1/sampling/kv_sampler.hpp"
+#include "r1/train/evaluator.hpp"
+#include "r1/train/grpo_trainer.hpp"
+#include "r1/train/plot.hpp"
+#include "r1/train/standard_hooks.hpp"
+#include "training_setup.hpp"
+
+namespace {
+
+struct GrpoOptions {
+  std::string config;
+  std::optional<std::string> model, train, eval, out, tokenizer, preset;
+  std::optional<std::int64_t> steps;
+  std::optional<float> lr;
+  std::optional<std::uint64_t> seed;
+  bool resume = false;
+};
+
+using Policy = r1::Transformer<r1::cpu>;
+using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::RewardList, r1::AdamW, r1::GrpoObjective>;
+using Trainer = r1::GrpoTrainer<Recipe>;
+
+void run_grpo(const GrpoOptions& options) {
+  r1::Json config = r1::cli::read_config(options.config);
+  r1::cli::override_field(config, "model", options.model);
+  r1::cli::override_field(config, "train", options.train);
+  r1::cli::override_field(config, "eval", options.eval);
+  r1::cli::override_field(config, "out", options.out);
+  r1::cli::override_field(config, "tokenizer", options.tokenizer);
+  r1::Json trainer_json = config.value("trainer", r1::Json::object());
+  if (options.steps) trainer_json["steps"] = *options.steps;
+  if (options.seed) trainer_json["seed"] = *options.seed;
+  const auto trainer_config = r1::GrpoTrainerConfig::from_json(trainer_json, "config: 'trainer'");
+  r1::Json objective_json = config.value("objective", r1::Json::object());
+  if (options.preset) objective_json["preset"] = *options.preset;
+  auto objective = r1::GrpoConfig::from_json(objective_json, "config: 'objective'");
+  objective.group_size = trainer_config.group_size;
+  r1::Json optimizer_json = config.value("optimizer", r1::Json::object());
+  if (options.lr) optimizer_json["lr"] = *options.lr;
+  const auto adam = r1::AdamWConfig::from_json(optimizer_json, "config: 'optimizer'");
+  const r1::LrSchedule schedule =
+      config.contains("schedule")
+          ? r1::LrSchedule::from_json(config["schedule"], "config: 'schedule'")
+          : r1::LrSchedule(r1::CosineSchedule{adam.lr, 0, std::max<std::int64_t>(1, trainer_config.steps), 0.0f});
+
+  const auto model_dir = r1::cli::required_string(config, "model", "--model");
+  const auto out = r1::cli::config_string(config, "out", "out/grpo");
+  std::filesystem::create_directories(out);
+  Policy policy = Policy::load(model_dir);
+  const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
+  const auto codec = r1::cli::make_codec(tokenizer, config);
+  const auto reward = r1::cli::make_reward(config);
+  const auto train = r1::cli::load_problems(r1::cli::required_string(config, "train", "--train"));
+
+  auto sampling = r1::sampler_config_from_json(config.value("sampling", r1::Json::object()), "config: 'sampling'");
+  sampling.temperature = trainer_config.temperature;
+  if (sampling.eos_token_ids.empty() && tokenizer.eos_token_id()) sampling.eos_token_ids = {*tokenizer.eos_token_id()};
+
+  Trainer trainer{trainer_config, policy, r1::KvSampler{sampling, codec.decode}, reward, r1::AdamW{adam},
+                  r1::GrpoObjective{objective}, codec, schedule};
+  const std::string checkpoint = out + "/checkpoint.r1ckpt", metrics = out + "/metrics.jsonl";
+  auto mode = r1::JsonlWriter::Mode::truncate;
+  if (options.resume && std::filesystem::exists(checkpoint)) {
+    r1::load_trainer_checkpoint(checkpoint, trainer);
+    r1::keep_metrics_through_step(metrics, trainer.current_step() - 1);
+    mode = r1::JsonlWriter::Mode::append;
+    std::fprintf(stderr, "r1 grpo: resumed from %s at step %lld\n", checkpoint.c_str(),
+                 static_cast<long long>(trainer.current_step()));
+  }
+  // Evaluation first (outermost), so its numbers reach the metrics line of the same step.
+  const auto eval_every = r1::json_field_or<std::int64_t>(config, "eval_every", 0, "config");
+  std::vector<r1::Problem> held_out;
+  if (eval_every > 0) {
+    held_out = r1::cli::load_problems(r1::cli::required_string(config, "eval", "--eval"));
+    const auto evaluation = r1::EvaluationConfig::from_json(config.value("evaluation", r1::Json::object()),
+                                                            "config: 'evaluation'");
+    trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(eval_every, [&, evaluation](Trainer& t) {
+      return r1::evaluate(t.policy(), held_out, codec, reward, evaluation).to_json();
+    }));
+  }
+  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics, stderr, trainer_config.steps, mode));
+  const auto checkpoint_every = r1::json_field_or<std::int64_t>(config, "checkpoint_every", 50, "config");
+  trainer.add_hook(std::make_unique<r1::CheckpointHook<Trainer>>(checkpoint, checkpoint_every));
+  trainer.fit(train);
+  r1::save_trainer_checkpoint(checkpoint, trainer);
+  policy.save(out + "/model");
+  r1::write_training_plot(out + "/curves.svg", r1::read_metrics_log(metrics), "r1 grpo");
+  std::printf("r1 grpo: %lld steps; wrote %s/model, %s, %s/curves.svg\n", static_cast<long long>(trainer.current_step()),
+              out.c_str(), metrics.c_str(), out.c_str());
+}
+
+const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {
+  auto options = std::make_shared<GrpoOptions>();
+  auto* command = app.add_subcommand("grpo", "GRPO with rule-based rewards (R1-Zero) on an HF-layout model");
+  command->add_option("--config", options->config, "JSON config file (flags override its fields)");
+  command->add_option("--model", options->model, "Policy model folder (HF layout)");
+  command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the model folder)");
+  command->add_option("--train", options->train, "Training problems (JSONL)");
+  command->add_option("--eval", options->eval, "Held-out problems (JSONL), evaluated every 'eval_every' steps");
+  command->add_option("--out", options->out, "Output folder");
+  command->add_option("--steps", options->steps, "GRPO steps");
+  command->add_option("--lr", options->lr, "AdamW learning rate");
+  command->add_option("--preset", options->preset, "Objective preset: deepseekmath, r1_paper, dapo, dr_grpo");
+  command->add_option("--seed", options->seed, "Seed");
+  command->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.r1ckpt when it exists");
+  command->callback([options] { run_grpo(*options); });
+});
+
+}  // namespace

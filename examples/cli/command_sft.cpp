@@ -1,0 +1,105 @@
+// r1 sft: supervised fine-tuning on completion tokens only (cold start, distillation).
+//   r1 sft --config sft.json [--model DIR] [--data FILE] [--out DIR] [--steps N] [--lr X] [--seed N]
+// Data: JSONL with "prompt" and "completion" text (the model's tokenizer encodes them), or
+// "prompt_ids" and "completion_ids". The tokenizer's EOS is appended to text completions.
+// Config: model/tokenizer/template/out as in training_setup.hpp, plus "trainer" (SftConfig:
+// steps, batch_size, micro_batch_sequences, max_grad_norm, seed), "optimizer" (AdamW), "schedule".
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "command.hpp"
+#include "r1/io/jsonl.hpp"
+#include "r1/model/transformer.hpp"
+#include "r1/optim/adamw.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/train/sft_trainer.hpp"
+#include "r1/train/standard_hooks.hpp"
+#include "training_setup.hpp"
+
+namespace {
+
+struct SftOptions {
+  std::string config;
+  std::optional<std::string> model, data, out, tokenizer;
+  std::optional<std::int64_t> steps;
+  std::optional<float> lr;
+  std::optional<std::uint64_t> seed;
+};
+
+using Model = r1::Transformer<r1::cpu>;
+using Trainer = r1::SftTrainer<Model, r1::AdamW>;
+
+std::vector<r1::SftExample> load_examples(const std::string& path, const r1::cli::AnyTokenizer& tokenizer,
+                                          const r1::Json& config) {
+  const auto text_of = r1::cli::prompt_template(config);
+  std::vector<r1::SftExample> examples;
+  r1::for_each_jsonl(path, [&](const r1::Json& record, const std::string& where) {
+    r1::SftExample example;
+    if (record.contains("prompt_ids")) {
+      example.prompt = r1::json_field<std::vector<r1::TokenId>>(record, "prompt_ids", where);
+      example.completion = r1::json_field<std::vector<r1::TokenId>>(record, "completion_ids", where);
+    } else {
+      r1::Problem problem;
+      problem.prompt = r1::json_field<std::string>(record, "prompt", where);
+      example.prompt = tokenizer.encode(text_of(problem));
+      example.completion = tokenizer.encode(r1::json_field<std::string>(record, "completion", where));
+      if (tokenizer.eos_token_id()) example.completion.push_back(*tokenizer.eos_token_id());
+    }
+    for (const auto id : example.prompt)
+      r1::require(id >= 0 && id < tokenizer.vocab_size(), where, ": token id ", id, " is outside the vocabulary");
+    for (const auto id : example.completion)
+      r1::require(id >= 0 && id < tokenizer.vocab_size(), where, ": token id ", id, " is outside the vocabulary");
+    examples.push_back(std::move(example));
+  });
+  r1::require(!examples.empty(), path, ": no examples");
+  return examples;
+}
+
+void run_sft(const SftOptions& options) {
+  r1::Json config = r1::cli::read_config(options.config);
+  r1::cli::override_field(config, "model", options.model);
+  r1::cli::override_field(config, "train", options.data);
+  r1::cli::override_field(config, "out", options.out);
+  r1::cli::override_field(config, "tokenizer", options.tokenizer);
+  r1::Json trainer_json = config.value("trainer", r1::Json::object());
+  if (options.steps) trainer_json["steps"] = *options.steps;
+  if (options.seed) trainer_json["seed"] = *options.seed;
+  const auto sft = r1::SftConfig::from_json(trainer_json, "config: 'trainer'");
+  r1::Json optimizer_json = config.value("optimizer", r1::Json::object());
+  if (options.lr) optimizer_json["lr"] = *options.lr;
+  const auto adam = r1::AdamWConfig::from_json(optimizer_json, "config: 'optimizer'");
+  const r1::LrSchedule schedule =
+      config.contains("schedule") ? r1::LrSchedule::from_json(config["schedule"], "config: 'schedule'")
+                                  : r1::LrSchedule(r1::ConstantSchedule{adam.lr});
+
+  const auto model_dir = r1::cli::required_string(config, "model", "--model");
+  const auto out = r1::cli::config_string(config, "out", "out/sft");
+  std::filesystem::create_directories(out);
+  Model model = Model::load(model_dir);
+  const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
+  const auto examples = load_examples(r1::cli::required_string(config, "train", "--data"), tokenizer, config);
+  Trainer trainer{sft, model, r1::AdamW{adam}, schedule};
+  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
+  trainer.fit(examples);
+  model.save(out + "/model");
+  std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s/model\n",
+              static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
+              out.c_str());
+}
+
+const bool registered = r1::cli::register_command("sft", [](CLI::App& app) {
+  auto options = std::make_shared<SftOptions>();
+  auto* command = app.add_subcommand("sft", "Supervised fine-tuning on completion tokens (cold start, distillation)");
+  command->add_option("--config", options->config, "JSON config file (flags override its fields)");
+  command->add_option("--model", options->model, "Model folder (HF layout)");
+  command->add_option("--data", options->data, "Examples (JSONL: prompt + completion, or prompt_ids + completion_ids)");
+  command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the model folder)");
+  command->add_option("--out", options->out, "Output folder");
+  command->add_option("--steps", options->steps, "Optimiser steps");
+  command->add_option("--lr", options->lr, "AdamW learning rate");
+  command->add_option("--seed", options->seed, "Seed");
+  command->callback([options] { run_sft(*options); });
+});
+
+}  // namespace

@@ -1,0 +1,161 @@
+#pragma once
+// Glue shared by `r1 sft`, `r1 grpo`, `r1 eval` and `r1 distill`: a JSON config
+// file whose fields flags may override, and the pieces it names (model,
+// tokenizer, prompt template, problems, rewards).
+//
+// Config fields (all optional unless a command needs them):
+//   "model": "DIR"                    HF folder (config.json + model.safetensors)
+//   "tokenizer": "FILE" | {...}       tokenizer.json (byte-level BPE), or {"type": "char",
+//                                     "special_tokens": [...], "symbols": "..."}; default: DIR/tokenizer.json,
+//                                     else DIR/r1_tokenizer.json
+//   "template": "raw" | "r1_zero" | "deepseek_chat"   how a problem's prompt becomes the model's prompt
+//   "train": "FILE", "eval": "FILE"   JSONL problems (prompt, answer/solution, numbers/target, tests)
+//   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown
+//   "out": "DIR"
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/reward/compose.hpp"
+#include "r1/reward/countdown.hpp"
+#include "r1/reward/format.hpp"
+#include "r1/reward/math_answer.hpp"
+#include "r1/tasks/jsonl_dataset.hpp"
+#include "r1/tokenizer/bpe_tokenizer.hpp"
+#include "r1/tokenizer/char_tokenizer.hpp"
+#include "r1/tokenizer/prompt_template.hpp"
+#include "r1/train/text_codec.hpp"
+
+namespace r1::cli {
+
+// The config file, or an empty object when none was given.
+inline Json read_config(const std::string& path) {
+  if (path.empty()) return Json::object();
+  Json config = read_json_file(path);
+  require(config.is_object(), path, ": expected a JSON object at the top level");
+  return config;
+}
+
+// A flag given on the command line replaces the config's field.
+template <class T>
+void override_field(Json& config, const std::string& field, const std::optional<T>& flag) {
+  if (flag) config[field] = *flag;
+}
+
+inline std::string config_string(const Json& config, const std::string& field, const std::string& fallback = {}) {
+  return json_field_or<std::string>(config, field, fallback, "config");
+}
+
+inline std::string required_string(const Json& config, const std::string& field, const char* flag) {
+  const auto value = config_string(config, field);
+  require(!value.empty(), "config: '", field, "' is required (set it in the config file or with ", flag, ")");
+  return value;
+}
+
+// A tokenizer of either kind behind one interface.
+class AnyTokenizer {
+ public:
+  explicit AnyTokenizer(CharTokenizer tokenizer) : impl_(std::move(tokenizer)) {}
+  explicit AnyTokenizer(BpeTokenizer tokenizer) : impl_(std::move(tokenizer)) {}
+
+  std::vector<TokenId> encode(std::string_view text) const {
+    return std::visit([&](const auto& t) { return t.encode(text); }, impl_);
+  }
+  std::string decode(std::span<const TokenId> ids) const {
+    return std::visit([&](const auto& t) { return t.decode(ids); }, impl_);
+  }
+  std::optional<TokenId> eos_token_id() const {
+    return std::visit([](const auto& t) { return t.eos_token_id(); }, impl_);
+  }
+  std::optional<TokenId> bos_token_id() const {
+    return std::visit([](const auto& t) { return t.bos_token_id(); }, impl_);
+  }
+  std::int64_t vocab_size() const {
+    return std::visit([](const auto& t) { return static_cast<std::int64_t>(t.vocab_size()); }, impl_);
+  }
+
+ private:
+  std::variant<CharTokenizer, BpeTokenizer> impl_;
+};
+
+inline AnyTokenizer char_tokenizer_from_json(const Json& spec, std::string_view where) {
+  return AnyTokenizer(CharTokenizer(json_field<std::vector<std::string>>(spec, "special_tokens", where),
+                                    json_field<std::string>(spec, "symbols", where)));
+}
+
+// From the config's "tokenizer" (a path or a char spec), else beside the model.
+inline AnyTokenizer load_tokenizer(const Json& config, const std::string& model_dir) {
+  if (config.contains("tokenizer") && config["tokenizer"].is_object())
+    return char_tokenizer_from_json(config["tokenizer"], "config: 'tokenizer'");
+  std::string path = config_string(config, "tokenizer");
+  if (path.empty() && !model_dir.empty()) {
+    for (const char* name : {"tokenizer.json", "r1_tokenizer.json"})
+      if (std::filesystem::exists(std::filesystem::path(model_dir) / name)) {
+        path = (std::filesystem::path(model_dir) / name).string();
+        break;
+      }
+  }
+  require(!path.empty(), "config: no tokenizer: set 'tokenizer' (or --tokenizer), or put tokenizer.json in the model folder");
+  const Json file = read_json_file(path);
+  if (file.is_object() && file.value("type", "") == "char") return char_tokenizer_from_json(file, path);
+  return AnyTokenizer(BpeTokenizer::from_file(path));
+}
+
+// How a problem's prompt becomes prompt text.
+inline std::function<std::string(const Problem&)> prompt_template(const Json& config) {
+  const std::string name = config_string(config, "template", "raw");
+  if (name == "raw") return [](const Problem& problem) { return problem.prompt; };
+  if (name == "r1_zero") return [](const Problem& problem) { return r1_zero_prompt_text(problem.prompt); };
+  if (name == "deepseek_chat") return [](const Problem& problem) { return deepseek_chat_text(problem.prompt); };
+  fail("config: 'template' = '", name, "': expected raw, r1_zero or deepseek_chat");
+}
+
+// The codec: template + tokenizer; decoding drops a final EOS token (it is not text).
+inline TextCodec make_codec(const AnyTokenizer& tokenizer, const Json& config) {
+  TextCodec codec;
+  auto text_of = prompt_template(config);
+  codec.render_prompt = [&tokenizer, text_of](const Problem& problem) { return tokenizer.encode(text_of(problem)); };
+  const auto eos = tokenizer.eos_token_id();
+  codec.decode = [&tokenizer, eos](std::span<const TokenId> ids) {
+    if (eos && !ids.empty() && ids.back() == *eos) ids = ids.first(ids.size() - 1);
+    return tokenizer.decode(ids);
+  };
+  return codec;
+}
+
+// "reward": {"math": 1.0, "format": 0.1, ...}; default: math accuracy alone.
+inline RewardList make_reward(const Json& config) {
+  Json spec = config.contains("reward") ? config["reward"] : Json{{"math", 1.0}};
+  require(spec.is_object() && !spec.empty(), "config: 'reward' must be an object of verifier -> weight");
+  RewardList list;
+  for (const auto& [name, weight_json] : spec.items()) {
+    require(weight_json.is_number(), "config: reward '", name, "': the weight must be a number");
+    const double weight = weight_json.get<double>();
+    if (name == "math")
+      list.add(MathAnswer{}, weight);
+    else if (name == "format")
+      list.add(R1Format{}, weight);
+    else if (name == "format_lenient")
+      list.add(R1Format{R1FormatOptions{.strict = false}}, weight);
+    else if (name == "tag_count")
+      list.add(TagCount{}, weight);
+    else if (name == "countdown")
+      list.add(Countdown{}, weight);
+    else
+      fail("config: reward '", name, "': expected math, format, format_lenient, tag_count or countdown");
+  }
+  return list;
+}
+
+inline std::vector<Problem> load_problems(const std::string& path) {
+  auto problems = load_jsonl_problems(path);
+  require(!problems.empty(), path, ": no problems");
+  return problems;
+}
+
+}  // namespace r1::cli

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# r1 sft / grpo / eval / distill on the committed toy base: each runs, writes what it says,
+# resumes, and rejects bad input with a clear message and a non-zero exit.
+set -euo pipefail
+r1=$1 base=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_error() {  # expect_error "message part" command...
+  local want=$1; shift
+  if "$@" >"$work/out.txt" 2>"$work/err.txt"; then fail "expected failure: $*"; fi
+  grep -q -- "$want" "$work/err.txt" || { cat "$work/err.txt" >&2; fail "error message lacks '$want'"; }
+}
+
+"$r1" --help >/dev/null
+"$r1" --version | grep -q "^r1 " || fail "--version"
+expect_error "" "$r1" no-such-command
+
+# Problems in the toy task's format, and SFT examples.
+for i in $(seq 10 29); do
+  a=$(printf "%03d" $((i * 37 % 1000))); b=$(printf "%02d" $((i * 7 % 100)))
+  p=$(printf "%05d" $((10#$a * 10#$b)))
+  echo "{\"prompt\": \"$a*$b=\", \"answer\": \"$p\"}"
+done >"$work/problems.jsonl"
+head -4 "$work/problems.jsonl" | sed 's/"answer": "\([0-9]*\)"/"completion": "<think><\/think><answer>\1<\/answer>"/' >"$work/sft.jsonl"
+
+# eval: the paper's metrics as one JSON object.
+"$r1" eval --model "$base" --data "$work/problems.jsonl" --samples 2 --max-new-tokens 120 >"$work/eval.json"
+grep -q '"pass@1"' "$work/eval.json" && grep -q '"cons@2"' "$work/eval.json" || fail "eval output: $(cat "$work/eval.json")"
+
+# grpo: two steps, then resume to three.
+cat >"$work/grpo.json" <<JSON
+{"reward": {"math": 1.0, "format": 0.1},
+ "trainer": {"steps": 2, "prompts_per_step": 2, "group_size": 4},
+ "objective": {"preset": "dapo"}, "optimizer": {"lr": 1e-4},
+ "sampling": {"max_new_tokens": 120}, "checkpoint_every": 1}
+JSON
+"$r1" grpo --config "$work/grpo.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo" 2>/dev/null
+[[ $(wc -l <"$work/grpo/metrics.jsonl") -eq 2 ]] || fail "grpo wrote $(wc -l <"$work/grpo/metrics.jsonl") metric lines"
+[[ -f "$work/grpo/model/model.safetensors" && -f "$work/grpo/checkpoint.r1ckpt" && -f "$work/grpo/curves.svg" ]] || fail "grpo outputs"
+grep -q '"rewards/accuracy"' "$work/grpo/metrics.jsonl" || fail "grpo metrics lack rewards/accuracy"
+"$r1" grpo --config "$work/grpo.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo" --steps 3 --resume 2>/dev/null
+[[ $(wc -l <"$work/grpo/metrics.jsonl") -eq 3 ]] || fail "resumed grpo has $(wc -l <"$work/grpo/metrics.jsonl") metric lines"
+tail -1 "$work/grpo/metrics.jsonl" | grep -q '"step":2' || fail "resumed run did not continue at step 2"
+
+# sft and distill.
+"$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/sft" --steps 2 2>/dev/null | grep -q "final loss" || fail "sft"
+[[ -f "$work/sft/model/model.safetensors" ]] || fail "sft model"
+"$r1" distill --teacher "$base" --student "$base" --data "$work/problems.jsonl" --out "$work/distill" --samples 4 --steps 2 2>/dev/null \
+  | grep -q "student trained" || fail "distill"
+[[ -s "$work/distill/traces.jsonl" && -f "$work/distill/student/model.safetensors" ]] || fail "distill outputs"
+
+# Bad input: clear errors naming what is wrong.
+echo '{"trainer": {"stepz": 3}}' >"$work/bad.json"
+expect_error "unknown field 'stepz'" "$r1" grpo --config "$work/bad.json" --model "$base" --train "$work/problems.jsonl" --out "$work/bad"
+expect_error "'model' is required" "$r1" grpo --train "$work/problems.jsonl" --out "$work/bad"
+expect_error "reward 'magic'" "$r1" eval --config <(echo '{"reward": {"magic": 1}}') --model "$base" --data "$work/problems.jsonl"
+echo 'not json' >"$work/broken.jsonl"
+expect_error "broken.jsonl" "$r1" eval --model "$base" --data "$work/broken.jsonl"
+echo "cli training commands: ok"
