@@ -95,6 +95,21 @@ TEST_CASE("an added token whose content is in the vocabulary takes the vocabular
   CHECK(tokenizer.encode("cafe\xCC\x81") == Ids{99, 97, 102, 233});
 }
 
+TEST_CASE("character-level BPE without ByteLevel: unknown characters become unk_token, fused when asked") {
+  r1::Json json = {{"model",
+                    {{"type", "BPE"},
+                     {"vocab", {{"a", 0}, {"b", 1}, {"ab", 2}, {"<unk>", 3}}},
+                     {"merges", r1::Json::array({r1::Json::array({"a", "b"})})},
+                     {"unk_token", "<unk>"},
+                     {"fuse_unk", true}}}};
+  // a b x y a b: (a,b) merges at both ends; x and y are unknown -> ab <unk> <unk> ab, fused -> ab <unk> ab.
+  CHECK(r1::BpeTokenizer::from_json(json, r1::Json()).encode("abxyab") == Ids{2, 3, 2});
+  json["model"]["fuse_unk"] = false;
+  const auto unfused = r1::BpeTokenizer::from_json(json, r1::Json());
+  CHECK(unfused.encode("abxyab") == Ids{2, 3, 3, 2});
+  CHECK(unfused.decode(Ids{2, 3, 2}) == "ab<unk>ab");  // no decoder: tokens as written
+}
+
 TEST_CASE("BpeTokenizer: special tokens from tokenizer_config.json; decode; invalid UTF-8 as bytes") {
   const auto& tokenizer = fixture();
   CHECK(tokenizer.eos_token_id() == 265);

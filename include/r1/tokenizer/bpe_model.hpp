@@ -201,8 +201,9 @@ class BpeModel {
   // otherwise `word` is UTF-8 and each character starts as one symbol.
   void encode_word(std::string_view word, bool byte_level, std::vector<TokenId>& out, Workspace& work) const {
     if (word.empty()) return;
+    const std::size_t word_start = out.size();
     if (byte_level && word.size() == 1) {
-      push_symbol(byte_ids_[static_cast<std::uint8_t>(word[0])], out);
+      push_symbol(byte_ids_[static_cast<std::uint8_t>(word[0])], out, word_start);
       return;
     }
     if (ignore_merges_) {  // HF: a word that is a whole token is taken as is
@@ -226,7 +227,7 @@ class BpeModel {
     }
     merge(work);
     for (const auto& symbol : symbols)
-      if (symbol.alive) push_symbol(symbol.id, out);
+      if (symbol.alive) push_symbol(symbol.id, out, word_start);
   }
 
  private:
@@ -235,12 +236,13 @@ class BpeModel {
     symbols.push_back({id, index - 1, -1, true});
     if (index > 0) symbols[static_cast<std::size_t>(index) - 1].next = index;
   }
-  // A symbol outside the vocabulary becomes unk_token, or is dropped when there is none (as HF does).
-  void push_symbol(TokenId id, std::vector<TokenId>& out) const {
+  // A symbol outside the vocabulary becomes unk_token, or is dropped when there is none (as HF
+  // does); fuse_unk joins consecutive unknowns of one word.
+  void push_symbol(TokenId id, std::vector<TokenId>& out, std::size_t word_start) const {
     if (id >= 0) {
       out.push_back(id);
     } else if (unk_) {
-      if (!(fuse_unk_ && !out.empty() && out.back() == *unk_)) out.push_back(*unk_);
+      if (!(fuse_unk_ && out.size() > word_start && out.back() == *unk_)) out.push_back(*unk_);
     }
   }
   std::string_view spell(std::string_view bytes, Workspace& work) const {

@@ -75,7 +75,7 @@ class CharTokenizer {
     }
     return ids;
   }
-  // Same signature as BpeTokenizer: specials are added explicitly by the caller here.
+  // Same signature as BpeTokenizer::encode: with add_special_tokens, BOS first when there is one.
   std::vector<TokenId> encode(std::string_view text, bool add_special_tokens) const {
     std::vector<TokenId> ids;
     if (add_special_tokens && bos_) ids.push_back(*bos_);
