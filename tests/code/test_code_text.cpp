@@ -183,8 +183,11 @@ TEST_CASE("classify_run maps how a run ended onto a verdict") {
   CHECK(classify_run(run(SandboxOutcome::output_limit, 0), limits) == Verdict::output_limit);
   CHECK(classify_run(run(SandboxOutcome::sandbox_error, 0), limits) == Verdict::sandbox_error);
   CHECK(classify_run(run(SandboxOutcome::signaled, SIGXCPU), limits) == Verdict::time_limit);
+  // The exact CPU limit (1500 ms) applies however the run ended.
   CHECK(classify_run(run(SandboxOutcome::signaled, SIGKILL, "", 2000.0), limits) == Verdict::time_limit);
-  CHECK(classify_run(run(SandboxOutcome::signaled, SIGKILL, "", 1999.0), limits) == Verdict::runtime_error);
+  CHECK(classify_run(run(SandboxOutcome::signaled, SIGKILL, "", 1500.0), limits) == Verdict::runtime_error);
+  CHECK(classify_run(run(SandboxOutcome::exited, 0, "", 1500.5), limits) == Verdict::time_limit);
+  CHECK_FALSE(classify_run(run(SandboxOutcome::exited, 0, "", 1500.0), limits).has_value());
   CHECK(classify_run(run(SandboxOutcome::signaled, SIGXFSZ), limits) == Verdict::output_limit);
   CHECK(classify_run(run(SandboxOutcome::signaled, SIGABRT, "what(): std::bad_alloc"), limits) == Verdict::memory_limit);
   CHECK(classify_run(run(SandboxOutcome::signaled, SIGSEGV), limits) == Verdict::runtime_error);

@@ -10,6 +10,7 @@
 //
 // Any of these may also come as a JSON string holding the JSON (APPS stores it so).
 // "float_tolerance" (optional, >= 0) switches on the numeric comparison of compare.hpp.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

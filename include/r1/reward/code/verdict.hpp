@@ -12,7 +12,7 @@ namespace r1::code {
 enum class Verdict : std::uint8_t {
   accepted,
   wrong_answer,
-  time_limit,     // CPU limit (SIGXCPU / SIGKILL at the hard limit) or wall-clock limit
+  time_limit,     // CPU time over the limit (exactly, or SIGXCPU at RLIMIT_CPU) or wall-clock limit
   memory_limit,   // allocation failed under RLIMIT_AS (see classify_run)
   output_limit,   // stdout/stderr over the cap, or a file over RLIMIT_FSIZE / the tmpfs size
   runtime_error,  // non-zero exit or a signal (kept in TestResult::signal)
@@ -53,12 +53,14 @@ inline std::optional<Verdict> classify_run(const SandboxResult& run, const Sandb
     case SandboxOutcome::exited:
     case SandboxOutcome::signaled: break;
   }
+  // RLIMIT_CPU counts whole seconds; the exact limit is applied here, to the CPU
+  // time the program process used (a run that finished but took too long).
+  if (run.cpu_ms > static_cast<double>(limits.cpu_time_ms)) return Verdict::time_limit;
   const auto said = [&](std::string_view text) { return run.stderr_text.find(text) != std::string::npos; };
   const bool near_memory_limit =
       static_cast<double>(run.max_rss_kb) * 1024.0 >= 0.75 * static_cast<double>(limits.address_space_bytes);
   if (run.outcome == SandboxOutcome::signaled) {
-    const double cpu_limit_ms = static_cast<double>((limits.cpu_time_ms + 999) / 1000 * 1000);
-    if (run.signal == SIGXCPU || (run.signal == SIGKILL && run.cpu_ms >= cpu_limit_ms)) return Verdict::time_limit;
+    if (run.signal == SIGXCPU) return Verdict::time_limit;
     if (run.signal == SIGXFSZ) return Verdict::output_limit;
     if (said("std::bad_alloc") || near_memory_limit) return Verdict::memory_limit;
     return Verdict::runtime_error;
