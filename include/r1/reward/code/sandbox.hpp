@@ -11,8 +11,8 @@
 //
 // Isolation (decided once at start-up by probing, see sandbox_capabilities()):
 //
-// mode `namespaces` (root, and the kernel lets us create namespaces: the usual CI
-// and training-container case):
+// mode `namespaces` (the kernel lets us create namespaces: as root, the usual CI
+// and training-container case, or through a user namespace otherwise):
 //   - a supervisor process is cloned into new PID, network, mount, IPC and UTS
 //     namespaces; it is PID 1 there and forks the program. When the supervisor
 //     exits or is killed, the kernel kills every process of the namespace, so
@@ -24,9 +24,9 @@
 //     zero, full, random, urandom, and two size-limited tmpfs: /work (the working
 //     directory, fresh and empty, gone when the run ends) and /tmp. Nothing else of
 //     the host is visible: no /etc, /home, /root, /proc, no other run's files;
-//   - the program runs as a user id no one else uses (run_slots.hpp), with no
-//     supplementary groups and no capabilities, under PR_SET_NO_NEW_PRIVS and the
-//     seccomp filter of seccomp_filter.hpp.
+//   - as root, the program runs as a user id no one else uses (run_slots.hpp),
+//     with no supplementary groups and no capabilities; in both cases under
+//     PR_SET_NO_NEW_PRIVS and the seccomp filter of seccomp_filter.hpp.
 //   Not root: the same, inside a new user namespace that maps the caller's uid to
 //   0; the program keeps that single uid but loses every capability (bounding set
 //   and capability sets cleared before exec), and RLIMIT_NPROC counts per user
@@ -52,11 +52,17 @@
 //
 // Fork safety: the caller may have many threads. Between clone and execve the
 // child only makes system calls on memory prepared before the clone (no malloc,
-// no locks, no glibc fork handlers: the second fork is a raw clone), so a lock
-// held by another thread at clone time cannot deadlock it.
+// no locks, no glibc fork handlers: the second fork is a raw clone; no glibc
+// setresuid, whose all-threads broadcast waits forever for threads that exist
+// only in the parent), so a lock held by another thread at clone time cannot
+// deadlock it.
 //
 // Not isolated (documented limits): CPU and memory bandwidth shared with the
-// host (no cgroups); memory is bounded by RLIMIT_AS per process, not per run.
+// host (no cgroups); memory is bounded by RLIMIT_AS per process, not per run, so
+// a run can hold up to processes x address_space_bytes (32 GiB with the
+// defaults: lower `processes` where that matters); /work and /tmp are tmpfs,
+// i.e. memory, up to tmpfs_bytes each; a thread reserves RLIMIT_STACK of the
+// address space, so stack_bytes x threads must fit in address_space_bytes.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -800,7 +806,7 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
 #endif
   for (int fd : {stdout_read.fd, stderr_read.fd, status_read.fd}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
 
-  // Reads what is there; false once the pipe is at end of file.
+  // Reads what is there (at most the cap in all); false once the pipe is at end of file.
   std::string status_bytes;
   auto drain = [&](int fd, std::string& sink, std::size_t cap, bool& over) {
     char buffer[65536];
@@ -809,7 +815,10 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
       if (n > 0) {
         const std::size_t room = cap > sink.size() ? cap - sink.size() : 0;
         sink.append(buffer, std::min(room, static_cast<std::size_t>(n)));
-        if (static_cast<std::size_t>(n) > room) over = true;
+        if (static_cast<std::size_t>(n) > room) {
+          over = true;
+          return true;  // stop here: a writer faster than us would keep this loop going forever
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
