@@ -41,14 +41,13 @@
 #include "r1/train/plot.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/train/standard_hooks.hpp"
+#include "toy_multiplication.hpp"
 
 namespace {
 
 using Policy = r1::Transformer<r1::cpu>;
 using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
 using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
-
-constexpr const char* kSpecialTokens[] = {"<pad>", "<eos>", "<think>", "</think>", "<answer>", "</answer>"};
 
 struct Options {
   std::string out = "out/r1_zero";
@@ -69,86 +68,6 @@ struct Options {
   bool pretrain_only = false;
 };
 
-struct Stage {
-  r1::EvaluationReport report;
-  double scratchpad_share = 0;  // completions whose <think> is not empty
-};
-
-// A completion uses the scratchpad when something stands between <think> and </think>.
-bool uses_scratchpad(std::string_view text) {
-  const auto open = text.find("<think>");
-  const auto close = text.find("</think>");
-  return open != std::string_view::npos && close != std::string_view::npos && close > open + 7;
-}
-
-Stage evaluate_stage(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
-                     const Reward& reward, const Options& options, r1::TokenId eos) {
-  r1::EvaluationConfig config;
-  config.samples_per_problem = options.samples;
-  config.sampling.max_new_tokens = 160;
-  config.sampling.eos_token_ids = {eos};
-  config.pass_at_ks = {1, options.samples};
-  config.seed = options.seed + 777;
-  std::vector<r1::EvaluatedCompletion> details;
-  Stage stage;
-  stage.report = r1::evaluate(model, problems, codec, reward, config, &details);
-  double sampled = 0, thinking = 0;
-  for (const auto& item : details) {
-    if (item.greedy) continue;
-    ++sampled;
-    thinking += uses_scratchpad(item.text) ? 1 : 0;
-  }
-  stage.scratchpad_share = sampled > 0 ? thinking / sampled : 0;
-  return stage;
-}
-
-r1::Json stage_json(const Stage& stage) {
-  r1::Json json = stage.report.to_json();
-  json["scratchpad_share"] = stage.scratchpad_share;
-  return json;
-}
-
-void print_table(const Stage& before, const Stage& after, int samples) {
-  const auto row = [](const char* name, double a, double b, const char* unit) {
-    std::printf("| %-34s | %10.1f%s | %10.1f%s |\n", name, a, unit, b, unit);
-  };
-  std::printf("\n| held-out, %4zu problems             |       base |  after RL  |\n", before.report.problems);
-  std::printf("|------------------------------------|------------|------------|\n");
-  const std::string pass1 = "pass@1 (k=" + std::to_string(samples) + ", T 0.6, top-p 0.95)";
-  row(pass1.c_str(), 100 * before.report.pass_at_1, 100 * after.report.pass_at_1, "%");
-  const std::string cons = "cons@" + std::to_string(samples);
-  row(cons.c_str(), 100 * before.report.cons_at_k, 100 * after.report.cons_at_k, "%");
-  row("greedy accuracy", 100 * before.report.greedy_accuracy.value_or(0), 100 * after.report.greedy_accuracy.value_or(0),
-      "%");
-  row("completions using the scratchpad", 100 * before.scratchpad_share, 100 * after.scratchpad_share, "%");
-  row("mean completion length (tokens)", before.report.mean_length_tokens, after.report.mean_length_tokens, " ");
-  std::printf("\n");
-}
-
-r1::ModelConfig base_config(std::int64_t vocab) {
-  r1::ModelConfig config;
-  config.model_type = "llama";
-  config.vocab_size = vocab;
-  config.hidden_size = 128;
-  config.intermediate_size = 352;  // SwiGLU ~ 2.75 x d: the parameter count of a 4 x GELU MLP
-  config.num_hidden_layers = 3;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 4;
-  config.max_position_embeddings = 192;
-  config.tie_word_embeddings = true;
-  config.eos_token_id = 1;  // "<eos>" of the tokenizer below
-  return config;
-}
-
-// The tokenizer's spec beside a saved model, so `r1 eval`/`r1 generate` can read the folder.
-void write_tokenizer_spec(const std::string& directory) {
-  std::vector<std::string> specials;
-  for (const char* tag : kSpecialTokens) specials.emplace_back(tag);
-  std::ofstream(directory + "/r1_tokenizer.json")
-      << r1::Json{{"type", "char"}, {"special_tokens", specials}, {"symbols", r1::kPaddedMultiplicationAlphabet}}.dump(2)
-      << "\n";
-}
-
 int run(const Options& options) {
   r1::ThreadLimit threads{options.threads};
   r1::Stopwatch total;
@@ -157,15 +76,9 @@ int run(const Options& options) {
               options.b_digits, threads.count(), options.out.c_str());
 
   // Tokenizer: digits, the few symbols of the scratchpad, and the tags as single tokens.
-  const r1::CharTokenizer tokenizer(std::vector<std::string>(std::begin(kSpecialTokens), std::end(kSpecialTokens)),
-                                    r1::kPaddedMultiplicationAlphabet);
+  const r1::CharTokenizer tokenizer = toy::make_tokenizer();
   const r1::TokenId eos = *tokenizer.eos_token_id();
-  r1::TextCodec codec;
-  codec.render_prompt = [&](const r1::Problem& problem) { return tokenizer.encode(problem.prompt); };
-  codec.decode = [&](std::span<const r1::TokenId> ids) {
-    if (!ids.empty() && ids.back() == eos) ids = ids.first(ids.size() - 1);  // the EOS token is not text
-    return tokenizer.decode(ids);
-  };
+  const r1::TextCodec codec = toy::make_codec(tokenizer);
 
   r1::PaddedMultiplicationConfig task;
   task.a_digits = options.a_digits;
@@ -177,23 +90,15 @@ int run(const Options& options) {
   const Reward reward{{1.0, 0.1}};
 
   // ---- 1. The base model ----
-  Policy model{base_config(tokenizer.vocab_size())};
+  Policy model{toy::model_config(tokenizer.vocab_size())};
   if (!options.base.empty()) {
     model = Policy::load(options.base);
     std::printf("base: loaded %s (%lld parameters)\n", options.base.c_str(),
                 static_cast<long long>(model.parameter_count()));
   } else {
     model.init_random(options.seed);
-    r1::MultiplicationCorpusConfig corpus_config;
-    corpus_config.task = task;
-    corpus_config.scratchpad_fraction = options.scratchpad_fraction;
-    const auto corpus = r1::multiplication_pretraining_corpus(corpus_config, 60000, options.seed + 2);
-    std::vector<r1::SftExample> examples;
-    for (const auto& example : corpus) {
-      auto completion = tokenizer.encode(example.completion);
-      completion.push_back(eos);
-      examples.push_back({tokenizer.encode(example.prompt), std::move(completion)});
-    }
+    const auto examples =
+        toy::pretraining_examples(tokenizer, task, options.scratchpad_fraction, 60000, options.seed + 2);
     std::printf("pretraining the base: %lld parameters, %zu examples (%.0f%% with a scratchpad), %lld steps of %d\n",
                 static_cast<long long>(model.parameter_count()), examples.size(), 100 * options.scratchpad_fraction,
                 static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
@@ -213,12 +118,12 @@ int run(const Options& options) {
     pretrainer.fit(examples);
     std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
     model.save(options.out + "/base");
-    write_tokenizer_spec(options.out + "/base");
+    toy::write_tokenizer_spec(options.out + "/base");
     if (options.pretrain_only) return 0;
   }
 
   r1::Stopwatch timer;
-  const Stage before = evaluate_stage(model, held_out, codec, reward, options, eos);
+  const toy::Stage before = toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos);
   std::printf("base on %d held-out problems: pass@1 %.1f%%, greedy %.1f%%, scratchpad %.1f%%, mean length %.1f (%.1f s)\n",
               options.held_out, 100 * before.report.pass_at_1, 100 * before.report.greedy_accuracy.value_or(0),
               100 * before.scratchpad_share, before.report.mean_length_tokens, timer.elapsed_seconds());
@@ -259,16 +164,16 @@ int run(const Options& options) {
   trainer.fit(train);
   std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
   model.save(options.out + "/policy");
-  write_tokenizer_spec(options.out + "/policy");
+  toy::write_tokenizer_spec(options.out + "/policy");
 
   timer.restart();
-  const Stage after = evaluate_stage(model, held_out, codec, reward, options, eos);
+  const toy::Stage after = toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos);
   std::printf("after RL: evaluation %.1f s\n", timer.elapsed_seconds());
 
   // ---- 3. Results ----
-  print_table(before, after, options.samples);
-  r1::Json results{{"base", stage_json(before)},
-                   {"after_rl", stage_json(after)},
+  toy::print_table({{"base", &before}, {"after RL", &after}}, options.samples);
+  r1::Json results{{"base", before.to_json()},
+                   {"after_rl", after.to_json()},
                    {"seconds", total.elapsed_seconds()},
                    {"threads", threads.count()},
                    {"options",
