@@ -90,3 +90,34 @@ TEST_CASE("GRPO trainer: bad configuration is an r1::Error") {
   CHECK_THROWS_WITH_AS(r1::GrpoTrainerConfig::from_json(r1::Json{{"stepz", 3}}), doctest::Contains("unknown field 'stepz'"),
                        r1::Error);
 }
+
+TEST_CASE("GRPO with the KL in the reward (REINFORCE++) trains and logs the KL") {
+  const auto tokenizer = r1::test::tiny_tokenizer();
+  Policy policy{r1::test::tiny_model_config(tokenizer.vocab_size())};
+  policy.init_random(3);
+  r1::GrpoTrainerConfig config;
+  config.steps = 25;
+  config.prompts_per_step = 4;
+  config.group_size = 8;
+  config.seed = 3;
+  r1::GrpoConfig objective;
+  objective.advantage_estimator = r1::AdvantageEstimator::reinforce_pp_baseline;
+  objective.kl_placement = r1::KlPlacement::reward;
+  objective.kl_estimator = r1::KlEstimator::k1;
+  objective.beta = 0.01;
+  objective.aggregation = r1::Aggregation::token_mean;
+  auto trainer = make_trainer(policy, tokenizer, config, objective);
+  REQUIRE(trainer.reference() != nullptr);
+  const auto problems = r1::test::echo_problems(40);
+  std::vector<double> rewards;
+  double last_kl = 0;
+  for (int s = 0; s < 25; ++s) {
+    const auto metrics = trainer.step(problems).metrics;
+    rewards.push_back(metrics["reward"].get<double>());
+    last_kl = metrics["kl"].get<double>();
+  }
+  const double first = mean(std::span(rewards).first(5)), last = mean(std::span(rewards).last(5));
+  INFO("first " << first << ", last " << last << ", kl " << last_kl);
+  CHECK(last >= first + 0.3);
+  CHECK(last_kl > 0);  // the policy moved away from the reference, and the trainer reports it
+}

@@ -33,6 +33,8 @@
 #include "r1/core/json.hpp"
 #include "r1/core/timer.hpp"
 #include "r1/optim/clip_grad_norm.hpp"
+#include "r1/rl/kl.hpp"
+#include "r1/rl/kl_in_reward.hpp"
 #include "r1/train/data_order.hpp"
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/hooks.hpp"
@@ -70,6 +72,14 @@ std::int64_t objective_reference_reset_every(const O& objective) {
     return static_cast<std::int64_t>(objective.config().ref_reset_every_steps);
   else
     return 0;
+}
+// Optional capability: is the KL a penalty in the reward (REINFORCE++) rather than a loss term?
+template <class O>
+bool objective_kl_in_reward(const O& objective) {
+  if constexpr (requires { objective.config().kl_placement; objective.config().beta; })
+    return objective.config().kl_placement == KlPlacement::reward && objective.config().beta != 0;
+  else
+    return false;
 }
 inline double finite_mean(double sum, double count) { return count > 0 ? sum / count : 0.0; }
 }  // namespace detail
@@ -160,6 +170,8 @@ class GrpoTrainer {
     std::vector<std::vector<TokenId>> tokens;
     std::vector<std::int32_t> prompt_lengths;
     std::vector<float> advantages;            // per sequence
+    std::vector<std::uint8_t> counted;        // 0: in the batch only to keep groups whole (KL in reward)
+    std::vector<std::vector<float>> token_advantages;  // per sequence, aligned with tokens (KL in reward); else empty
     std::vector<std::vector<float>> behaviour; // per sequence, behaviour log-probs of completion tokens
     std::vector<std::vector<float>> old;       // per sequence, aligned with tokens (when recomputed)
   };
@@ -223,18 +235,21 @@ class GrpoTrainer {
     require(rollout_.advantages.per_completion.size() == n, "GrpoTrainer: the objective returned ",
             rollout_.advantages.per_completion.size(), " advantages for ", n, " completions");
 
-    // 5. The training sequences: kept, non-empty completions.
+    // 5. The training sequences: kept, non-empty completions (all of them, groups whole, for KL in the reward).
+    const bool kl_in_reward = detail::objective_kl_in_reward(objective_);
     Sequences data;
     for (std::size_t i = 0; i < n; ++i) {
       const bool kept = rollout_.advantages.keep.empty() || rollout_.advantages.keep[i] != 0;
       const auto& completion = rollout_.completions[i];
-      if (!kept || completion.ids.empty() || !rollout_.rewards[i].applicable) continue;
+      const bool counted = kept && !completion.ids.empty() && rollout_.rewards[i].applicable;
+      if (!counted && !kl_in_reward) continue;
       const auto& prompt = rollout_.prompts[i / group];
       std::vector<TokenId> sequence(prompt);
       sequence.insert(sequence.end(), completion.ids.begin(), completion.ids.end());
       data.tokens.push_back(std::move(sequence));
       data.prompt_lengths.push_back(static_cast<std::int32_t>(prompt.size()));
       data.advantages.push_back(rollout_.advantages.per_completion[i]);
+      data.counted.push_back(counted ? 1 : 0);
       data.behaviour.push_back(completion.logprobs);
     }
 
@@ -243,7 +258,8 @@ class GrpoTrainer {
     UpdateTotals totals;
     const std::size_t sequences = data.tokens.size();
     const bool single_pass = config_.epochs_per_rollout == 1 && config_.minibatches_per_rollout == 1;
-    if (sequences > 0 && !single_pass && !config_.use_behaviour_logprobs) compute_old_logprobs(data);
+    if (sequences > 0 && (!single_pass || kl_in_reward) && !config_.use_behaviour_logprobs) compute_old_logprobs(data);
+    if (sequences > 0 && kl_in_reward) fold_kl_into_advantages(data, scores, applicable, group);
     for (int epoch = 0; epoch < config_.epochs_per_rollout && sequences > 0; ++epoch) {
       const int minibatches = std::min<int>(config_.minibatches_per_rollout, static_cast<int>(sequences));
       for (int m = 0; m < minibatches; ++m) {
@@ -277,6 +293,46 @@ class GrpoTrainer {
     }
   }
 
+  // REINFORCE++ (Hu 2025) with the KL in the reward: per-token advantages from
+  // r_t = -beta k1_t (+ the score at the last token), over the whole rollout (r1/rl/kl_in_reward.hpp).
+  void fold_kl_into_advantages(Sequences& data, std::span<const double> scores, std::span<const std::uint8_t> applicable,
+                               int group) {
+    if constexpr (requires { objective_.config().kl_in_reward_options(); }) {
+      std::vector<std::int64_t> offsets{0};
+      std::vector<float> mask, old, reference;
+      const std::size_t chunk = micro_batch_size(data.tokens.size());
+      for (std::size_t begin = 0; begin < data.tokens.size(); begin += chunk) {
+        const std::size_t end = std::min(begin + chunk, data.tokens.size());
+        build_batch(data, begin, end);
+        reference_->score(batch_, config_.temperature, reference_scores_);
+        reference.insert(reference.end(), reference_scores_.logprobs.begin(), reference_scores_.logprobs.end());
+      }
+      for (std::size_t s = 0; s < data.tokens.size(); ++s) {
+        const std::size_t length = data.tokens[s].size();
+        offsets.push_back(offsets.back() + static_cast<std::int64_t>(length));
+        for (std::size_t t = 0; t < length; ++t) {
+          const bool completion_token = t >= static_cast<std::size_t>(data.prompt_lengths[s]);
+          mask.push_back(completion_token && data.counted[s] ? 1.0f : 0.0f);
+          old.push_back(!completion_token ? 0.0f
+                        : config_.use_behaviour_logprobs ? data.behaviour[s][t - data.prompt_lengths[s]]
+                                                         : data.old[s][t]);
+        }
+      }
+      TokenRewardInput input;
+      input.offsets = offsets;
+      input.mask = mask;
+      input.old_logprobs = old;
+      input.ref_logprobs = reference;
+      input.scores = scores;
+      input.applicable = applicable;
+      input.group_size = group;
+      const std::vector<float> advantages = kl_in_reward_advantages(input, objective_.config().kl_in_reward_options());
+      data.token_advantages.resize(data.tokens.size());
+      for (std::size_t s = 0; s < data.tokens.size(); ++s)
+        data.token_advantages[s].assign(advantages.begin() + offsets[s], advantages.begin() + offsets[s + 1]);
+    }
+  }
+
   std::size_t micro_batch_size(std::size_t sequences) const {
     return config_.micro_batch_sequences > 0 ? static_cast<std::size_t>(config_.micro_batch_sequences) : sequences;
   }
@@ -290,8 +346,12 @@ class GrpoTrainer {
   void update_on(const Sequences& data, std::size_t begin, std::size_t end, bool old_is_current, UpdateTotals& totals) {
     // Normalisers over the whole minibatch, so micro-batching does not change the gradient.
     double minibatch_tokens = 0;
-    for (std::size_t s = begin; s < end; ++s)
+    double minibatch_sequences = 0;
+    for (std::size_t s = begin; s < end; ++s) {
+      if (!data.counted[s]) continue;
       minibatch_tokens += static_cast<double>(data.tokens[s].size() - data.prompt_lengths[s]);
+      ++minibatch_sequences;
+    }
     const bool need_reference = reference_.has_value();
 
     policy_.zero_grad();
@@ -312,12 +372,12 @@ class GrpoTrainer {
         const auto offset = static_cast<std::size_t>(batch_.offsets[s - micro]);
         const std::size_t length = data.tokens[s].size();
         for (std::size_t t = static_cast<std::size_t>(data.prompt_lengths[s]); t < length; ++t) {
-          mask_[offset + t] = 1.0f;
-          advantages_[offset + t] = data.advantages[s];
-          if (old_is_current)
-            old_[offset + t] = scores_.logprobs[offset + t];
-          else if (config_.use_behaviour_logprobs)
+          mask_[offset + t] = data.counted[s] ? 1.0f : 0.0f;
+          advantages_[offset + t] = data.token_advantages.empty() ? data.advantages[s] : data.token_advantages[s][t];
+          if (config_.use_behaviour_logprobs)
             old_[offset + t] = data.behaviour[s][t - data.prompt_lengths[s]];
+          else if (old_is_current && data.old.empty())
+            old_[offset + t] = scores_.logprobs[offset + t];  // mu = 1, one minibatch: the ratio is exactly 1
           else
             old_[offset + t] = data.old[s][t];
         }
@@ -331,7 +391,7 @@ class GrpoTrainer {
       policy_batch.mask = mask_;
       policy_batch.advantages = advantages_;
       policy_batch.batch_tokens = minibatch_tokens;
-      policy_batch.batch_sequences = static_cast<double>(end - begin);
+      policy_batch.batch_sequences = minibatch_sequences;
       d_logprobs_.assign(tokens, 0.0f);
       d_entropies_.assign(tokens, 0.0f);
       const LossResult part = objective_.loss(policy_batch, d_logprobs_, d_entropies_);
