@@ -6,6 +6,11 @@
 // HF tokenizers compile their Split patterns with Oniguruma, whose `\s` is the
 // Unicode White_Space property; PCRE2's UCP `\s` also takes U+180E. Patterns are
 // rewritten so that `\s` / `\S` mean exactly White_Space (Unicode PropList.txt).
+// r1 uses the 8-bit library; the r1::pcre2 target also defines this, so a
+// consumer's own include order never matters.
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
 #include <pcre2.h>
 
 #include <cstddef>
