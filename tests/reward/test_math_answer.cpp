@@ -39,11 +39,20 @@ void expect_not_equal(const Pairs& pairs) {
 
 TEST_CASE("integers: leading zeros, signs, exact values") {
   expect_equal({{"03225", "3225"}, {"3225", "03225"}, {"03225", "03225"}, {"0", "000"}, {"-5", "-5"}, {"-5", "- 5"},
-                {"42", "42.0"}, {"42", "42.000"}, {"7", "+7"}, {"100", "10^2"}, {"1024", "2^{10}"}, {"120", "5!"},
+                {"42", "42.0"}, {"42", "42.000"}, {"7", "+7"}, {"10^2", "100"}, {"2^{10}", "1024"}, {"5!", "120"},
                 {"-3", "(-3)"}, {"12", "{12}"}, {"18", "18."}});
   expect_not_equal({{"3225", "32250"}, {"3225", "322"}, {"3225", "3225.5"}, {"03225", "3224"}, {"5", "-5"},
                     {"-5", "5"}, {"0", "1"}, {"1000000", "1000001"}, {"3225", "3225x"}, {"3225", "3225/2"},
-                    {"12", "1 2"}, {"42", "4.2"}});
+                    {"12", "1 2"}, {"42", "4.2"},
+                    // An integer gold needs a number, not an expression that evaluates to it.
+                    {"100", "10^2"}, {"1024", "2^{10}"}, {"120", "5!"}, {"3240", "45*72"}, {"3240", "45 \\times 72"},
+                    {"5", "\\frac{10}{2}"}, {"2", "\\sqrt{4}"}, {"3225", "x = 3225 + 0"}});
+  r1::MathAnswerOptions evaluate_anything;
+  evaluate_anything.integer_gold_needs_number = false;
+  const r1::MathAnswer lenient(evaluate_anything);
+  CHECK(lenient.equivalent("3240", "45*72"));
+  CHECK(lenient.equivalent("100", "10^2"));
+  CHECK_FALSE(lenient.equivalent("3240", "45*71"));
 }
 
 TEST_CASE("decimals and fractions are exact rationals") {

@@ -9,7 +9,9 @@
 //   accuracy(problem, "... so \\boxed{0.5}").score == 1.0
 //
 // The gold may be a bare answer, LaTeX in $...$ or \(...\), a \boxed{} (the last
-// one is used), or a GSM8K solution ending in "#### 72". A problem without a gold
+// one is used), or a GSM8K solution ending in "#### 72". An integer gold is matched
+// only by a number (03225 == 3225 == 3225.0, but not 45*72 or \frac{6450}{2}; see
+// `integer_gold_needs_number`). A problem without a gold
 // answer is "not applicable". Work is bounded: answers longer than
 // `max_answer_bytes`, numbers longer than `limits.max_number_digits` and
 // exact values past `limits.max_bits` fall back to a string or double comparison.
@@ -33,6 +35,10 @@ struct MathAnswerOptions {
   ExpressionLimits limits;
   EquivalenceOptions equivalence;
   bool extract = true;                  // false: the completion is already the answer
+  // An integer gold (arithmetic tasks, AIME, GSM8K) is matched only by a number
+  // ("03225", "3225.0", "x = 3225"), never by an expression that evaluates to it:
+  // "45*72" is not an answer to "what is 45*72?", and accepting it would be hacked.
+  bool integer_gold_needs_number = true;
   std::size_t max_answer_bytes = 2000;  // a longer extracted answer is wrong without parsing
   double correct_score = 1.0;
   double wrong_score = 0.0;
@@ -187,11 +193,41 @@ class MathAnswer {
     const auto answer_expression = parse_math_expression(answer_normal, options_.limits);
     if (!answer_expression) return {false, "answer not parsable as math"};
     if (verification_deadline_passed()) return {false, "timed out"};
+    if (options_.integer_gold_needs_number && is_integer_literal(*gold_expression, gold_expression->root()) &&
+        !is_number_answer(*answer_expression))
+      return {false, "gold is an integer; the answer is an expression, not a number"};
     const bool same = expressions_equivalent(*gold_expression, *answer_expression, options_.equivalence);
     return {same, same ? "equivalent" : "not equivalent"};
   }
 
   bool equivalent(std::string_view gold, std::string_view answer) const { return compare(gold, answer).equal; }
+
+ private:
+  // 42, -42 (a literal, possibly negated).
+  static bool is_integer_literal(const MathExpression& e, std::int32_t index) {
+    const ExprNode& n = e.node(index);
+    if (n.kind == ExprKind::negate) return is_integer_literal(e, n.first);
+    if (n.kind != ExprKind::number) return false;
+    const auto value = e.evaluate_exact(index, BigInt::default_max_bits);
+    return value && value->denominator() == BigInt{1};  // written without a decimal point
+  }
+  // A literal number, negated or as a percent, or "x = <such a number>".
+  static bool is_number_literal(const MathExpression& e, std::int32_t index) {
+    const ExprNode& n = e.node(index);
+    if (n.kind == ExprKind::negate || n.kind == ExprKind::percent) return is_number_literal(e, n.first);
+    return n.kind == ExprKind::number;
+  }
+  static bool is_number_answer(const MathExpression& e) {
+    const ExprNode& root = e.node(e.root());
+    if (root.kind == ExprKind::equation) {
+      if (e.node(root.first).kind == ExprKind::variable) return is_number_literal(e, root.second);
+      if (e.node(root.second).kind == ExprKind::variable) return is_number_literal(e, root.first);
+      return false;
+    }
+    return is_number_literal(e, e.root());
+  }
+
+ public:
 
  private:
   MathAnswerOptions options_;
