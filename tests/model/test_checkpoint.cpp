@@ -21,7 +21,16 @@ namespace fs = std::filesystem;
 using Model = r1::Transformer<r1::cpu>;
 
 std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("r1_test_checkpoint_" + std::to_string(::getpid())) / name;
+  const fs::path root = fs::temp_directory_path() / ("r1_test_checkpoint_" + std::to_string(::getpid()));
+  // Removed when the suite exits.
+  static const struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{root};
+  const fs::path dir = root / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

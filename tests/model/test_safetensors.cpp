@@ -21,6 +21,14 @@ namespace fs = std::filesystem;
 
 fs::path scratch_dir() {
   const fs::path dir = fs::temp_directory_path() / ("r1_test_safetensors_" + std::to_string(::getpid()));
+  // Removed when the suite exits.
+  static const struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{dir};
   fs::create_directories(dir);
   return dir;
 }

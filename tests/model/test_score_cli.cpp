@@ -27,6 +27,14 @@ struct Run {
 
 Run run_score(const std::string& input_text, const std::string& extra_flags) {
   const fs::path dir = fs::temp_directory_path() / ("r1_test_score_cli_" + std::to_string(::getpid()));
+  // Removed when the suite exits.
+  static const struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{dir};
   fs::create_directories(dir);
   std::ofstream(dir / "in.jsonl") << input_text;
   const std::string command = std::string(R1_CLI_PATH) + " --threads 2 score --model " + kModelDir + " " + extra_flags +

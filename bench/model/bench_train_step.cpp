@@ -1,0 +1,118 @@
+// The reference configuration of issue 3 (Llama layout: d 256, 4 layers, 4 heads,
+// vocab 512, SwiGLU 768, untied head; batch 8 x seq 256): one GRPO-style train
+// step = score (forward) + backward + AdamW, at the thread count given as the
+// benchmark argument, and an Eigen GEMM of the layers' typical shape as the peak
+// that r1's throughput is measured against. compare_with_torch.py runs this and
+// a PyTorch peer in the same run and prints the ratio.
+//
+// FLOPs per step (the usual model-FLOPs count, the same for r1 and the peer):
+//   matmuls 6 * P * tokens, P = matmul parameters = layers * (4 d^2 + 3 d F) + V d
+//   attention 3 * (2 * 2 * T^2 * E) per head, sequence and layer (forward QK^T and PV, backward twice that)
+#include <benchmark/benchmark.h>
+#include <tbb/global_control.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "r1/core/rng.hpp"
+#include "r1/model/ops/linear.hpp"
+#include "r1/model/transformer.hpp"
+#include "r1/optim/adamw.hpp"
+
+namespace {
+
+constexpr int kBatch = 8, kSeq = 256;
+
+r1::ModelConfig reference_config() {
+  r1::ModelConfig c;
+  c.model_type = "llama";
+  c.vocab_size = 512;
+  c.hidden_size = 256;
+  c.intermediate_size = 768;
+  c.num_hidden_layers = 4;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 4;
+  c.rms_norm_eps = 1e-5;
+  return c;
+}
+
+double step_flops(const r1::ModelConfig& c) {
+  const double d = static_cast<double>(c.hidden_size), f = static_cast<double>(c.intermediate_size);
+  const double matmul_params = static_cast<double>(c.num_hidden_layers) * (4 * d * d + 3 * d * f) +
+                               static_cast<double>(c.vocab_size) * d;
+  const double tokens = double(kBatch) * kSeq;
+  const double attention = 3.0 * 4.0 * double(kSeq) * kSeq * static_cast<double>(c.head_dim()) *
+                           static_cast<double>(c.num_attention_heads) * kBatch * static_cast<double>(c.num_hidden_layers);
+  return 6.0 * matmul_params * tokens + attention;
+}
+
+// kSeq + 1 tokens per sequence: kSeq inputs whose kSeq next tokens are all scored, as the peer's cross-entropy.
+r1::TokenBatch reference_batch(std::int64_t vocab) {
+  r1::Philox rng(0);
+  r1::TokenBatch batch;
+  std::vector<r1::TokenId> tokens(kSeq + 1);
+  for (int s = 0; s < kBatch; ++s) {
+    for (auto& t : tokens) t = static_cast<r1::TokenId>(rng() % static_cast<std::uint32_t>(vocab));
+    batch.push_back(tokens);
+  }
+  return batch;
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
+  const auto config = reference_config();
+  r1::Transformer<r1::cpu> model(config);
+  model.init_random(0);
+  r1::AdamW optimizer(r1::AdamWConfig{3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f});
+  const auto batch = reference_batch(config.vocab_size);
+  r1::TokenScores scores;
+  // Mean cross-entropy over the kBatch * kSeq scored tokens: d loss / d logprob = -1 / M.
+  const std::vector<float> d_logprobs(batch.total_tokens(), -1.0f / (kBatch * kSeq));
+  model.score(batch, 1.0f, scores);  // warm-up: buffers grow once, outside the timing
+  model.backward(batch, d_logprobs, {});
+  for (auto _ : state) {
+    model.score(batch, 1.0f, scores);
+    model.zero_grad();
+    model.backward(batch, d_logprobs, {});
+    optimizer.step(model.parameters());
+    benchmark::DoNotOptimize(scores.logprobs.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(step_flops(config) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] = benchmark::Counter(double(kBatch) * kSeq, benchmark::Counter::kIsIterationInvariantRate);
+}
+// Process CPU time is reported beside wall time: on a machine shared with other work it is the steadier figure.
+BENCHMARK(BM_TrainStep)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->Iterations(5);
+
+void BM_Score(benchmark::State& state) {
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
+  const auto config = reference_config();
+  r1::Transformer<r1::cpu> model(config);
+  model.init_random(0);
+  const auto batch = reference_batch(config.vocab_size);
+  r1::TokenScores scores;
+  model.score(batch, 1.0f, scores);  // warm-up
+  for (auto _ : state) {
+    model.score(batch, 1.0f, scores);
+    benchmark::DoNotOptimize(scores.logprobs.data());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(double(kBatch) * kSeq, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Score)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->Iterations(5);
+
+// The peak: the MLP's up-projection shape (N = 2048 rows, 256 -> 768), through the same row split r1 uses.
+void BM_GemmPeak(benchmark::State& state) {
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
+  const Eigen::Index rows = kBatch * kSeq, in = 256, out = 768;
+  std::vector<float> x(static_cast<std::size_t>(rows * in), 0.5f), w(static_cast<std::size_t>(out * in), 0.25f),
+      y(static_cast<std::size_t>(rows * out));
+  for (auto _ : state) {
+    r1::linear_forward(x.data(), w.data(), static_cast<const float*>(nullptr), rows, in, out, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows) * in * out * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GemmPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->MinTime(1.0);
+
+}  // namespace
+
+BENCHMARK_MAIN();

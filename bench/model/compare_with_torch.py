@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""compare_with_torch.py - issue 3's speed figure: r1's train step (bench_train_step)
+and the PyTorch peer (torch_train_peer.py) on the same machine in the same run, at 1
+and 2 threads. Prints ms/step for both, the ratio torch/r1 (> 1: r1 faster), r1's
+GFLOP/s and that as % of the GEMM peak measured by the same binary, and both sides'
+process CPU time per step (the steadier figure when other work shares the machine).
+
+Run: python3 bench/model/compare_with_torch.py BUILD/bench/model/bench_model_train_step
+(the peer runs under /usr/bin/python3, where Debian's python3-torch lives). Machines
+shared with other work give noisy absolute numbers; the ratio is measured back to back.
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_r1(binary):
+    out = subprocess.run([binary, "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        name, threads = b["name"].split("/")[:2]
+        results[(name, int(threads))] = b
+    return results
+
+
+def run_torch(threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="PASSIVE")
+    out = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "torch_train_peer.py"), "--threads", str(threads)],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    r1 = run_r1(sys.argv[1])
+    print("threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "
+          "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak")
+    for threads in (1, 2):
+        step = r1[("BM_TrainStep", threads)]
+        peak = r1[("BM_GemmPeak", threads)]["GFLOP/s"]
+        try:
+            peer = run_torch(threads)
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"(PyTorch peer unavailable: {error})")
+            peer = {"step_ms": float("nan"), "step_cpu_ms": float("nan")}
+        gflops = step["GFLOP/s"]
+        print(f"{threads:7d} | {step['real_time']:10.1f} | {peer['step_ms']:13.1f} | {peer['step_ms'] / step['real_time']:8.2f} | "
+              f"{step['cpu_time']:9.1f} | {peer['step_cpu_ms']:12.1f} | {peer['step_cpu_ms'] / step['cpu_time']:12.2f} | "
+              f"{gflops:10.1f} | {peak:17.1f} | {100 * gflops / peak:11.1f}")
+
+
+if __name__ == "__main__":
+    main()
