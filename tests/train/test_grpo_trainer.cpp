@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <numeric>
 
 #include "r1/optim/adamw.hpp"
@@ -120,4 +121,79 @@ TEST_CASE("GRPO with the KL in the reward (REINFORCE++) trains and logs the KL")
   INFO("first " << first << ", last " << last << ", kl " << last_kl);
   CHECK(last >= first + 0.3);
   CHECK(last_kl > 0);  // the policy moved away from the reference, and the trainer reports it
+}
+
+namespace {
+// An objective that fails every other call with a non-finite loss (as a diverging run would).
+struct FlakyObjective {
+  r1::GrpoObjective inner{[] {
+    r1::GrpoConfig config;
+    config.beta = 0;
+    return config;
+  }()};
+  mutable int calls = 0;
+  r1::Advantages advantages(const r1::AdvantageInput& input) const { return inner.advantages(input); }
+  r1::LossResult loss(const r1::PolicyBatch& batch, std::span<float> d_logprobs, std::span<float> d_entropies) const {
+    r1::LossResult result = inner.loss(batch, d_logprobs, d_entropies);
+    if (calls++ % 2 == 0) result.loss = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+};
+static_assert(r1::Objective<FlakyObjective>);
+
+// A broken verifier: NaN scores are excluded like "not applicable", and counted.
+struct NanReward {
+  std::string_view name() const { return "nan"; }
+  r1::Reward operator()(const r1::Problem&, std::string_view completion) const {
+    r1::Reward reward;
+    reward.score = completion.size() % 2 == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0;
+    return reward;
+  }
+};
+}  // namespace
+
+TEST_CASE("GRPO: a non-finite loss skips the update, counts it and leaves the weights intact") {
+  const auto tokenizer = r1::test::tiny_tokenizer();
+  Policy policy{r1::test::tiny_model_config(tokenizer.vocab_size())};
+  policy.init_random(5);
+  const std::vector<float> before(policy.flat_parameters().begin(), policy.flat_parameters().end());
+  r1::GrpoTrainerConfig config;
+  config.prompts_per_step = 2;
+  config.group_size = 4;
+  r1::SamplerConfig sampling;
+  sampling.max_new_tokens = 2;
+  auto codec = r1::make_text_codec(tokenizer, [](const r1::Problem& p) { return p.prompt; });
+  r1::GrpoTrainer<r1::Grpo<Policy, r1::KvSampler, r1::test::LowDigit, r1::AdamW, FlakyObjective>> trainer{
+      config, policy, r1::KvSampler{sampling}, r1::test::LowDigit{}, r1::AdamW{}, FlakyObjective{}, codec,
+      r1::ConstantSchedule{1e-2f}};
+  const auto problems = r1::test::echo_problems(8);
+  const r1::StepReport report = trainer.step(problems);
+  REQUIRE(report.skipped);  // the first loss is NaN
+  CHECK(report.metrics["skipped_updates"].get<int>() == 1);
+  CHECK(trainer.skipped_updates() == 1);
+  CHECK(trainer.optimizer_steps() == 0);
+  CHECK(std::equal(before.begin(), before.end(), policy.flat_parameters().begin()));
+  trainer.step(problems);  // the next loss is finite: the run goes on
+  CHECK(trainer.optimizer_steps() == 1);
+}
+
+TEST_CASE("GRPO: non-finite rewards are excluded like 'not applicable' and counted") {
+  const auto tokenizer = r1::test::tiny_tokenizer();
+  Policy policy{r1::test::tiny_model_config(tokenizer.vocab_size())};
+  policy.init_random(5);
+  r1::GrpoTrainerConfig config;
+  config.prompts_per_step = 2;
+  config.group_size = 4;
+  r1::SamplerConfig sampling;
+  sampling.max_new_tokens = 2;  // every completion has 2 characters: every score is NaN
+  auto codec = r1::make_text_codec(tokenizer, [](const r1::Problem& p) { return p.prompt; });
+  r1::GrpoConfig objective;
+  objective.beta = 0;
+  r1::GrpoTrainer<r1::Grpo<Policy, r1::KvSampler, NanReward, r1::AdamW, r1::GrpoObjective>> trainer{
+      config, policy, r1::KvSampler{sampling}, NanReward{}, r1::AdamW{}, r1::GrpoObjective{objective}, codec,
+      r1::ConstantSchedule{1e-2f}};
+  const auto report = trainer.step(r1::test::echo_problems(8));
+  CHECK(report.metrics["non_finite_rewards"].get<int>() == 8);
+  CHECK(report.metrics["reward"].get<double>() == 0.0);
+  CHECK(trainer.optimizer_steps() == 0);  // nothing to learn from
 }

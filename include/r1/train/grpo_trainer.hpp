@@ -215,6 +215,14 @@ class GrpoTrainer {
       rollout_.texts[i] = codec_.decode(rollout_.completions[i].ids);
       rollout_.rewards[i] = verifier_(problems[rollout_.problem_indices[i / group]], rollout_.texts[i]);
     });
+    // A non-finite score (a verifier's bug) must not poison the group statistics: exclude it like
+    // "not applicable", and count it in the metrics.
+    int non_finite = 0;
+    for (auto& reward : rollout_.rewards)
+      if (reward.applicable && !std::isfinite(reward.score)) {
+        reward = Reward::not_applicable("non-finite score from the verifier");
+        ++non_finite;
+      }
     const double verification_seconds = verification.elapsed_seconds();
 
     // 4. Advantages from group rewards.
@@ -270,6 +278,7 @@ class GrpoTrainer {
     const double training_seconds = training.elapsed_seconds();
 
     fill_metrics(report, totals, generation_seconds, verification_seconds, training_seconds, total.elapsed_seconds());
+    report.metrics["non_finite_rewards"] = non_finite;
   }
 
   struct UpdateTotals {
