@@ -33,7 +33,7 @@ struct GenerationRequest {
 };
 
 struct Completion {
-  std::vector<TokenId> ids;      // generated tokens, the stop token included when it is EOS
+  std::vector<TokenId> ids;      // generated tokens; a final EOS or stop token id is included
   std::vector<float> logprobs;   // behaviour log-prob of each id under the distribution sampled from
   FinishReason finish_reason = FinishReason::length;
   double generation_ms = 0.0;
