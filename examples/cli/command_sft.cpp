@@ -62,16 +62,7 @@ void run_sft(const SftOptions& options) {
   r1::cli::override_field(config, "train", options.data);
   r1::cli::override_field(config, "out", options.out);
   r1::cli::override_field(config, "tokenizer", options.tokenizer);
-  r1::Json trainer_json = config.value("trainer", r1::Json::object());
-  if (options.steps) trainer_json["steps"] = *options.steps;
-  if (options.seed) trainer_json["seed"] = *options.seed;
-  const auto sft = r1::SftConfig::from_json(trainer_json, "config: 'trainer'");
-  r1::Json optimizer_json = config.value("optimizer", r1::Json::object());
-  if (options.lr) optimizer_json["lr"] = *options.lr;
-  const auto adam = r1::AdamWConfig::from_json(optimizer_json, "config: 'optimizer'");
-  const r1::LrSchedule schedule =
-      config.contains("schedule") ? r1::LrSchedule::from_json(config["schedule"], "config: 'schedule'")
-                                  : r1::LrSchedule(r1::ConstantSchedule{adam.lr});
+  const auto [sft, adam, schedule] = r1::cli::sft_settings(config, options.steps, options.seed, options.lr);
 
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   const auto out = r1::cli::config_string(config, "out", "out/sft");

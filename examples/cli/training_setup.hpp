@@ -29,6 +29,9 @@
 #include "r1/tokenizer/bpe_tokenizer.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
 #include "r1/tokenizer/prompt_template.hpp"
+#include "r1/optim/adamw.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/train/sft_trainer.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1::cli {
@@ -150,6 +153,28 @@ inline RewardList make_reward(const Json& config) {
       fail("config: reward '", name, "': expected math, format, format_lenient, tag_count or countdown");
   }
   return list;
+}
+
+// The SFT settings of `r1 sft` and `r1 distill`: "trainer" (SftConfig), "optimizer" (AdamW) and
+// "schedule" (default: constant at the optimiser's rate), with flag overrides.
+struct SftSettings {
+  SftConfig sft;
+  AdamWConfig adam;
+  LrSchedule schedule;
+};
+inline SftSettings sft_settings(const Json& config, std::optional<std::int64_t> steps, std::optional<std::uint64_t> seed,
+                                std::optional<float> lr) {
+  Json trainer = config.value("trainer", Json::object());
+  if (steps) trainer["steps"] = *steps;
+  if (seed) trainer["seed"] = *seed;
+  Json optimizer = config.value("optimizer", Json::object());
+  if (lr) optimizer["lr"] = *lr;
+  SftSettings settings;
+  settings.sft = SftConfig::from_json(trainer, "config: 'trainer'");
+  settings.adam = AdamWConfig::from_json(optimizer, "config: 'optimizer'");
+  settings.schedule = config.contains("schedule") ? LrSchedule::from_json(config["schedule"], "config: 'schedule'")
+                                                  : LrSchedule(ConstantSchedule{settings.adam.lr});
+  return settings;
 }
 
 inline std::vector<Problem> load_problems(const std::string& path) {

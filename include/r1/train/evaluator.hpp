@@ -21,6 +21,7 @@
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/sampling/sampler_config.hpp"
 #include "r1/train/evaluation.hpp"
+#include "r1/train/problem_generation.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1 {
@@ -80,20 +81,8 @@ EvaluationReport evaluate(ModelT& model, std::span<const Problem> problems, cons
   std::vector<ProblemResult> results(problems.size());
   const auto run = [&](const SamplerConfig& sampling, int samples, bool greedy) {
     KvSampler sampler{sampling, codec.decode};
-    for (std::size_t first = 0; first < problems.size(); first += static_cast<std::size_t>(config.prompts_per_batch)) {
-      const std::size_t last = std::min(problems.size(), first + static_cast<std::size_t>(config.prompts_per_batch));
-      std::vector<std::vector<TokenId>> prompts;
-      std::vector<std::uint64_t> keys;
-      for (std::size_t p = first; p < last; ++p) {
-        prompts.push_back(codec.render_prompt(problems[p]));
-        keys.push_back(p);
-      }
-      GenerationRequest request;
-      request.prompts = prompts;
-      request.prompt_keys = keys;
-      request.samples_per_prompt = samples;
-      request.seed = config.seed;
-      const std::vector<Completion> completions = sampler.generate(model, request);
+    const auto consume = [&](std::size_t first, std::span<const std::vector<TokenId>>,
+                             const std::vector<Completion>& completions) {
       std::vector<EvaluatedCompletion> scored(completions.size());
       tbb::parallel_for(std::size_t{0}, completions.size(), [&](std::size_t i) {
         auto& item = scored[i];
@@ -116,7 +105,8 @@ EvaluationReport evaluate(ModelT& model, std::span<const Problem> problems, cons
           result.samples.push_back(std::move(sample));
       }
       if (details != nullptr) details->insert(details->end(), scored.begin(), scored.end());
-    }
+    };
+    generate_for_problems(model, problems, codec, sampler, samples, config.seed, config.prompts_per_batch, consume);
   };
   run(config.sampling, config.samples_per_problem, false);
   if (config.greedy) {

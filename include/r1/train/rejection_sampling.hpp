@@ -21,6 +21,7 @@
 #include "r1/io/jsonl.hpp"
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/train/evaluator.hpp"
+#include "r1/train/problem_generation.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/train/text_codec.hpp"
 
@@ -74,31 +75,18 @@ std::vector<AcceptedCompletion> rejection_sample(ModelT& model, std::span<const 
   KvSampler sampler{config.sampling, codec.decode};
   std::vector<AcceptedCompletion> kept;
   RejectionSamplingStats counts;
-  const auto batch = static_cast<std::size_t>(config.prompts_per_batch);
-  for (std::size_t first = 0; first < problems.size(); first += batch) {
-    const std::size_t last = std::min(problems.size(), first + batch);
-    std::vector<std::vector<TokenId>> prompts;
-    std::vector<std::uint64_t> keys;
-    for (std::size_t p = first; p < last; ++p) {
-      prompts.push_back(codec.render_prompt(problems[p]));
-      keys.push_back(p);
-    }
-    GenerationRequest request;
-    request.prompts = prompts;
-    request.prompt_keys = keys;
-    request.samples_per_prompt = config.samples_per_prompt;
-    request.seed = config.seed;
-    const auto completions = sampler.generate(model, request);
+  const auto g = static_cast<std::size_t>(config.samples_per_prompt);
+  const auto consume = [&](std::size_t first, std::span<const std::vector<TokenId>> prompts,
+                           const std::vector<Completion>& completions) {
     std::vector<AcceptedCompletion> candidates(completions.size());
     tbb::parallel_for(std::size_t{0}, completions.size(), [&](std::size_t i) {
       auto& candidate = candidates[i];
-      candidate.problem = first + i / static_cast<std::size_t>(config.samples_per_prompt);
+      candidate.problem = first + i / g;
       candidate.completion_ids = completions[i].ids;
       candidate.completion_text = codec.decode(completions[i].ids);
       candidate.reward = verifier(problems[candidate.problem], candidate.completion_text);
     });
     counts.generated += completions.size();
-    const auto g = static_cast<std::size_t>(config.samples_per_prompt);
     for (std::size_t p = 0; p < prompts.size(); ++p) {
       std::vector<AcceptedCompletion*> accepted;
       std::set<std::string> seen;
@@ -122,7 +110,9 @@ std::vector<AcceptedCompletion> rejection_sample(ModelT& model, std::span<const 
         kept.push_back(std::move(*candidate));
       }
     }
-  }
+  };
+  generate_for_problems(model, problems, codec, sampler, config.samples_per_prompt, config.seed,
+                        config.prompts_per_batch, consume);
   counts.kept = kept.size();
   if (stats != nullptr) *stats = counts;
   return kept;
