@@ -5,7 +5,8 @@ and 2 threads. Prints ms/step for both, the ratio torch/r1 (> 1: r1 faster), r1'
 GFLOP/s and that as % of the GEMM peak measured by the same binary, and both sides'
 process CPU time per step (the steadier figure when other work shares the machine).
 
-Run: python3 bench/model/compare_with_torch.py BUILD/bench/model/bench_model_train_step
+Run: python3 bench/model/compare_with_torch.py BUILD/bench/model/bench_model_train_step \
+         [BUILD/bench/model/bench_model_train_step_native]
 (the peer runs under /usr/bin/python3, where Debian's python3-torch lives). Machines
 shared with other work give noisy absolute numbers; the ratio is measured back to back.
 """
@@ -35,23 +36,28 @@ def run_torch(threads):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    r1 = run_r1(sys.argv[1])
-    print("threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "
-          "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak")
+    builds = [("r1", sys.argv[1])] + ([("r1 native", sys.argv[2])] if len(sys.argv) == 3 else [])
+    results = {label: run_r1(binary) for label, binary in builds}
+    peers = {}
     for threads in (1, 2):
-        step = r1[("BM_TrainStep", threads)]
-        peak = r1[("BM_GemmPeak", threads)]["GFLOP/s"]
         try:
-            peer = run_torch(threads)
+            peers[threads] = run_torch(threads)
         except (OSError, subprocess.CalledProcessError) as error:
             print(f"(PyTorch peer unavailable: {error})")
-            peer = {"step_ms": float("nan"), "step_cpu_ms": float("nan")}
-        gflops = step["GFLOP/s"]
-        print(f"{threads:7d} | {step['real_time']:10.1f} | {peer['step_ms']:13.1f} | {peer['step_ms'] / step['real_time']:8.2f} | "
-              f"{step['cpu_time']:9.1f} | {peer['step_cpu_ms']:12.1f} | {peer['step_cpu_ms'] / step['cpu_time']:12.2f} | "
-              f"{gflops:10.1f} | {peak:17.1f} | {100 * gflops / peak:11.1f}")
+            peers[threads] = {"step_ms": float("nan"), "step_cpu_ms": float("nan")}
+    print("build     | threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "
+          "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak")
+    for label, r1 in results.items():
+        for threads in (1, 2):
+            step = r1[("BM_TrainStep", threads)]
+            peak = r1[("BM_GemmPeak", threads)]["GFLOP/s"]
+            peer = peers[threads]
+            gflops = step["GFLOP/s"]
+            print(f"{label:9s} | {threads:7d} | {step['real_time']:10.1f} | {peer['step_ms']:13.1f} | "
+                  f"{peer['step_ms'] / step['real_time']:8.2f} | {step['cpu_time']:9.1f} | {peer['step_cpu_ms']:12.1f} | "
+                  f"{peer['step_cpu_ms'] / step['cpu_time']:12.2f} | {gflops:10.1f} | {peak:17.1f} | {100 * gflops / peak:11.1f}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,21 @@ inline TokenBatch mixed_batch(std::int64_t vocab, std::uint64_t seed) {
   return batch;
 }
 
+// Two sequences longer than attention's 64-row query block (150 and 70 tokens) and a short one, so the
+// blocked causal attention crosses block edges; the second scored from position 40.
+inline TokenBatch long_batch(std::int64_t vocab, std::uint64_t seed) {
+  Philox rng(seed);
+  TokenBatch batch;
+  const int lengths[] = {150, 70, 3};
+  const int first_scored[] = {1, 40, 1};
+  for (int s = 0; s < 3; ++s) {
+    std::vector<TokenId> tokens;
+    for (int t = 0; t < lengths[s]; ++t) tokens.push_back(static_cast<TokenId>(rng() % static_cast<std::uint32_t>(vocab)));
+    batch.push_back(tokens, first_scored[s]);
+  }
+  return batch;
+}
+
 // Logits (T, V) of one sequence from the naive reference forward, all in double.
 template <class Scalar>
 std::vector<double> reference_logits(const BasicTransformer<Scalar>& model, std::span<const TokenId> tokens) {

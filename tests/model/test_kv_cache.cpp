@@ -59,6 +59,24 @@ TEST_CASE("prefill then decode equals the full forward: Qwen2 bias, tied") {
   check_decode_matches_full_forward(r1::test::tiny_qwen2());
 }
 
+TEST_CASE("a long prompt prefilled in two parts (10 then 90 tokens, across query blocks) equals the full forward") {
+  r1::Transformer<r1::cpu> model(r1::test::tiny_llama());
+  r1::test::fill_for_test(model, 29);
+  const auto V = static_cast<std::size_t>(model.vocab_size());
+  const r1::TokenBatch source = r1::test::long_batch(model.vocab_size(), 31);
+  const auto sequence = source.sequence(0).first(100);
+  auto cache = model.make_cache(2, 128);
+  r1::TokenBatch head, tail;
+  head.push_back(sequence.first(10));
+  tail.push_back(sequence.subspan(10));
+  std::vector<float> logits(V);
+  model.prefill(cache, std::vector<std::int32_t>{1}, head, logits);
+  model.prefill(cache, std::vector<std::int32_t>{1}, tail, logits);  // appends after the 10 cached positions
+  CHECK(cache.length(1) == 100);
+  const auto expected = r1::test::reference_logits(model.core(), sequence);
+  for (std::size_t v = 0; v < V; ++v) CHECK(std::abs(logits[v] - expected[99 * V + v]) <= kLogitTolerance);
+}
+
 TEST_CASE("copy_slot: G samples sharing one prefill equal independent prefills") {
   r1::Transformer<r1::cpu> model(r1::test::tiny_llama());
   r1::test::fill_for_test(model, 23);

@@ -39,10 +39,10 @@ std::pair<std::vector<double>, std::vector<double>> reference_scores(const Basic
   return {logprobs, entropies};
 }
 
-void check_forward_against_reference(const ModelConfig& config) {
+void check_forward_against_reference(const ModelConfig& config, bool long_sequences = false) {
   BasicTransformer<double> model(config);
   r1::test::fill_for_test(model, 7);
-  const TokenBatch batch = r1::test::mixed_batch(config.vocab_size, 3);
+  const TokenBatch batch = long_sequences ? r1::test::long_batch(config.vocab_size, 3) : r1::test::mixed_batch(config.vocab_size, 3);
   const double temperature = 0.7;
   std::vector<double> logprobs(batch.total_tokens()), entropies(batch.total_tokens());
   model.forward_scores(batch, temperature, logprobs, entropies);
@@ -54,6 +54,7 @@ void check_forward_against_reference(const ModelConfig& config) {
     CHECK(std::abs(logprobs[i] - expected_logprobs[i]) <= 1e-10);
     CHECK(std::abs(entropies[i] - expected_entropies[i]) <= 1e-10);
   }
+  if (long_sequences) return;
   // Unscored positions: the first of every sequence and the prompt of the third.
   CHECK(logprobs[0] == 0.0);
   CHECK(logprobs[static_cast<std::size_t>(batch.offsets[2] + 1)] == 0.0);
@@ -62,10 +63,10 @@ void check_forward_against_reference(const ModelConfig& config) {
 
 // Loss = sum_i a_i logprob_i + b_i entropy_i with fixed random a, b; compares backward's gradient of every
 // sampled parameter element with the central difference (f(w + h) - f(w - h)) / 2h.
-void check_gradients(const ModelConfig& config, bool with_entropy) {
+void check_gradients(const ModelConfig& config, bool with_entropy, bool long_sequences = false) {
   BasicTransformer<double> model(config);
   r1::test::fill_for_test(model, 11);
-  const TokenBatch batch = r1::test::mixed_batch(config.vocab_size, 5);
+  const TokenBatch batch = long_sequences ? r1::test::long_batch(config.vocab_size, 5) : r1::test::mixed_batch(config.vocab_size, 5);
   const double temperature = 0.8;
   const std::size_t N = batch.total_tokens();
   std::vector<double> d_logprobs(N), d_entropies(with_entropy ? N : 0);
@@ -119,6 +120,14 @@ TEST_CASE("forward equals the naive reference: Llama with GQA, untied head") {
 
 TEST_CASE("forward equals the naive reference: Qwen2 with q/k/v bias and tied embeddings") {
   check_forward_against_reference(r1::test::tiny_qwen2());
+}
+
+TEST_CASE("forward equals the naive reference across attention's query blocks (sequences of 150 and 70)") {
+  check_forward_against_reference(r1::test::tiny_llama(), true);
+}
+
+TEST_CASE("backward equals finite differences across attention's query blocks (sequences of 150 and 70)") {
+  check_gradients(r1::test::tiny_llama(), true, true);
 }
 
 TEST_CASE("backward equals finite differences, log-prob path and entropy path") {

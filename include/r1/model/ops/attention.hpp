@@ -30,6 +30,12 @@ struct AttentionHeadInputs {
   Eigen::Index queries, keys, head_dim;
 };
 
+namespace detail {
+// Queries are processed in blocks of this many rows; a block needs only the keys its last row can see, which
+// skips most of the masked upper triangle of the score matrix (about half its work for long sequences).
+inline constexpr Eigen::Index kAttentionQueryBlock = 64;
+}  // namespace detail
+
 // out (T, E) at out_stride, lse (T) at lse_stride; scores: T * S scratch.
 template <class Scalar>
 void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, Eigen::Index out_stride, Scalar* lse,
@@ -37,21 +43,26 @@ void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, 
   const auto Q = const_view(in.q, in.queries, in.head_dim, in.q_stride);
   const auto K = const_view(in.k, in.keys, in.head_dim, in.kv_stride);
   const auto V = const_view(in.v, in.keys, in.head_dim, in.kv_stride);
-  auto P = view(scores, in.queries, in.keys);
+  auto O = view(out, in.queries, in.head_dim, out_stride);
   const Scalar scale = Scalar(1) / std::sqrt(Scalar(in.head_dim));
-  P.noalias() = (Q * K.transpose()) * scale;
   const Eigen::Index shift = in.keys - in.queries;
-  for (Eigen::Index i = 0; i < in.queries; ++i) {
-    const Eigen::Index visible = i + shift + 1;
-    auto row = P.row(i).head(visible).array();
-    const Scalar max_score = row.maxCoeff();
-    row = (row - max_score).exp();
-    const Scalar sum = row.sum();
-    row /= sum;
-    P.row(i).tail(in.keys - visible).setZero();
-    lse[i * lse_stride] = max_score + std::log(sum);
+  for (Eigen::Index first = 0; first < in.queries; first += detail::kAttentionQueryBlock) {
+    const Eigen::Index rows = std::min(detail::kAttentionQueryBlock, in.queries - first);
+    const Eigen::Index seen = first + rows + shift;  // keys visible to the block's last query
+    auto P = view(scores + first * in.keys, rows, seen, in.keys);
+    P.noalias() = (Q.middleRows(first, rows) * K.topRows(seen).transpose()) * scale;
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      const Eigen::Index visible = first + i + shift + 1;
+      auto row = P.row(i).head(visible).array();
+      const Scalar max_score = row.maxCoeff();
+      row = (row - max_score).exp();
+      const Scalar sum = row.sum();
+      row /= sum;
+      P.row(i).tail(seen - visible).setZero();
+      lse[(first + i) * lse_stride] = max_score + std::log(sum);
+    }
+    O.middleRows(first, rows).noalias() = P * V.topRows(seen);
   }
-  view(out, in.queries, in.head_dim, out_stride).noalias() = P * V;
 }
 
 // dq (T, E) = (set); dk, dv (S, E) += . scratch: 2 * T * S.
@@ -65,24 +76,31 @@ void attention_head_backward(const AttentionHeadInputs<Scalar>& in, const Scalar
   const auto V = const_view(in.v, in.keys, in.head_dim, in.kv_stride);
   const auto O = const_view(out, in.queries, in.head_dim, out_stride);
   const auto dO = const_view(d_out, in.queries, in.head_dim, d_out_stride);
-  auto P = view(scratch, in.queries, in.keys);
-  auto dS = view(scratch + in.queries * in.keys, in.queries, in.keys);
+  auto dQ = view(dq, in.queries, in.head_dim, dq_stride);
+  auto dK = view(dk, in.keys, in.head_dim, dkv_stride);
+  auto dV = view(dv, in.keys, in.head_dim, dkv_stride);
   const Scalar scale = Scalar(1) / std::sqrt(Scalar(in.head_dim));
-  P.noalias() = (Q * K.transpose()) * scale;
-  dS.noalias() = dO * V.transpose();  // dP for now
   const Eigen::Index shift = in.keys - in.queries;
-  for (Eigen::Index i = 0; i < in.queries; ++i) {
-    const Eigen::Index visible = i + shift + 1;
-    auto p = P.row(i).head(visible).array();
-    p = (p - lse[i * lse_stride]).exp();
-    P.row(i).tail(in.keys - visible).setZero();
-    const Scalar row_dot = dO.row(i).dot(O.row(i));
-    dS.row(i).head(visible).array() = p * (dS.row(i).head(visible).array() - row_dot);
-    dS.row(i).tail(in.keys - visible).setZero();
+  for (Eigen::Index first = 0; first < in.queries; first += detail::kAttentionQueryBlock) {
+    const Eigen::Index rows = std::min(detail::kAttentionQueryBlock, in.queries - first);
+    const Eigen::Index seen = first + rows + shift;
+    auto P = view(scratch + first * in.keys, rows, seen, in.keys);
+    auto dS = view(scratch + (in.queries + first) * in.keys, rows, seen, in.keys);
+    P.noalias() = (Q.middleRows(first, rows) * K.topRows(seen).transpose()) * scale;
+    dS.noalias() = dO.middleRows(first, rows) * V.topRows(seen).transpose();  // dP for now
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      const Eigen::Index visible = first + i + shift + 1;
+      auto p = P.row(i).head(visible).array();
+      p = (p - lse[(first + i) * lse_stride]).exp();
+      P.row(i).tail(seen - visible).setZero();
+      const Scalar row_dot = dO.row(first + i).dot(O.row(first + i));
+      dS.row(i).head(visible).array() = p * (dS.row(i).head(visible).array() - row_dot);
+      dS.row(i).tail(seen - visible).setZero();
+    }
+    dV.topRows(seen).noalias() += P.transpose() * dO.middleRows(first, rows);
+    dQ.middleRows(first, rows).noalias() = (dS * K.topRows(seen)) * scale;
+    dK.topRows(seen).noalias() += (dS.transpose() * Q.middleRows(first, rows)) * scale;
   }
-  view(dv, in.keys, in.head_dim, dkv_stride).noalias() += P.transpose() * dO;
-  view(dq, in.queries, in.head_dim, dq_stride).noalias() = (dS * K) * scale;
-  view(dk, in.keys, in.head_dim, dkv_stride).noalias() += (dS.transpose() * Q) * scale;
 }
 
 // Grow-only scratch, one buffer per parallel chunk.
