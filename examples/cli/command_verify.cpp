@@ -12,6 +12,8 @@
 //   {"verifier": "cosine", "gold": ..., "max_length": 4096, "completion": ...}               (math accuracy inside)
 //   {"verifier": "repetition", "ngram_size": 3, "max_penalty": -1, "completion": ...}
 //   {"verifier": "r1", "gold": ..., "completion": ...}       math accuracy + strict format, weights 1 and 1
+//   {"verifier": "code", "language": "python" | "cpp", "tests": [{"input": ..., "output": ...}], "completion": ...}
+//        run in r1's sandbox (r1/reward/code/); optional "time_limit_ms", "memory_limit_mb", "all_or_nothing"
 // Out: {"score": ..., "components": {...}, "extracted": ..., "reason": ...}; "score" is null
 // when the verifier does not apply (e.g. no gold). A malformed line gives {"error": ...}
 // on its own line and the rest go on. Lines are verified in parallel (oneTBB, --threads).
@@ -25,6 +27,7 @@
 
 #include "command.hpp"
 #include "r1/core/json.hpp"
+#include "r1/reward/code/code_verifier.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/countdown.hpp"
 #include "r1/reward/format.hpp"
@@ -108,9 +111,12 @@ void parse_job(const std::string& line, VerifyJob& job) {
     options.ngram_size = r1::json_field_or<int>(record, "ngram_size", options.ngram_size, where);
     options.max_penalty = r1::json_field_or<double>(record, "max_penalty", options.max_penalty, where);
     job.verifier.emplace(r1::RepetitionPenalty(options));
+  } else if (kind == "code") {
+    job.problem = r1::code::code_problem_from_json(record, where);
+    job.verifier.emplace(r1::code::CodeVerifier(r1::code::CodeVerifierConfig::from_json(record, where)));
   } else {
     r1::fail(where, ": field 'verifier': unknown verifier '", kind,
-             "' (expected math, r1, countdown, format, tag_count, language, overlong, cosine, repetition)");
+             "' (expected math, r1, countdown, format, tag_count, language, overlong, cosine, repetition, code)");
   }
 }
 

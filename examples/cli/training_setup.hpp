@@ -10,7 +10,7 @@
 //                                     else DIR/r1_tokenizer.json
 //   "template": "raw" | "r1_zero" | "deepseek_chat"   how a problem's prompt becomes the model's prompt
 //   "train": "FILE", "eval": "FILE"   JSONL problems (prompt, answer/solution, numbers/target, tests)
-//   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown
+//   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown, code
 //   "out": "DIR"
 #include <filesystem>
 #include <optional>
@@ -21,6 +21,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/reward/code/code_verifier.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/countdown.hpp"
 #include "r1/reward/format.hpp"
@@ -149,8 +150,10 @@ inline RewardList make_reward(const Json& config) {
       list.add(TagCount{}, weight);
     else if (name == "countdown")
       list.add(Countdown{}, weight);
+    else if (name == "code")  // the problems' "tests", run in the sandbox; Python unless a problem says otherwise
+      list.add(code::CodeVerifier{}, weight);
     else
-      fail("config: reward '", name, "': expected math, format, format_lenient, tag_count or countdown");
+      fail("config: reward '", name, "': expected math, format, format_lenient, tag_count, countdown or code");
   }
   return list;
 }

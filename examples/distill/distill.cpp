@@ -38,11 +38,11 @@ using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
 struct Options {
   std::string teacher = "out/r1_zero/policy";
   std::string out = "out/distill";
-  std::int64_t student_hidden = 64;
-  std::int64_t student_layers = 2;
-  std::int64_t pretrain_steps = 600;
-  std::int64_t distill_steps = 300;
-  int traces_problems = 3000;
+  std::int64_t student_hidden = 96;
+  std::int64_t student_layers = 3;
+  std::int64_t pretrain_steps = 800;
+  std::int64_t distill_steps = 800;
+  int traces_problems = 4000;
   std::int64_t grpo_steps = 120;
   int held_out = 500;
   int samples = 4;
