@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/core/token_batch.hpp"
@@ -373,8 +374,8 @@ class BasicTransformer {
     parameter_count_ = offset;
   }
 
-  static Scalar* at(std::vector<Scalar>& buffer, Index index, Index stride) { return buffer.data() + index * stride; }
-  static void grow(std::vector<Scalar>& buffer, Index size) {
+  static Scalar* at(AlignedVector<Scalar>& buffer, Index index, Index stride) { return buffer.data() + index * stride; }
+  static void grow(AlignedVector<Scalar>& buffer, Index size) {
     if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
   }
 
@@ -439,7 +440,7 @@ class BasicTransformer {
   std::vector<ParameterTensor> tensors_;
   std::vector<LayerOffsets> layers_;
   std::int64_t embed_ = 0, final_norm_ = 0, lm_head_ = 0, parameter_count_ = 0;
-  std::vector<Scalar> parameters_, gradients_;
+  AlignedVector<Scalar> parameters_, gradients_;
   RopeTable<Scalar> rope_;
   AttentionScratch<Scalar> attention_scratch_;
 
@@ -448,14 +449,14 @@ class BasicTransformer {
   Index tokens_ = 0;
   Scalar temperature_ = 1;
   std::vector<std::int64_t> offsets_, scored_rows_;
-  std::vector<Scalar> resid_, xn1_, rstd1_, qkv_, attn_, lse_, mid_, xn2_, rstd2_, gate_up_, act_;
-  std::vector<Scalar> final_in_, final_normed_, final_rstd_, logits_;
+  AlignedVector<Scalar> resid_, xn1_, rstd1_, qkv_, attn_, lse_, mid_, xn2_, rstd2_, gate_up_, act_;
+  AlignedVector<Scalar> final_in_, final_normed_, final_rstd_, logits_;
   std::vector<TokenLogprob<Scalar>> row_results_;
-  std::vector<Scalar> d_final_normed_, d_final_in_, d_x_, d_normed_, d_act_, d_gate_up_, d_attn_, d_qkv_;
+  AlignedVector<Scalar> d_final_normed_, d_final_in_, d_x_, d_normed_, d_act_, d_gate_up_, d_attn_, d_qkv_;
 
   // Inference scratch.
   TokenBatch decode_batch_;
-  std::vector<Scalar> infer_x_, infer_normed_, infer_rstd_, infer_qkv_, infer_attn_, infer_lse_, infer_gate_up_,
+  AlignedVector<Scalar> infer_x_, infer_normed_, infer_rstd_, infer_qkv_, infer_attn_, infer_lse_, infer_gate_up_,
       infer_act_, infer_last_, infer_last_normed_;
 };
 

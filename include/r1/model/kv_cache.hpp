@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 
 namespace r1 {
@@ -71,7 +72,7 @@ class BasicKvCache {
   int layers_ = 0, slots_ = 0, max_positions_ = 0;
   Eigen::Index kv_width_ = 0;
   std::vector<int> lengths_;
-  std::vector<Scalar> data_;
+  AlignedVector<Scalar> data_;
 };
 
 using KvCache = BasicKvCache<float>;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 
 namespace r1 {
@@ -44,7 +45,7 @@ class RopeTable {
   Eigen::Index half_ = 0;
   double theta_ = 10000.0;
   Eigen::Index positions_ = 0;
-  std::vector<Scalar> cos_, sin_;
+  AlignedVector<Scalar> cos_, sin_;
 };
 
 // Rotates, in place, `heads` head vectors of E = 2 * table.half() values in each of `rows` rows
