@@ -8,6 +8,7 @@
 // so the output does not depend on --batch-lines or --threads.
 // EOS: the model config's eos_token_id and the tokenizer's EOS, unless --ignore-eos.
 // --stream writes the first sample's text of each line to stderr as it is generated.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -124,6 +125,11 @@ void run_generate(const GenerateOptions& options, const CLI::App& command) {
   if (options.stream) {
     sampler.set_token_callback([&](std::size_t sequence, const r1::Completion& completion) {
       if (sequence % static_cast<std::size_t>(options.samples) != 0) return;
+      const auto& config = sampler.config();  // like "text", the stream leaves out a final EOS / stop token
+      const auto is_last = [&](const std::vector<r1::TokenId>& ids) {
+        return std::find(ids.begin(), ids.end(), completion.ids.back()) != ids.end();
+      };
+      if (is_last(config.eos_token_ids) || is_last(config.stop_token_ids)) return;
       if (stream) {
         std::cerr << stream->push(completion.ids.back());
       } else {
