@@ -43,7 +43,10 @@ class Transformer<cpu> : private BasicTransformer<float> {
   // Parameters laid out once in one flat buffer (gradients in another), all zero.
   explicit Transformer(const ModelConfig& config) : Base(config) { make_views(); }
   Transformer(const Transformer& other) : Base(other) { make_views(); }
-  Transformer(Transformer&& other) noexcept : Base(std::move(other)) { make_views(); }
+  Transformer(Transformer&& other) noexcept : Base(std::move(other)) {
+    make_views();
+    other.views_.clear();  // they pointed at the buffers this object now owns
+  }
   Transformer& operator=(const Transformer& other) {
     if (this != &other) {
       Base::operator=(other);
@@ -52,8 +55,11 @@ class Transformer<cpu> : private BasicTransformer<float> {
     return *this;
   }
   Transformer& operator=(Transformer&& other) noexcept {
-    Base::operator=(std::move(other));
-    make_views();
+    if (this != &other) {
+      Base::operator=(std::move(other));
+      make_views();
+      other.views_.clear();
+    }
     return *this;
   }
 
