@@ -11,7 +11,10 @@
 // Memory: parameters and gradients are two flat buffers laid out once, with
 // q/k/v (and their biases) adjacent and gate/up adjacent so each pair or triple
 // is one GEMM. Activations live in grow-only buffers: after the first call with
-// a given size, score/backward/prefill/decode allocate nothing.
+// a given size, score/backward/prefill/decode allocate nothing. score() keeps the
+// logits of the M scored rows, M x V floats, for backward: with a 150k vocabulary
+// that is 600 KB per scored token, so large batches go in micro-batches (backward
+// accumulates).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
