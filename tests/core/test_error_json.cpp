@@ -26,6 +26,8 @@ TEST_CASE("JSON helpers name the source and field") {
                        r1::Error);
   CHECK_THROWS_WITH_AS(r1::parse_json("{oops", "stdin line 4"), doctest::Contains("stdin line 4: malformed JSON"),
                        r1::Error);
+  CHECK_THROWS_WITH_AS(r1::parse_json(R"({"rope_theta": 1e999})", "config.json"),
+                       doctest::Contains("config.json: malformed JSON"), r1::Error);
   CHECK_THROWS_WITH_AS(r1::read_json_file("/nonexistent/config.json"),
                        doctest::Contains("/nonexistent/config.json: cannot open"), r1::Error);
 }

@@ -21,7 +21,7 @@ inline Json read_json_file(const std::string& path) {
   text << in.rdbuf();
   try {
     return Json::parse(text.str());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
     fail(path, ": malformed JSON: ", e.what());
   }
 }
@@ -30,7 +30,7 @@ inline Json read_json_file(const std::string& path) {
 inline Json parse_json(std::string_view text, std::string_view where) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e999
     fail(where, ": malformed JSON: ", e.what());
   }
 }
