@@ -30,4 +30,9 @@ TEST_CASE("JSON helpers name the source and field") {
                        doctest::Contains("config.json: malformed JSON"), r1::Error);
   CHECK_THROWS_WITH_AS(r1::read_json_file("/nonexistent/config.json"),
                        doctest::Contains("/nonexistent/config.json: cannot open"), r1::Error);
+  CHECK_NOTHROW(r1::require_known_fields(object, {"a", "b", "c"}, "line 1"));
+  CHECK_THROWS_WITH_AS(r1::require_known_fields(object, {"a"}, "line 1"), doctest::Contains("line 1: unknown field 'b'"),
+                       r1::Error);
+  CHECK_THROWS_WITH_AS(r1::require_known_fields(r1::Json::array(), {"a"}, "line 2"),
+                       doctest::Contains("line 2: expected a JSON object"), r1::Error);
 }

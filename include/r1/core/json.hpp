@@ -2,7 +2,9 @@
 // JSON helpers over nlohmann::json whose errors name the file and field.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -53,6 +55,16 @@ template <class T>
 T json_field_or(const Json& object, std::string_view field, T fallback, std::string_view where) {
   if (!object.is_object() || !object.contains(field)) return fallback;
   return json_field<T>(object, field, where);
+}
+
+// Requires `object` to be a JSON object whose fields are all in `known`; an
+// unknown field is an r1::Error naming `where` and the field, so a typo in a
+// config file cannot be silently ignored.
+inline void require_known_fields(const Json& object, std::initializer_list<std::string_view> known,
+                                 std::string_view where) {
+  require(object.is_object(), where, ": expected a JSON object");
+  for (const auto& [key, value] : object.items())
+    require(std::find(known.begin(), known.end(), key) != known.end(), where, ": unknown field '", key, "'");
 }
 
 }  // namespace r1

@@ -35,16 +35,12 @@ struct GrpoTrainerConfig {
   }
 
   static GrpoTrainerConfig from_json(const Json& json, std::string_view where = "grpo config") {
+    require_known_fields(json,
+                         {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
+                          "micro_batch_sequences", "temperature", "max_grad_norm", "use_behaviour_logprobs",
+                          "shuffle_data", "seed"},
+                         where);
     GrpoTrainerConfig c;
-    require(json.is_object(), where, ": expected a JSON object");
-    for (const auto& [key, value] : json.items()) {
-      static const char* known[] = {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout",
-                                    "epochs_per_rollout", "micro_batch_sequences", "temperature", "max_grad_norm",
-                                    "use_behaviour_logprobs", "shuffle_data", "seed"};
-      bool found = false;
-      for (const char* name : known) found = found || key == name;
-      require(found, where, ": unknown field '", key, "'");
-    }
     c.steps = json_field_or(json, "steps", c.steps, where);
     c.prompts_per_step = json_field_or(json, "prompts_per_step", c.prompts_per_step, where);
     c.group_size = json_field_or(json, "group_size", c.group_size, where);

@@ -49,13 +49,8 @@ struct SftConfig {
     require(max_grad_norm >= 0, "sft config: 'max_grad_norm' must be >= 0");
   }
   static SftConfig from_json(const Json& json, std::string_view where = "sft config") {
-    require(json.is_object(), where, ": expected a JSON object");
-    for (const auto& [key, value] : json.items()) {
-      static const char* known[] = {"steps", "batch_size", "micro_batch_sequences", "max_grad_norm", "shuffle", "seed"};
-      bool found = false;
-      for (const char* name : known) found = found || key == name;
-      require(found, where, ": unknown field '", key, "'");
-    }
+    require_known_fields(json, {"steps", "batch_size", "micro_batch_sequences", "max_grad_norm", "shuffle", "seed"},
+                         where);
     SftConfig c;
     c.steps = json_field_or(json, "steps", c.steps, where);
     c.batch_size = json_field_or(json, "batch_size", c.batch_size, where);
