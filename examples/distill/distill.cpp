@@ -20,20 +20,15 @@
 #include "r1/core/timer.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/schedule.hpp"
-#include "r1/reward/compose.hpp"
-#include "r1/reward/format.hpp"
-#include "r1/reward/math_answer.hpp"
-#include "r1/rl/grpo_objective.hpp"
-#include "r1/sampling/kv_sampler.hpp"
 #include "r1/train/distillation.hpp"
-#include "r1/train/grpo_trainer.hpp"
-#include "r1/train/standard_hooks.hpp"
+#include "r1/train/grpo_trainer_config.hpp"
 #include "toy_multiplication.hpp"
+#include "toy_training.hpp"
 
 namespace {
 
-using Policy = r1::Transformer<r1::cpu>;
-using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
+using toy::Policy;
+using toy::Reward;
 
 struct Options {
   std::string teacher = "out/r1_zero/policy";
@@ -73,18 +68,8 @@ int run(const Options& options) {
   student_base.init_random(options.seed + 10);
   {
     const auto examples = toy::pretraining_examples(tokenizer, task, 0.2, 60000, options.seed + 2);
-    r1::SftConfig sft;
-    sft.steps = options.pretrain_steps;
-    sft.batch_size = 128;
-    sft.seed = options.seed;
-    r1::AdamWConfig adam;
-    adam.lr = 3e-3f;
-    using Sft = r1::SftTrainer<Policy, r1::AdamW>;
-    Sft pretrainer{sft, student_base, r1::AdamW{adam},
-                   r1::CosineSchedule{adam.lr, 50, options.pretrain_steps, adam.lr * 0.1f}};
-    pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>("", stderr, options.pretrain_steps));
     r1::Stopwatch timer;
-    pretrainer.fit(examples);
+    toy::pretrain(student_base, examples, options.pretrain_steps, 128, 3e-3f, options.seed, "");
     std::printf("student base pretrained: %.1f s\n", timer.elapsed_seconds());
   }
   const toy::Stage base = toy::evaluate(student_base, held_out, codec, reward, options.samples, options.seed + 777, eos);
@@ -118,22 +103,8 @@ int run(const Options& options) {
   r1::GrpoTrainerConfig grpo;
   grpo.steps = options.grpo_steps;
   grpo.seed = options.seed;
-  r1::GrpoConfig objective;
-  objective.beta = 0.0;
-  objective.aggregation = r1::Aggregation::token_mean;
-  objective.group_size = grpo.group_size;
-  r1::SamplerConfig rollout;
-  rollout.max_new_tokens = 160;
-  rollout.eos_token_ids = {eos};
-  r1::AdamWConfig rl_adam;
-  rl_adam.lr = 1e-4f;
-  rl_adam.weight_decay = 0.0f;
-  using Trainer = r1::GrpoTrainer<r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>>;
-  Trainer trainer{grpo,   rl_student, r1::KvSampler{rollout, codec.decode}, reward, r1::AdamW{rl_adam},
-                  r1::GrpoObjective{objective}, codec, r1::CosineSchedule{rl_adam.lr, 0, grpo.steps, 0.0f}};
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(options.out + "/rl_student_metrics.jsonl", stderr, grpo.steps));
   timer.restart();
-  trainer.fit(train);
+  toy::train_grpo(rl_student, train, codec, reward, grpo, 1e-4f, eos, options.out + "/rl_student_metrics.jsonl");
   std::printf("RL alone: %lld GRPO steps, %.1f s\n", static_cast<long long>(grpo.steps), timer.elapsed_seconds());
   const toy::Stage rl_stage = toy::evaluate(rl_student, held_out, codec, reward, options.samples, options.seed + 777, eos);
 

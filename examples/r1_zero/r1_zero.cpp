@@ -26,28 +26,17 @@
 #include "r1/core/json.hpp"
 #include "r1/core/threads.hpp"
 #include "r1/core/timer.hpp"
-#include "r1/model/transformer.hpp"
-#include "r1/optim/adamw.hpp"
-#include "r1/optim/schedule.hpp"
-#include "r1/reward/compose.hpp"
-#include "r1/reward/format.hpp"
-#include "r1/reward/math_answer.hpp"
-#include "r1/rl/grpo_objective.hpp"
-#include "r1/sampling/kv_sampler.hpp"
 #include "r1/tasks/padded_multiplication.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
-#include "r1/train/evaluator.hpp"
-#include "r1/train/grpo_trainer.hpp"
+#include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/plot.hpp"
-#include "r1/train/sft_trainer.hpp"
-#include "r1/train/standard_hooks.hpp"
 #include "toy_multiplication.hpp"
+#include "toy_training.hpp"
 
 namespace {
 
-using Policy = r1::Transformer<r1::cpu>;
-using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
-using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
+using toy::Policy;
+using toy::Reward;
 
 struct Options {
   std::string out = "out/r1_zero";
@@ -102,20 +91,9 @@ int run(const Options& options) {
     std::printf("pretraining the base: %lld parameters, %zu examples (%.0f%% with a scratchpad), %lld steps of %d\n",
                 static_cast<long long>(model.parameter_count()), examples.size(), 100 * options.scratchpad_fraction,
                 static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
-    r1::SftConfig sft;
-    sft.steps = options.pretrain_steps;
-    sft.batch_size = options.pretrain_batch;
-    sft.seed = options.seed;
-    r1::AdamWConfig adam;
-    adam.lr = 2e-3f;
-    adam.weight_decay = 0.01f;
-    using Sft = r1::SftTrainer<Policy, r1::AdamW>;
-    Sft pretrainer{sft, model, r1::AdamW{adam},
-                   r1::CosineSchedule{adam.lr, 50, options.pretrain_steps, adam.lr * 0.1f}};
-    pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(options.out + "/pretrain_metrics.jsonl", stderr,
-                                                               options.pretrain_steps));
     r1::Stopwatch timer;
-    pretrainer.fit(examples);
+    toy::pretrain(model, examples, options.pretrain_steps, options.pretrain_batch, 2e-3f, options.seed,
+                  options.out + "/pretrain_metrics.jsonl");
     std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
     model.save(options.out + "/base");
     toy::write_tokenizer_spec(options.out + "/base");
@@ -135,33 +113,12 @@ int run(const Options& options) {
   grpo.group_size = options.group_size;
   grpo.temperature = 1.0f;
   grpo.seed = options.seed;
-  r1::GrpoConfig objective;                   // DeepSeekMath GRPO (z-score, sample std) ...
-  objective.beta = 0.0;                       // ... without a KL term (as R1-Zero-like recipes since DAPO)
-  objective.aggregation = r1::Aggregation::token_mean;
-  objective.group_size = options.group_size;
-  r1::SamplerConfig sampling;
-  sampling.temperature = grpo.temperature;
-  sampling.max_new_tokens = 160;
-  sampling.eos_token_ids = {eos};
-  r1::AdamWConfig adam;
-  adam.lr = options.grpo_lr;
-  adam.weight_decay = 0.0f;
-  using Trainer = r1::GrpoTrainer<Recipe>;
-  Trainer trainer{grpo,
-                  model,
-                  r1::KvSampler{sampling, codec.decode},
-                  reward,
-                  r1::AdamW{adam},
-                  r1::GrpoObjective{objective},
-                  codec,
-                  r1::CosineSchedule{adam.lr, 0, options.grpo_steps, 0.0f}};
   const std::string metrics_path = options.out + "/metrics.jsonl";
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics_path, stderr, options.grpo_steps));
   std::printf("GRPO: %lld steps of %d prompts x G %d, lr %g (cosine to 0), beta 0, token-mean loss\n",
               static_cast<long long>(options.grpo_steps), options.prompts_per_step, options.group_size,
               static_cast<double>(options.grpo_lr));
   timer.restart();
-  trainer.fit(train);
+  toy::train_grpo(model, train, codec, reward, grpo, options.grpo_lr, eos, metrics_path);
   std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
   model.save(options.out + "/policy");
   toy::write_tokenizer_spec(options.out + "/policy");
