@@ -5,7 +5,8 @@ same run, at the same thread count, with the ratio of new tokens per second.
     /usr/bin/python3 bench/sampling/compare_with_torch.py BUILD_DIR [--threads 2] [--rounds 2]
 
 Runs BUILD_DIR/bench/sampling/bench_generate (batch 8 = 8 prompts x G 1, batch 64
-= 8 prompts x G 8) and torch_generate_peer.py for the same shapes, alternating
+= 8 prompts x G 8), and bench_generate_native (the same, built with -march=native)
+when it was built, and torch_generate_peer.py for the same shapes, alternating
 r1 and torch `--rounds` times so both see the same machine load, and prints the
 median of each with the ratio r1 / torch. Prints a JSON line at the end.
 """
@@ -44,21 +45,29 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    binary = os.path.join(args.build_dir, "bench", "sampling", "bench_generate")
-    r1_rates = {8: [], 64: []}
+    builds = {"r1": os.path.join(args.build_dir, "bench", "sampling", "bench_generate")}
+    native = os.path.join(args.build_dir, "bench", "sampling", "bench_generate_native")
+    if os.path.exists(native):
+        builds["r1 native"] = native
+    r1_rates = {label: {8: [], 64: []} for label in builds}
     torch_rates = {8: [], 64: []}
     for _ in range(args.rounds):
-        for batch, rate in run_r1(binary, args.threads).items():
-            r1_rates[batch].append(rate)
+        for label, binary in builds.items():
+            for batch, rate in run_r1(binary, args.threads).items():
+                r1_rates[label][batch].append(rate)
         for batch, samples in ((8, 1), (64, 8)):
             torch_rates[batch].append(run_torch(args.threads, samples))
     summary = {"threads": args.threads, "rounds": args.rounds}
     for batch in (8, 64):
-        r1_rate, torch_rate = statistics.median(r1_rates[batch]), statistics.median(torch_rates[batch])
-        summary[f"batch{batch}"] = {"r1_new_tokens_per_s": r1_rate, "torch_new_tokens_per_s": torch_rate,
-                                    "ratio": r1_rate / torch_rate}
-        print(f"batch {batch:3d}: r1 {r1_rate:9.0f} tok/s   torch {torch_rate:9.0f} tok/s   r1/torch {r1_rate / torch_rate:5.2f}x",
-              file=sys.stderr)
+        torch_rate = statistics.median(torch_rates[batch])
+        summary[f"batch{batch}"] = {"torch_new_tokens_per_s": torch_rate}
+        for label in builds:
+            r1_rate = statistics.median(r1_rates[label][batch])
+            key = label.replace(" ", "_")
+            summary[f"batch{batch}"][f"{key}_new_tokens_per_s"] = r1_rate
+            summary[f"batch{batch}"][f"{key}_ratio"] = r1_rate / torch_rate
+            print(f"batch {batch:3d}: {label:9s} {r1_rate:9.0f} tok/s   torch {torch_rate:9.0f} tok/s   "
+                  f"r1/torch {r1_rate / torch_rate:5.2f}x", file=sys.stderr)
     print(json.dumps(summary))
 
 

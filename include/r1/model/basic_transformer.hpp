@@ -277,31 +277,26 @@ class BasicTransformer {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
       rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
       linear_forward(xn, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
-      parallel_dealt(S, chunk_count(S), [&](int, std::int64_t s) {
+      // One task per (sequence, key/value head): RoPE on the head's queries and key, the new keys and values
+      // into the cache, then attention. One parallel region per layer instead of two: a decode step is short.
+      parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
+        const Index s = item / heads_.kv_heads, g = item % heads_.kv_heads, E = heads_.head_dim;
         const int slot = slots[static_cast<std::size_t>(s)];
         const Index first = sequences.offsets[static_cast<std::size_t>(s)], length = sequences.length(static_cast<std::size_t>(s));
         const Index start = cache.length(slot);
         Scalar* rows = qkv + first * QKV;
-        rope_rotate(rows, length, QKV, heads_.heads, start, rope_, false);
-        rope_rotate(rows + A, length, QKV, heads_.kv_heads, start, rope_, false);
-        Scalar* keys = cache.keys(static_cast<int>(l), slot) + start * KW;
-        Scalar* values = cache.values(static_cast<int>(l), slot) + start * KW;
+        rope_rotate(rows + g * heads_.group() * E, length, QKV, heads_.group(), start, rope_, false);
+        rope_rotate(rows + A + g * E, length, QKV, Index{1}, start, rope_, false);
+        Scalar* keys = cache.keys(static_cast<int>(l), slot);
+        Scalar* values = cache.values(static_cast<int>(l), slot);
         for (Index t = 0; t < length; ++t) {
-          std::copy_n(rows + t * QKV + A, KW, keys + t * KW);
-          std::copy_n(rows + t * QKV + A + KW, KW, values + t * KW);
+          std::copy_n(rows + t * QKV + A + g * E, E, keys + (start + t) * KW + g * E);
+          std::copy_n(rows + t * QKV + A + KW + g * E, E, values + (start + t) * KW + g * E);
         }
-      });
-      parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
-        const Index s = item / heads_.kv_heads, g = item % heads_.kv_heads;
-        const int slot = slots[static_cast<std::size_t>(s)];
-        const Index first = sequences.offsets[static_cast<std::size_t>(s)], length = sequences.length(static_cast<std::size_t>(s));
-        const Index keys = cache.length(slot) + length;
+        const Index visible_keys = start + length;
         for (Index h = g * heads_.group(); h < (g + 1) * heads_.group(); ++h) {
-          const AttentionHeadInputs<Scalar> in{qkv + first * QKV + h * heads_.head_dim, QKV,
-                                               cache.keys(static_cast<int>(l), slot) + g * heads_.head_dim,
-                                               cache.values(static_cast<int>(l), slot) + g * heads_.head_dim, KW,
-                                               length, keys, heads_.head_dim};
-          attention_head_forward(in, attn + first * A + h * heads_.head_dim, A, infer_lse_.data() + first * heads_.heads + h,
+          const AttentionHeadInputs<Scalar> in{rows + h * E, QKV, keys + g * E, values + g * E, KW, length, visible_keys, E};
+          attention_head_forward(in, attn + first * A + h * E, A, infer_lse_.data() + first * heads_.heads + h,
                                  heads_.heads, attention_scratch_.chunk(chunk));
         }
       });

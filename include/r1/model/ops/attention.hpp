@@ -50,10 +50,12 @@ void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, 
     const Eigen::Index rows = std::min(detail::kAttentionQueryBlock, in.queries - first);
     const Eigen::Index seen = first + rows + shift;  // keys visible to the block's last query
     auto P = view(scores + first * in.keys, rows, seen, in.keys);
-    P.noalias() = (Q.middleRows(first, rows) * K.topRows(seen).transpose()) * scale;
+    // The scale is applied row by row below: written into the product, Eigen would evaluate it into a temporary.
+    P.noalias() = Q.middleRows(first, rows) * K.topRows(seen).transpose();
     for (Eigen::Index i = 0; i < rows; ++i) {
       const Eigen::Index visible = first + i + shift + 1;
       auto row = P.row(i).head(visible).array();
+      row *= scale;
       const Scalar max_score = row.maxCoeff();
       row = (row - max_score).exp();
       const Scalar sum = row.sum();
@@ -86,20 +88,21 @@ void attention_head_backward(const AttentionHeadInputs<Scalar>& in, const Scalar
     const Eigen::Index seen = first + rows + shift;
     auto P = view(scratch + first * in.keys, rows, seen, in.keys);
     auto dS = view(scratch + (in.queries + first) * in.keys, rows, seen, in.keys);
-    P.noalias() = (Q.middleRows(first, rows) * K.topRows(seen).transpose()) * scale;
+    P.noalias() = Q.middleRows(first, rows) * K.topRows(seen).transpose();
     dS.noalias() = dO.middleRows(first, rows) * V.topRows(seen).transpose();  // dP for now
     for (Eigen::Index i = 0; i < rows; ++i) {
       const Eigen::Index visible = first + i + shift + 1;
       auto p = P.row(i).head(visible).array();
-      p = (p - lse[(first + i) * lse_stride]).exp();
+      p = (p * scale - lse[(first + i) * lse_stride]).exp();
       P.row(i).tail(seen - visible).setZero();
       const Scalar row_dot = dO.row(first + i).dot(O.row(first + i));
-      dS.row(i).head(visible).array() = p * (dS.row(i).head(visible).array() - row_dot);
+      // dS carries the 1/sqrt(E) of dQ and dK, so the two products below need no scaled temporary.
+      dS.row(i).head(visible).array() = p * (dS.row(i).head(visible).array() - row_dot) * scale;
       dS.row(i).tail(seen - visible).setZero();
     }
     dV.topRows(seen).noalias() += P.transpose() * dO.middleRows(first, rows);
-    dQ.middleRows(first, rows).noalias() = (dS * K.topRows(seen)) * scale;
-    dK.topRows(seen).noalias() += (dS.transpose() * Q.middleRows(first, rows)) * scale;
+    dQ.middleRows(first, rows).noalias() = dS * K.topRows(seen);
+    dK.topRows(seen).noalias() += dS.transpose() * Q.middleRows(first, rows);
   }
 }
 
