@@ -99,6 +99,49 @@ void BM_Score(benchmark::State& state) {
 }
 BENCHMARK(BM_Score)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->Iterations(5);
 
+// The matmuls of one train step alone: every linear layer's forward, input gradient and weight gradient at
+// the reference shapes (N = kBatch * kSeq rows), through the same r1 calls the model makes, on buffers of the
+// model's sizes. Its GFLOP/s is the step's "matmul share" rate; step time minus this time is what the rest
+// (attention, norms, activations, loss, AdamW) costs.
+void BM_StepMatmuls(benchmark::State& state) {
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
+  const auto c = reference_config();
+  const Eigen::Index N = kBatch * kSeq, D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  struct Shape {
+    Eigen::Index in, out;
+  };
+  std::vector<Shape> shapes;
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    shapes.push_back({D, 3 * D});  // q, k, v
+    shapes.push_back({D, D});      // o
+    shapes.push_back({D, 2 * F});  // gate, up
+    shapes.push_back({F, D});      // down
+  }
+  shapes.push_back({D, V});  // lm_head
+  std::vector<std::vector<float>> weights, grads, inputs, outputs;
+  for (const auto& shape : shapes) {
+    weights.emplace_back(static_cast<std::size_t>(shape.in * shape.out), 0.01f);
+    grads.emplace_back(static_cast<std::size_t>(shape.in * shape.out), 0.0f);
+    inputs.emplace_back(static_cast<std::size_t>(N * shape.in), 0.5f);
+    outputs.emplace_back(static_cast<std::size_t>(N * shape.out), 0.0f);
+  }
+  double flops = 0;
+  for (const auto& shape : shapes) flops += 6.0 * double(N) * double(shape.in) * double(shape.out);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < shapes.size(); ++i)
+      r1::linear_forward(inputs[i].data(), weights[i].data(), static_cast<const float*>(nullptr), N, shapes[i].in,
+                         shapes[i].out, outputs[i].data());
+    for (std::size_t i = shapes.size(); i-- > 0;) {
+      r1::linear_backward_input(outputs[i].data(), weights[i].data(), N, shapes[i].in, shapes[i].out, inputs[i].data());
+      r1::linear_backward_weight(outputs[i].data(), inputs[i].data(), N, shapes[i].in, shapes[i].out, grads[i].data(),
+                                 static_cast<float*>(nullptr));
+    }
+    benchmark::DoNotOptimize(grads.back().data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_StepMatmuls)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->MinTime(1.0);
+
 // The peak: the MLP's up-projection shape (N = 2048 rows, 256 -> 768), through the same row split r1 uses.
 void BM_GemmPeak(benchmark::State& state) {
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
