@@ -139,6 +139,10 @@ TEST_CASE("GrpoConfig from JSON: preset, overrides, round trip, errors") {
   CHECK_THROWS_WITH_AS(r1::GrpoConfig::from_json(r1::Json{{"betta", 0.1}}), doctest::Contains("betta"), r1::Error);
   CHECK_THROWS_WITH_AS(r1::GrpoConfig::from_json(r1::Json{{"aggregation", "mean"}}),
                        doctest::Contains("token_mean"), r1::Error);
+  CHECK_THROWS_WITH_AS(r1::GrpoConfig::from_json(r1::Json{{"kl_placement", "nowhere"}}),
+                       doctest::Contains("grpo config: field 'kl_placement'"), r1::Error);
+  CHECK_THROWS_WITH_AS(r1::GrpoConfig::from_json(r1::Json{{"kl_placement", 3}}),
+                       doctest::Contains("field 'kl_placement' has the wrong type"), r1::Error);
   CHECK_THROWS_AS(r1::GrpoConfig::from_json(r1::Json{{"preset", "ppo"}}), r1::Error);
   CHECK_THROWS_AS(r1::GrpoConfig::from_json(r1::Json{{"beta", "high"}}), r1::Error);
   CHECK_THROWS_AS(r1::GrpoConfig::from_json(r1::Json{{"dual_clip_c", 0.5}}), r1::Error);

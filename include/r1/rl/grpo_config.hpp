@@ -179,24 +179,23 @@ struct GrpoConfig {
     const Json known = config.to_json();
     for (const auto& [key, value] : json.items())
       require(key == "preset" || known.contains(key), where, ": unknown field '", key, "'");
-    auto text = [&](std::string_view field) { return json_field<std::string>(json, field, where); };
-    auto field_where = [&](std::string_view field) { return std::string(where) + ": field '" + std::string(field) + "'"; };
+    // An enum field is its name as text; `parse` names the field in its error.
+    auto set_enum = [&](std::string_view field, auto& target, auto parse) {
+      if (!json.contains(field)) return;
+      const std::string field_where = std::string(where) + ": field '" + std::string(field) + "'";
+      target = parse(json_field<std::string>(json, field, where), field_where);
+    };
     auto set_number = [&](std::string_view field, auto& target) {
       if (json.contains(field)) target = json_field<std::remove_reference_t<decltype(target)>>(json, field, where);
     };
-    if (json.contains("advantage_estimator"))
-      config.advantage_estimator = parse_advantage_estimator(text("advantage_estimator"), field_where("advantage_estimator"));
-    if (json.contains("std_estimator"))
-      config.std_estimator = parse_std_estimator(text("std_estimator"), field_where("std_estimator"));
-    if (json.contains("scaling")) config.scaling = parse_advantage_scaling(text("scaling"), field_where("scaling"));
-    if (json.contains("singleton_rule"))
-      config.singleton_rule = parse_singleton_rule(text("singleton_rule"), field_where("singleton_rule"));
-    if (json.contains("policy_loss")) config.policy_loss = parse_policy_loss(text("policy_loss"), field_where("policy_loss"));
-    if (json.contains("aggregation")) config.aggregation = parse_aggregation(text("aggregation"), field_where("aggregation"));
-    if (json.contains("kl_estimator"))
-      config.kl_estimator = parse_kl_estimator(text("kl_estimator"), field_where("kl_estimator"));
-    if (json.contains("kl_placement"))
-      config.kl_placement = parse_kl_placement(text("kl_placement"), field_where("kl_placement"));
+    set_enum("advantage_estimator", config.advantage_estimator, parse_advantage_estimator);
+    set_enum("std_estimator", config.std_estimator, parse_std_estimator);
+    set_enum("scaling", config.scaling, parse_advantage_scaling);
+    set_enum("singleton_rule", config.singleton_rule, parse_singleton_rule);
+    set_enum("policy_loss", config.policy_loss, parse_policy_loss);
+    set_enum("aggregation", config.aggregation, parse_aggregation);
+    set_enum("kl_estimator", config.kl_estimator, parse_kl_estimator);
+    set_enum("kl_placement", config.kl_placement, parse_kl_placement);
     set_number("advantage_eps", config.advantage_eps);
     set_number("filter_zero_std_groups", config.filter_zero_std_groups);
     set_number("eps_low", config.eps_low);
