@@ -17,6 +17,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/optim/optimizer_base.hpp"
 #include "r1/optim/parameter.hpp"
 #include "r1/optim/slot_buffers.hpp"
 #include "r1/optim/state_io.hpp"
@@ -39,10 +40,7 @@ struct AdamWConfig {
             weight_decay);
   }
   static AdamWConfig from_json(const Json& json, std::string_view where = "adamw config") {
-    require(json.is_object(), where, ": expected a JSON object");
-    for (const auto& [key, value] : json.items())
-      require(key == "lr" || key == "beta1" || key == "beta2" || key == "eps" || key == "weight_decay", where,
-              ": unknown field '", key, "'");
+    require_known_fields(json, {"lr", "beta1", "beta2", "eps", "weight_decay"}, where);
     AdamWConfig config;
     config.lr = json_field_or<float>(json, "lr", config.lr, where);
     config.beta1 = json_field_or<float>(json, "beta1", config.beta1, where);
@@ -54,22 +52,14 @@ struct AdamWConfig {
   }
 };
 
-class AdamW {
+class AdamW : public OptimizerBase<AdamWConfig> {
  public:
   static constexpr std::string_view format_tag = "r1.AdamW";
   static constexpr std::uint32_t format_version = 1;
   static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
   AdamW() : AdamW(AdamWConfig{}) {}
-  explicit AdamW(const AdamWConfig& config) : config_(config) { config_.validate(); }
-
-  const AdamWConfig& config() const { return config_; }
-  float learning_rate() const { return config_.lr; }
-  void set_learning_rate(float lr) {
-    require(std::isfinite(lr) && lr >= 0, "AdamW::set_learning_rate: expected a finite rate ≥ 0, got ", lr);
-    config_.lr = lr;
-  }
-  std::int64_t steps() const { return step_; }
+  explicit AdamW(const AdamWConfig& config) : OptimizerBase(config, "AdamW") {}
 
   // Sizes the state for `parameters` now rather than on the first step.
   void init(std::span<const ParameterView> parameters) { moments_.bind(parameters, "AdamW::init"); }
@@ -139,8 +129,6 @@ class AdamW {
   }
 
  private:
-  AdamWConfig config_;
-  std::int64_t step_ = 0;
   SlotBuffers moments_{2};
 };
 

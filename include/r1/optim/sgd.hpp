@@ -16,6 +16,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/optim/optimizer_base.hpp"
 #include "r1/optim/parameter.hpp"
 #include "r1/optim/slot_buffers.hpp"
 #include "r1/optim/state_io.hpp"
@@ -38,10 +39,7 @@ struct SgdConfig {
     require(!nesterov || (momentum > 0 && dampening == 0), where, ": nesterov needs momentum > 0 and dampening 0");
   }
   static SgdConfig from_json(const Json& json, std::string_view where = "sgd config") {
-    require(json.is_object(), where, ": expected a JSON object");
-    for (const auto& [key, value] : json.items())
-      require(key == "lr" || key == "momentum" || key == "dampening" || key == "weight_decay" || key == "nesterov", where,
-              ": unknown field '", key, "'");
+    require_known_fields(json, {"lr", "momentum", "dampening", "weight_decay", "nesterov"}, where);
     SgdConfig config;
     config.lr = json_field_or<float>(json, "lr", config.lr, where);
     config.momentum = json_field_or<float>(json, "momentum", config.momentum, where);
@@ -53,22 +51,15 @@ struct SgdConfig {
   }
 };
 
-class Sgd {
+class Sgd : public OptimizerBase<SgdConfig> {
  public:
   static constexpr std::string_view format_tag = "r1.Sgd..";
   static constexpr std::uint32_t format_version = 1;
   static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
   Sgd() : Sgd(SgdConfig{}) {}
-  explicit Sgd(const SgdConfig& config) : config_(config) { config_.validate(); }
+  explicit Sgd(const SgdConfig& config) : OptimizerBase(config, "Sgd") {}
 
-  const SgdConfig& config() const { return config_; }
-  float learning_rate() const { return config_.lr; }
-  void set_learning_rate(float lr) {
-    require(std::isfinite(lr) && lr >= 0, "Sgd::set_learning_rate: expected a finite rate ≥ 0, got ", lr);
-    config_.lr = lr;
-  }
-  std::int64_t steps() const { return step_; }
   void init(std::span<const ParameterView> parameters) { momentum_.bind(parameters, "Sgd::init"); }
 
   void step(std::span<const ParameterView> parameters) {
@@ -120,8 +111,6 @@ class Sgd {
   }
 
  private:
-  SgdConfig config_;
-  std::int64_t step_ = 0;
   SlotBuffers momentum_{1};
 };
 
