@@ -310,10 +310,14 @@ TEST_CASE("hostile programs get the right verdict and leave nothing behind") {
     const auto grace = mode == IsolationMode::namespaces ? std::chrono::milliseconds(0) : std::chrono::milliseconds(1000);
     const auto left = r1::test::live_sandbox_processes(grace);
     CHECK_MESSAGE(left.empty(), "left behind: ", r1::test::describe(left));
+    // Not even a zombie: the run's reaper (PID 1 of its namespace, or the supervisor
+    // as child subreaper in process_group mode) has reaped them all. Zombies left to
+    // the host's PID 1 would count against the slot uid's RLIMIT_NPROC, and the
+    // slot's next runs could not fork.
+    const auto unreaped = r1::test::sandbox_processes();
+    CHECK_MESSAGE(unreaped.empty(), "not reaped: ", r1::test::describe(unreaped));
 
     // And the next run works.
     CHECK(python(problem, r1::test::fenced("python", "print('ok')")).score == 1.0);
   }
-  const auto zombies = r1::test::sandbox_processes();
-  if (!zombies.empty()) MESSAGE("zombies of killed runs awaiting their reaper (pid 1): ", r1::test::describe(zombies));
 }

@@ -37,7 +37,12 @@
 //   - when root, the program runs as its slot's uid and the run ends with a sweep
 //     that kills every process of that uid (kill(-1) from a helper holding the
 //     uid), which catches children that changed process group or session; files
-//     outside its working directory are protected by ordinary permissions only;
+//     outside its working directory are protected by ordinary permissions only.
+//     The supervisor is the run's child subreaper: orphans come to it, not to the
+//     host's PID 1 (which may never reap them, and their zombies would count
+//     against the uid's RLIMIT_NPROC in the slot's next runs); it sweeps and reaps
+//     them all before it exits, also on a timeout, where the host sweeps and
+//     leaves the supervisor alive;
 //   - when not root the uid cannot change, and the program could signal every
 //     process of the caller (kill(-1, SIGKILL) kills the trainer), read the
 //     caller's files, and leave children that escape the group. Runs are therefore
@@ -204,6 +209,7 @@ enum SupervisorStage : std::int32_t {
   kStageChdir,
   kStageExec,
   kStageUserNamespace,
+  kStageSubreaper,
 };
 
 inline std::string_view stage_name(std::int32_t stage) {
@@ -221,6 +227,7 @@ inline std::string_view stage_name(std::int32_t stage) {
     case kStageChdir: return "entering the working directory";
     case kStageExec: return "executing the program (execve)";
     case kStageUserNamespace: return "writing the user namespace's uid/gid maps";
+    case kStageSubreaper: return "becoming the child subreaper of the run (prctl)";
     default: return "unknown step";
   }
 }
@@ -257,6 +264,15 @@ struct LaunchPlan {
   std::string uid_map, gid_map;  // "0 <caller's uid> 1\n"
   int last_capability = 40;      // /proc/sys/kernel/cap_last_cap
 };
+
+// process_group mode as root: no PID namespace kills and reaps the run's processes,
+// and orphans would go to the host's PID 1, which may never reap them (their zombies
+// count against the uid's RLIMIT_NPROC, so later runs of the slot could not fork).
+// The supervisor is then the run's child subreaper and ends the run itself (see
+// supervise()). Not root it cannot kill by uid (that uid is the caller's).
+inline bool supervisor_ends_run(const LaunchPlan& plan) {
+  return plan.mode == IsolationMode::process_group && plan.change_identity;
+}
 
 inline void write_report(int fd, std::int32_t stage, std::int32_t error, std::int32_t wait_status = 0,
                          std::int64_t cpu_us = 0, std::int64_t max_rss_kb = 0) {
@@ -331,6 +347,44 @@ inline void close_from(int first_fd) {
   ::getrlimit(RLIMIT_NOFILE, &files);
   const rlim_t last = std::min<rlim_t>(files.rlim_cur == RLIM_INFINITY ? 65536 : files.rlim_cur, 65536);
   for (rlim_t fd = static_cast<rlim_t>(first_fd); fd < last; ++fd) ::close(static_cast<int>(fd));
+}
+
+// Waits for a child we cloned and returns its wait status (or -1).
+inline int wait_child(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
+// Waits up to `timeout_ms` for a child we cloned; false if it is still running.
+inline bool wait_child_within(pid_t pid, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const pid_t done = ::waitpid(pid, nullptr, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    ::usleep(1000);
+  }
+}
+
+// Kills every process whose real uid is `uid`: a helper takes that uid and calls
+// kill(-1, SIGKILL), which reaches exactly the processes it may signal. One call
+// also reaches children forked while it runs (since Linux 4.18, fork defers to a
+// pending signal sent to several processes); kill(-1) cannot tell us when none is
+// left (it returns 0 whenever any other process exists, EPERM ones included), so
+// the second call is only a safety net; the tests scan /proc for survivors.
+inline void kill_all_of_uid(std::uint32_t uid) {
+  const pid_t helper = raw_fork();
+  if (helper < 0) return;
+  if (helper == 0) {
+    if (!drop_identity(uid)) ::_exit(1);
+    ::kill(-1, SIGKILL);
+    ::kill(-1, SIGKILL);
+    ::_exit(0);
+  }
+  wait_child(helper);
 }
 
 // The program process: limits, identity, filter, exec. Never returns.
@@ -412,8 +466,11 @@ inline bool run_mount_step(const MountStep& step) {
       child_fail(status_fd, kStagePivotRoot);
     }
     ::sethostname("sandbox", 7);
-  } else if (::setsid() < 0) {
-    child_fail(status_fd, kStageSession);
+  } else {
+    if (::setsid() < 0) child_fail(status_fd, kStageSession);
+    if (supervisor_ends_run(plan) && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+      child_fail(status_fd, kStageSubreaper);
+    }
   }
 
   const pid_t program = raw_fork();
@@ -423,8 +480,8 @@ inline bool run_mount_step(const MountStep& step) {
   ::close(0);
   ::close(1);
   ::close(2);
-  // As PID 1 of the namespace the supervisor also reaps orphans; it reports when
-  // the program itself ends, and its exit then ends the namespace.
+  // As PID 1 of the namespace (or subreaper) the supervisor also reaps orphans; it
+  // reports when the program itself ends, and its exit then ends the namespace.
   for (;;) {
     int status = 0;
     rusage usage{};
@@ -435,6 +492,15 @@ inline bool run_mount_step(const MountStep& step) {
     const std::int64_t cpu_us = usage.ru_utime.tv_sec * 1000000ll + usage.ru_utime.tv_usec +
                                 usage.ru_stime.tv_sec * 1000000ll + usage.ru_stime.tv_usec;
     write_report(status_fd, kStageFinished, 0, status, cpu_us, usage.ru_maxrss);
+    if (supervisor_ends_run(plan)) {
+      // What the run left (daemons, a fork bomb's children, even those that left
+      // the group) has the run's uid and, orphaned, comes to us: kill it all and
+      // reap it all, so that no zombie outlives the run. The report goes first so
+      // that a host that loses patience (a process stuck in the kernel) still has it.
+      kill_all_of_uid(plan.uid);
+      while (::wait4(-1, nullptr, 0, nullptr) > 0 || errno == EINTR) {
+      }
+    }
     ::_exit(0);
   }
 }
@@ -469,33 +535,6 @@ inline pid_t clone_supervisor(unsigned long flags) {
 }
 
 inline constexpr unsigned long kNamespaceFlags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-
-// Waits for a child we cloned and returns its wait status (or -1).
-inline int wait_child(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return status;
-}
-
-// Kills every process whose real uid is `uid`: a helper takes that uid and calls
-// kill(-1, SIGKILL), which reaches exactly the processes it may signal. One call
-// also reaches children forked while it runs (since Linux 4.18, fork defers to a
-// pending signal sent to several processes); kill(-1) cannot tell us when none is
-// left (it returns 0 whenever any other process exists, EPERM ones included), so
-// the second call is only a safety net; the tests scan /proc for survivors.
-inline void kill_all_of_uid(std::uint32_t uid) {
-  const pid_t helper = raw_fork();
-  if (helper < 0) return;
-  if (helper == 0) {
-    if (!drop_identity(uid)) ::_exit(1);
-    ::kill(-1, SIGKILL);
-    ::kill(-1, SIGKILL);
-    ::_exit(0);
-  }
-  wait_child(helper);
-}
 
 // Probes in a throwaway child; returns whether `probe` exited 0.
 template <class Probe>
@@ -547,7 +586,7 @@ inline SandboxCapabilities probe_capabilities() {
                           : (caps.root ? "ordinary permissions as the per-run uid; fresh working dir removed afterwards"
                                        : "ordinary permissions as the caller (NOT isolated); fresh working dir removed afterwards");
   std::string cleanup = caps.namespaces ? "PID namespace: all processes die with the supervisor"
-                                        : (caps.root ? "process-group kill + kill of every process of the run's uid"
+                                        : (caps.root ? "process-group kill + kill of every process of the run's uid, reaped by the subreaper supervisor"
                                                      : "process-group kill only (children that change group may survive)");
   caps.description = std::string(caps.isolated ? "" : "NOT ISOLATED (runs refused unless allow_unisolated): ") + "mode " + std::string(to_string(caps.mode)) + "; network: " + caps.network +
                      "; identity: " + identity + "; files: " + files + "; cleanup: " + cleanup +
@@ -831,6 +870,11 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
   const std::size_t status_cap = sizeof(SupervisorReport) * 2;
 
   auto kill_run = [&] {
+    if (supervisor_ends_run(plan)) {
+      // The supervisor must live to reap what we kill (see supervise()); it exits then.
+      kill_all_of_uid(plan.uid);
+      return;
+    }
     ::kill(supervisor, SIGKILL);  // namespaces: the kernel then kills the whole PID namespace
     if (mode == IsolationMode::process_group) ::kill(-supervisor, SIGKILL);
   };
@@ -863,6 +907,16 @@ inline SandboxResult run_sandboxed(const SandboxWorkspace& workspace, const Sand
     if (::waitpid(supervisor, &status, WNOHANG) == supervisor) {
       supervisor_done = true;
       if (mode == IsolationMode::process_group) ::kill(-supervisor, SIGKILL);
+    }
+  }
+  // Reaping takes milliseconds; a supervisor still there after the grace is killed as
+  // a last resort (its run's leftovers then go to PID 1, and the sweep below kills them).
+  constexpr int kSupervisorReapGraceMs = 500;
+  if (!supervisor_done && supervisor_ends_run(plan)) {
+    supervisor_done = wait_child_within(supervisor, kSupervisorReapGraceMs);
+    if (!supervisor_done) {
+      ::kill(supervisor, SIGKILL);
+      ::kill(-supervisor, SIGKILL);
     }
   }
   if (!supervisor_done) wait_child(supervisor);
