@@ -4,6 +4,7 @@
 // HF modelling code's equations, independent of r1's ops and buffer layout.
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -85,6 +86,25 @@ inline TokenBatch long_batch(std::int64_t vocab, std::uint64_t seed) {
   return batch;
 }
 
+// RoPE's frequency i of a config, in double: theta^(-2i/E), then HF's rope_scaling written from the
+// published descriptions (HF `_compute_llama3_parameters`, Meta's Llama 3.1 `apply_scaling`) rather than
+// from r1's code: linear divides by the factor; llama3 counts the turns r = original / wavelength a
+// frequency makes within the original context and divides by the factor below low_freq_factor turns,
+// keeps it above high_freq_factor turns, and in between blends the two with weight
+// s = (r - low) / (high - low) on the kept frequency.
+inline double reference_inverse_frequency(const ModelConfig& c, std::int64_t i) {
+  const double E = static_cast<double>(c.head_dim());
+  const double base = std::pow(c.rope_theta, -2.0 * static_cast<double>(i) / E);
+  const RopeScaling& scaling = c.rope_scaling;
+  if (scaling.kind == RopeScaling::Kind::linear) return base / scaling.factor;
+  if (scaling.kind != RopeScaling::Kind::llama3) return base;
+  const double turns = static_cast<double>(scaling.original_max_position_embeddings) * base / (2 * std::numbers::pi);
+  if (turns < scaling.low_freq_factor) return base / scaling.factor;
+  if (turns > scaling.high_freq_factor) return base;
+  const double s = (turns - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor);
+  return s * base + (1 - s) * base / scaling.factor;
+}
+
 // Logits (T, V) of one sequence from the naive reference forward, all in double.
 template <class Scalar>
 std::vector<double> reference_logits(const BasicTransformer<Scalar>& model, std::span<const TokenId> tokens) {
@@ -120,7 +140,7 @@ std::vector<double> reference_logits(const BasicTransformer<Scalar>& model, std:
   const auto rope = [&](std::vector<double>& x, std::int64_t heads, std::int64_t position) {
     for (std::int64_t h = 0; h < heads; ++h)
       for (std::int64_t i = 0; i < E / 2; ++i) {
-        const double angle = static_cast<double>(position) * std::pow(c.rope_theta, -2.0 * static_cast<double>(i) / static_cast<double>(E));
+        const double angle = static_cast<double>(position) * reference_inverse_frequency(c, i);
         double& a = x[static_cast<std::size_t>(h * E + i)];
         double& b = x[static_cast<std::size_t>(h * E + i + E / 2)];
         const double a0 = a, b0 = b;

@@ -62,7 +62,7 @@ class BasicTransformer {
     lay_out_parameters();
     parameters_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
     gradients_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
-    rope_ = RopeTable<Scalar>(heads_.head_dim, config_.rope_theta);
+    rope_ = RopeTable<Scalar>(heads_.head_dim, config_.rope_theta, config_.rope_scaling);
   }
 
   const ModelConfig& config() const { return config_; }

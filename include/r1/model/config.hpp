@@ -3,6 +3,7 @@
 //
 //   auto config = r1::ModelConfig::load("model/config.json");
 //   config.head_dim();   // hidden_size / num_attention_heads
+//   config.rope_scaling; // "rope_scaling": none, linear, or llama3 (Llama 3.1 and its distills)
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/model/rope_frequencies.hpp"
 
 namespace r1 {
 
@@ -18,6 +20,7 @@ struct ModelConfig {
   std::int64_t vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_hidden_layers = 0,
                num_attention_heads = 0, num_key_value_heads = 0, max_position_embeddings = 2048;
   double rope_theta = 10000.0, rms_norm_eps = 1e-6;
+  RopeScaling rope_scaling;  // HF "rope_scaling": none, linear or llama3 (Llama 3.1 / DeepSeek-R1-Distill-Llama)
   bool tie_word_embeddings = false, attention_bias = false;  // attention_bias: q/k/v bias (qwen2 = true)
   std::int64_t bos_token_id = -1, eos_token_id = -1;
 
@@ -48,6 +51,7 @@ struct ModelConfig {
             ": expected a finite positive number");
     require(std::isfinite(rms_norm_eps) && rms_norm_eps > 0.0, where, ": field 'rms_norm_eps' = ", rms_norm_eps,
             ": expected a finite positive number");
+    rope_scaling.validate(where);
     // A billion-parameter bound on each tensor keeps every product below int64 overflow.
     constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
     for (const auto value : {vocab_size, hidden_size, intermediate_size, num_hidden_layers})
@@ -81,8 +85,7 @@ struct ModelConfig {
     if (const auto it = config.find("hidden_act"); it != config.end())
       require(it->is_string() && it->get<std::string>() == "silu", where, ": field 'hidden_act' = ", it->dump(),
               ": only \"silu\" (SwiGLU) is supported");
-    if (const auto it = config.find("rope_scaling"); it != config.end())
-      require(it->is_null(), where, ": field 'rope_scaling' = ", it->dump(), ": RoPE scaling is not supported");
+    result.rope_scaling = rope_scaling_field(config, where);
     if (const auto it = config.find("use_sliding_window"); it != config.end())
       require(it->is_boolean() && !it->get<bool>(), where, ": sliding-window attention is not supported");
     if (const auto it = config.find("mlp_bias"); it != config.end())
@@ -123,7 +126,7 @@ struct ModelConfig {
     out["attention_dropout"] = 0.0;
     out["hidden_act"] = "silu";
     out["initializer_range"] = 0.02;
-    out["rope_scaling"] = nullptr;
+    out["rope_scaling"] = rope_scaling_json(rope_scaling);
     out["use_cache"] = true;
     out["torch_dtype"] = "float32";
     out["bos_token_id"] = bos_token_id >= 0 ? Json(bos_token_id) : Json(nullptr);
@@ -132,6 +135,55 @@ struct ModelConfig {
   }
 
  private:
+  // HF's "rope_scaling": absent, null or rope_type "default" = none; else {"rope_type" (or the legacy
+  // "type"): "linear" | "llama3", "factor", and for llama3 "low_freq_factor", "high_freq_factor",
+  // "original_max_position_embeddings"}. Other keys are ignored, as HF does.
+  static RopeScaling rope_scaling_field(const Json& config, std::string_view where) {
+    const auto it = config.find("rope_scaling");
+    if (it == config.end() || it->is_null()) return {};
+    require(it->is_object(), where, ": field 'rope_scaling' = ", it->dump(), ": expected an object or null");
+    const Json& json = *it;
+    const auto type = json.contains("rope_type") ? json.find("rope_type") : json.find("type");
+    require(type != json.end() && type->is_string(), where, ": field 'rope_scaling.rope_type' = ",
+            type == json.end() ? "missing" : type->dump(), ": expected \"linear\" or \"llama3\"");
+    const auto number = [&](const char* field) {
+      const auto value = json.find(field);
+      require(value != json.end() && value->is_number(), where, ": field 'rope_scaling.", field, "' = ",
+              value == json.end() ? "missing" : value->dump(),
+              ": expected a finite positive number; RoPE scaling is not supported without it");
+      return value->get<double>();
+    };
+    RopeScaling scaling;
+    const auto name = type->get<std::string>();
+    if (name == "default") return scaling;
+    require(name == "linear" || name == "llama3", where, ": field 'rope_scaling.rope_type' = ", type->dump(),
+            ": RoPE scaling is not supported for this type (expected \"linear\" or \"llama3\")");
+    scaling.kind = name == "linear" ? RopeScaling::Kind::linear : RopeScaling::Kind::llama3;
+    scaling.factor = number("factor");
+    if (scaling.kind == RopeScaling::Kind::llama3) {
+      scaling.low_freq_factor = number("low_freq_factor");
+      scaling.high_freq_factor = number("high_freq_factor");
+      const auto original = json.find("original_max_position_embeddings");
+      require(original != json.end() && original->is_number_integer(), where,
+              ": field 'rope_scaling.original_max_position_embeddings' = ",
+              original == json.end() ? "missing" : original->dump(),
+              ": expected a positive integer; RoPE scaling is not supported without it");
+      scaling.original_max_position_embeddings = original->get<std::int64_t>();
+    }
+    return scaling;  // validate() checks the values
+  }
+
+  static Json rope_scaling_json(const RopeScaling& scaling) {
+    if (scaling.kind == RopeScaling::Kind::none) return nullptr;
+    Json out = {{"rope_type", scaling.type_name()}, {"factor", scaling.factor}};
+    if (scaling.kind == RopeScaling::Kind::llama3) {
+      out["low_freq_factor"] = scaling.low_freq_factor;
+      out["high_freq_factor"] = scaling.high_freq_factor;
+      out["original_max_position_embeddings"] = scaling.original_max_position_embeddings;
+    }
+    return out;
+  }
+
   // A token id field: absent or null = -1; a list (Llama 3's several EOS ids) = its first entry.
   static std::int64_t token_id_field(const Json& config, const char* field, std::string_view where) {
     const auto it = config.find(field);

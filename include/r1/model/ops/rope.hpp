@@ -1,6 +1,7 @@
 #pragma once
 // Rotary position embedding (Su et al. 2021, RoFormer, eq. 34) in HF's
-// "rotate half" layout: for i < E/2, with angle = position * theta^(-2i/E),
+// "rotate half" layout: for i < E/2, with angle = position * inv_freq[i]
+// (theta^(-2i/E), or its rope_scaling variant: r1/model/rope_frequencies.hpp),
 //   x'_i       = x_i cos - x_{i+E/2} sin
 //   x'_{i+E/2} = x_{i+E/2} cos + x_i sin
 // The backward is the transposed rotation (the same with -angle).
@@ -10,16 +11,18 @@
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
+#include "r1/model/rope_frequencies.hpp"
 
 namespace r1 {
 
 // cos / sin of every (position, frequency) pair, grown on demand (HF computes them in fp32
-// as theta^(2i/E) then position * inv_freq; the same steps in Scalar here).
+// as inv_freq then position * inv_freq; the same steps in Scalar here).
 template <class Scalar>
 class RopeTable {
  public:
   RopeTable() = default;
-  RopeTable(Eigen::Index head_dim, double theta) : half_(head_dim / 2), theta_(theta) {}
+  RopeTable(Eigen::Index head_dim, double theta, const RopeScaling& scaling = {})
+      : half_(head_dim / 2), inv_freq_(rope_inverse_frequencies<Scalar>(head_dim, theta, scaling)) {}
 
   // Makes positions [0, positions) available; allocates only when it grows.
   void reserve(Eigen::Index positions) {
@@ -27,7 +30,7 @@ class RopeTable {
     cos_.resize(static_cast<std::size_t>(positions * half_));
     sin_.resize(static_cast<std::size_t>(positions * half_));
     for (Eigen::Index i = 0; i < half_; ++i) {
-      const Scalar inv_freq = Scalar(1) / std::pow(Scalar(theta_), Scalar(2 * i) / Scalar(2 * half_));
+      const Scalar inv_freq = inv_freq_[static_cast<std::size_t>(i)];
       for (Eigen::Index p = positions_; p < positions; ++p) {
         const Scalar angle = Scalar(p) * inv_freq;
         cos_[static_cast<std::size_t>(p * half_ + i)] = std::cos(angle);
@@ -43,7 +46,7 @@ class RopeTable {
 
  private:
   Eigen::Index half_ = 0;
-  double theta_ = 10000.0;
+  std::vector<Scalar> inv_freq_;  // (E/2)
   Eigen::Index positions_ = 0;
   AlignedVector<Scalar> cos_, sin_;
 };
