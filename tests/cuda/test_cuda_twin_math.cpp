@@ -98,6 +98,28 @@ TEST_CASE("rope: the kernel's tables and rotation equal the CPU model's rope_rot
   }
 }
 
+TEST_CASE("rope with llama3 scaling: the kernel's tables are the CPU model's table rounded once to fp32") {
+  // Llama 3.1's scaling with a short original context so that head_dim 16 at theta 1e4 (wavelengths
+  // 2π 10^(i/2)) has all three regions: kept (i <= 3), blended (i = 4, 5), divided by 8 (i >= 6).
+  const int positions = 50, head_dim = 16, half = head_dim / 2;
+  const r1::RopeScaling scaling{r1::RopeScaling::Kind::llama3, 8.0, 1.0, 4.0, 2000};
+  const auto tables = r1::gpu::make_rope_tables(positions, head_dim, 10000.0, scaling);
+  const auto unscaled = r1::gpu::make_rope_tables(positions, head_dim, 10000.0);
+  r1::RopeTable<double> table(head_dim, 10000.0, scaling);
+  table.reserve(positions);
+  // Both take inv_freq from rope_inverse_frequencies<double> and the angle as position * inv_freq in
+  // double, so the only difference is the one rounding to fp32.
+  for (int pos = 0; pos < positions; ++pos)
+    for (int i = 0; i < half; ++i) {
+      const std::size_t k = static_cast<std::size_t>(pos) * half + i;
+      CHECK(tables.cos[k] == static_cast<float>(table.cos(pos)[i]));
+      CHECK(tables.sin[k] == static_cast<float>(table.sin(pos)[i]));
+    }
+  // And the scaling reached the tables: the last (low-frequency) pair turns 8 times slower.
+  CHECK(tables.sin[(positions - 1) * half + half - 1] != unscaled.sin[(positions - 1) * half + half - 1]);
+  CHECK(tables.sin[(positions - 1) * half] == unscaled.sin[(positions - 1) * half]);
+}
+
 TEST_CASE("swiglu: the kernel math on packed [gate | up] rows equals the CPU model's swiglu") {
   const int rows = 4, features = 9;
   const auto gate_up = random_floats(rows * 2 * features, 5, 3.0), d_act = random_floats(rows * features, 6);

@@ -27,7 +27,7 @@ constexpr RopeScaling llama3(double factor, double low, double high, std::int64_
 // low/high_freq_factor 1/4 (Llama 3.1's) and an original context of 2000: band edges at wavelengths
 // 2000 / 4 = 500 and 2000 / 1 = 2000, so i = 0..3 keep their frequency (wavelengths 6.3 .. 199), i = 4, 5
 // are interpolated (628, 1987) and i = 6, 7 are divided by 8 (6283, 19869). Expected values by hand, from
-// Meta's description of the scaling (s = original / wavelen - 1) / 3, value = base (s + (1 - s) / 8),
+// Meta's description of the scaling, s = (original / wavelen - 1) / 3, value = base (s + (1 - s) / 8),
 // evaluated in Python doubles and printed with repr:
 //   i = 4: base 1e-2,        s = (10/π - 1) / 3     = 0.72769962061263...
 //   i = 5: base 10^(-5/2),   s = (√10/π - 1) / 3    = 0.00219474736324...  (just inside the band)
@@ -42,8 +42,7 @@ const std::vector<double> kLlama3Expected = {
 // Float: twice the 12 u count as margin for that rough count; the double reference's error is negligible.
 template <class Scalar>
 double llama3_tolerance() {
-  return std::is_same_v<Scalar, float> ? 24 * std::numeric_limits<float>::epsilon() / 2
-                                       : 24 * std::numeric_limits<double>::epsilon() / 2;
+  return 24 * double(std::numeric_limits<Scalar>::epsilon()) / 2;
 }
 
 TEST_CASE_TEMPLATE("llama3 scaling: high frequencies kept, low ones divided by factor, the band between blended",

@@ -363,7 +363,8 @@ class CudaTransformer {
   void ensure_rope(std::int64_t positions) {
     if (positions <= rope_positions_) return;
     const int capacity = static_cast<int>(std::max<std::int64_t>(positions, 2 * std::int64_t{rope_positions_}));
-    const auto tables = make_rope_tables(capacity, static_cast<int>(E_), host_.config().rope_theta);
+    const auto tables =
+        make_rope_tables(capacity, static_cast<int>(E_), host_.config().rope_theta, host_.config().rope_scaling);
     rope_arena_ = DeviceArena();
     rope_arena_ = DeviceArena(2 * DeviceArena::padded_bytes<float>(tables.cos.size()));
     auto cos = rope_arena_.allocate<float>(tables.cos.size(), "rope cos");
