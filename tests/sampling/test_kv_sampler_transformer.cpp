@@ -178,3 +178,36 @@ TEST_CASE("Transformer: same completions at batch size 1 and 8 and at 1 and 2 th
     same(alone, together);
   }
 }
+
+TEST_CASE("Transformer: a sampler keeps its KV cache between calls and gives what a fresh sampler gives") {
+  Policy model = small_policy();
+  r1::ModelConfig deeper_config = model.config();
+  deeper_config.num_hidden_layers = 3;  // another shape: the kept cache must not be used for it
+  Policy deeper(deeper_config);
+  deeper.init_random(/*seed=*/6, /*stddev=*/0.3f);
+  r1::SamplerConfig config;
+  config.max_new_tokens = 12;
+  const auto few = make_prompts(2, 41), many = make_prompts(6, 42);
+  const auto fresh = [&](Policy& policy, std::span<const std::vector<TokenId>> prompts, int samples) {
+    r1::KvSampler sampler{config};
+    return sampler.generate(policy, make_request(prompts, samples, 3));
+  };
+  const auto same_ids = [](const std::vector<r1::Completion>& a, const std::vector<r1::Completion>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CAPTURE(i);
+      CHECK(a[i].ids == b[i].ids);
+      CHECK(a[i].logprobs == b[i].logprobs);
+    }
+  };
+  r1::KvSampler kept{config};
+  // Small, then bigger (the cache grows), then small again (the big cache is reused with slots to spare),
+  // then a model of another shape (a new cache), then the first model again.
+  same_ids(kept.generate(model, make_request(few, 2, 3)), fresh(model, few, 2));
+  same_ids(kept.generate(model, make_request(many, 4, 3)), fresh(model, many, 4));
+  same_ids(kept.generate(model, make_request(few, 2, 3)), fresh(model, few, 2));
+  same_ids(kept.generate(deeper, make_request(few, 3, 3)), fresh(deeper, few, 3));
+  same_ids(kept.generate(model, make_request(many, 1, 3)), fresh(model, many, 1));
+  kept.release_cache();
+  same_ids(kept.generate(model, make_request(few, 2, 3)), fresh(model, few, 2));
+}

@@ -328,6 +328,11 @@ class BasicTransformer {
 
   void copy_slot(Cache& cache, int from_slot, int to_slot) const { cache.copy_slot(from_slot, to_slot); }
 
+  // Whether `cache` was made for this model's shape (so a sampler may keep it across calls).
+  bool cache_fits(const Cache& cache) const {
+    return cache.layers() == config_.num_hidden_layers && cache.kv_width() == heads_.kv_width();
+  }
+
  protected:
   struct LayerOffsets {
     std::int64_t input_norm = 0, qkv_weight = 0, qkv_bias = -1, o_weight = 0, post_norm = 0, gate_up_weight = 0,

@@ -98,6 +98,7 @@ class Transformer<cpu> : private BasicTransformer<float> {
   }
 
   using Base::config;
+  using Base::cache_fits;
   using Base::copy_slot;
   using Base::find_tensor;
   using Base::flat_gradients;

@@ -25,11 +25,13 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -97,6 +99,11 @@ class KvSampler {
   const GenerationStats& last_stats() const { return stats_; }
   // Rows × vocabulary from which sampling runs over oneTBB (0 = always, SIZE_MAX = never).
   void set_parallel_sampling_threshold(std::size_t rows_times_vocab) { parallel_threshold_ = rows_times_vocab; }
+  // The KV cache is kept from one generate call to the next, so a training loop does not allocate (and the
+  // kernel zero) slots x positions x layers of keys and values at every step; it is remade only when a call
+  // needs more slots or positions, or another model type. release_cache() frees it, e.g. before a backward
+  // pass that needs the memory.
+  void release_cache() { cache_.reset(); }
 
   template <Model M>
   std::vector<Completion> generate(M& model, const GenerationRequest& request) {
@@ -139,7 +146,7 @@ class KvSampler {
         [vocab] { return CandidateBuffer(vocab); });
 
     Stopwatch forward_clock;
-    auto cache = model.make_cache(static_cast<int>(slots), state.max_positions);
+    auto& cache = cache_for(model, static_cast<int>(slots), state.max_positions);
     stats_.forward_ms += forward_clock.elapsed_ms();
     for (std::size_t first_prompt = 0; first_prompt < prompt_count; first_prompt += prompts_per_wave) {
       const std::size_t wave_prompts = std::min(prompts_per_wave, prompt_count - first_prompt);
@@ -181,6 +188,33 @@ class KvSampler {
       for (std::size_t t = 0; t < prompt.size(); ++t)
         require(prompt[t] >= 0 && prompt[t] < vocab_size, "GenerationRequest: prompt ", p, " token ", t, " = ",
                 prompt[t], " is outside the vocabulary [0, ", vocab_size, ")");
+    }
+  }
+
+  // A cache with at least `slots` slots of `max_positions` positions for `model`, every slot empty: the one
+  // kept from the last call when it is big enough and was made by this model type for the same shape.
+  template <class M>
+  typename M::Cache& cache_for(M& model, int slots, int max_positions) {
+    using Cache = typename M::Cache;
+    if constexpr (requires(Cache& c, const M& m) {
+                    { c.slots() } -> std::convertible_to<int>;
+                    { c.max_positions() } -> std::convertible_to<int>;
+                    c.reset(0);
+                    { m.cache_fits(c) } -> std::convertible_to<bool>;
+                  }) {
+      auto* kept = cache_type_ == &typeid(Cache) ? static_cast<Cache*>(cache_.get()) : nullptr;
+      if (kept == nullptr || kept->slots() < slots || kept->max_positions() < max_positions || !model.cache_fits(*kept)) {
+        cache_.reset();  // the old one goes before the new one is allocated
+        cache_ = std::make_shared<Cache>(model.make_cache(slots, max_positions));
+        cache_type_ = &typeid(Cache);
+        kept = static_cast<Cache*>(cache_.get());
+      }
+      for (int slot = 0; slot < kept->slots(); ++slot) kept->reset(slot);
+      return *kept;
+    } else {
+      cache_ = std::make_shared<Cache>(model.make_cache(slots, max_positions));
+      cache_type_ = &typeid(Cache);
+      return *static_cast<Cache*>(cache_.get());
     }
   }
 
@@ -319,6 +353,8 @@ class KvSampler {
   TokenCallback token_callback_;
   GenerationStats stats_;
   std::size_t parallel_threshold_ = kParallelSamplingElements;
+  std::shared_ptr<void> cache_;                   // a M::Cache, kept between calls (see release_cache)
+  const std::type_info* cache_type_ = nullptr;    // which M::Cache cache_ holds
 };
 
 }  // namespace r1
