@@ -12,13 +12,19 @@
 namespace r1 {
 
 // act (N, F) from gate_up (N, 2F).
+// A decode step has a few rows: they are split by feature columns instead, so both cores share the exps.
 template <class Scalar>
 void swiglu_forward(const Scalar* gate_up, Eigen::Index rows, Eigen::Index features, Scalar* act) {
   using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  parallel_chunks(rows, chunk_count(rows, 16), [&](int, Eigen::Index begin, Eigen::Index end) {
-    for (Eigen::Index row = begin; row < end; ++row) {
-      const Eigen::Map<const Array> g(gate_up + row * 2 * features, features), u(gate_up + row * 2 * features + features, features);
-      Eigen::Map<Array>(act + row * features, features) = g / (Scalar(1) + (-g).exp()) * u;
+  const bool by_rows = rows >= 16;
+  const Eigen::Index items = by_rows ? rows : features;
+  parallel_chunks(items, chunk_count(items, by_rows ? 16 : 256), [&](int, Eigen::Index begin, Eigen::Index end) {
+    const Eigen::Index first_row = by_rows ? begin : 0, last_row = by_rows ? end : rows;
+    const Eigen::Index column = by_rows ? 0 : begin, width = by_rows ? features : end - begin;
+    for (Eigen::Index row = first_row; row < last_row; ++row) {
+      const Scalar* g_row = gate_up + row * 2 * features + column;
+      const Eigen::Map<const Array> g(g_row, width), u(g_row + features, width);
+      Eigen::Map<Array>(act + row * features + column, width) = g / (Scalar(1) + (-g).exp()) * u;
     }
   });
 }
