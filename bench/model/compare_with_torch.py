@@ -6,13 +6,15 @@ GFLOP/s and that as % of the GEMM peak measured by the same binary, the step's m
 alone (BM_StepMatmuls) as GFLOP/s, % of that peak and share of the step's time, and both sides'
 process CPU time per step (the steadier figure when other work shares the machine).
 
-Run: python3 bench/model/compare_with_torch.py BUILD/bench/model/bench_model_train_step \
+Run: python3 bench/model/compare_with_torch.py [--rounds=N] BUILD/bench/model/bench_model_train_step \
          [BUILD/bench/model/bench_model_train_step_native]
+(--rounds=N alternates r1 and the peer N times and prints medians.)
 (the peer runs under /usr/bin/python3, where Debian's python3-torch lives). Machines
 shared with other work give noisy absolute numbers; the ratio is measured back to back.
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -36,18 +38,36 @@ def run_torch(threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def median_results(runs):
+    """Per benchmark and field, the median over rounds (machines shared with other work drift by tens of %)."""
+    merged = {}
+    for key in runs[0]:
+        merged[key] = {field: statistics.median(run[key][field] for run in runs)
+                       for field in runs[0][key] if isinstance(runs[0][key][field], (int, float))}
+    return merged
+
+
 def main():
-    if len(sys.argv) not in (2, 3):
+    args = [arg for arg in sys.argv[1:] if not arg.startswith("--rounds=")]
+    rounds = int(next((arg.split("=", 1)[1] for arg in sys.argv[1:] if arg.startswith("--rounds=")), "1"))
+    if len(args) not in (1, 2):
         sys.exit(__doc__)
-    builds = [("r1", sys.argv[1])] + ([("r1 native", sys.argv[2])] if len(sys.argv) == 3 else [])
-    results = {label: run_r1(binary) for label, binary in builds}
-    peers = {}
-    for threads in (1, 2):
-        try:
-            peers[threads] = run_torch(threads)
-        except (OSError, subprocess.CalledProcessError) as error:
-            print(f"(PyTorch peer unavailable: {error})")
-            peers[threads] = {"step_ms": float("nan"), "step_cpu_ms": float("nan")}
+    builds = [("r1", args[0])] + ([("r1 native", args[1])] if len(args) == 2 else [])
+    r1_runs = {label: [] for label, _ in builds}
+    peer_runs = {1: [], 2: []}
+    # Rounds alternate r1 and the peer, so both see the same drift of the machine.
+    for _ in range(rounds):
+        for label, binary in builds:
+            r1_runs[label].append(run_r1(binary))
+        for threads in (1, 2):
+            try:
+                peer_runs[threads].append(run_torch(threads))
+            except (OSError, subprocess.CalledProcessError) as error:
+                print(f"(PyTorch peer unavailable: {error})")
+                peer_runs[threads].append({"step_ms": float("nan"), "step_cpu_ms": float("nan")})
+    results = {label: median_results(runs) for label, runs in r1_runs.items()}
+    peers = {threads: {field: statistics.median(run[field] for run in runs) for field in ("step_ms", "step_cpu_ms")}
+             for threads, runs in peer_runs.items()}
     print("build     | threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "
           "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak | matmuls GFLOP/s | matmuls % of peak | matmul ms / step ms")
     for label, r1 in results.items():
