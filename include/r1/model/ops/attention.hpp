@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
@@ -119,7 +120,9 @@ class AttentionScratch {
   Scalar* chunk(int index) { return buffers_[static_cast<std::size_t>(index)].data(); }
 
  private:
-  std::vector<std::vector<Scalar>> buffers_;
+  // 64-byte aligned: Eigen's vectorised reductions start at the first aligned element, so the rounding of a
+  // softmax sum would otherwise depend on where malloc put the buffer (and a run would not repeat itself).
+  std::vector<AlignedVector<Scalar>> buffers_;
 };
 
 // Heads of a packed attention layer: rows of qkv are [q (H*E) | k (K*E) | v (K*E)].
