@@ -11,23 +11,9 @@
 #include "r1/core/rng.hpp"
 #include "r1/core/threads.hpp"
 #include "r1/model/transformer.hpp"
+#include "toy_multiplication.hpp"  // examples/r1_zero: the policy shape of the R1-Zero example
 
 namespace {
-
-// The shape of the R1-Zero example's policy (examples/r1_zero): a tied head and sequences of 20-80 tokens.
-r1::ModelConfig toy_policy_config() {
-  r1::ModelConfig config;
-  config.model_type = "llama";
-  config.vocab_size = 21;
-  config.hidden_size = 128;
-  config.intermediate_size = 352;
-  config.num_hidden_layers = 3;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 4;
-  config.tie_word_embeddings = true;
-  config.max_position_embeddings = 192;
-  return config;
-}
 
 r1::TokenBatch random_batch(int sequences, int shortest, int longest, std::uint64_t seed) {
   r1::Philox rng(seed);
@@ -44,7 +30,8 @@ r1::TokenBatch random_batch(int sequences, int shortest, int longest, std::uint6
 
 TEST_CASE("score + backward repeat bit for bit at 2 threads while the buffers grow in between") {
   r1::ThreadLimit threads{2};
-  r1::Transformer<r1::cpu> model(toy_policy_config());
+  // The R1-Zero example's policy (tied head, vocabulary 21) on sequences of 20-80 tokens, as in its GRPO steps.
+  r1::Transformer<r1::cpu> model(toy::model_config(21));
   model.init_random(/*seed=*/3, /*stddev=*/0.1f);
   const auto warm_up = random_batch(8, 6, 12, 1);  // small first: every later call grows some buffer
   const auto batch = random_batch(64, 20, 80, 2);

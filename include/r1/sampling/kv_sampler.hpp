@@ -199,23 +199,18 @@ class KvSampler {
     if constexpr (requires(Cache& c, const M& m) {
                     { c.slots() } -> std::convertible_to<int>;
                     { c.max_positions() } -> std::convertible_to<int>;
-                    c.reset(0);
                     { m.cache_fits(c) } -> std::convertible_to<bool>;
                   }) {
       auto* kept = cache_type_ == &typeid(Cache) ? static_cast<Cache*>(cache_.get()) : nullptr;
-      if (kept == nullptr || kept->slots() < slots || kept->max_positions() < max_positions || !model.cache_fits(*kept)) {
-        cache_.reset();  // the old one goes before the new one is allocated
-        cache_ = std::make_shared<Cache>(model.make_cache(slots, max_positions));
-        cache_type_ = &typeid(Cache);
-        kept = static_cast<Cache*>(cache_.get());
+      if (kept != nullptr && kept->slots() >= slots && kept->max_positions() >= max_positions && model.cache_fits(*kept)) {
+        reset_cache(model, *kept, static_cast<std::size_t>(kept->slots()), kept->max_positions());
+        return *kept;
       }
-      for (int slot = 0; slot < kept->slots(); ++slot) kept->reset(slot);
-      return *kept;
-    } else {
-      cache_ = std::make_shared<Cache>(model.make_cache(slots, max_positions));
-      cache_type_ = &typeid(Cache);
-      return *static_cast<Cache*>(cache_.get());
     }
+    cache_.reset();  // the old one goes before the new one is allocated
+    cache_ = std::make_shared<Cache>(model.make_cache(slots, max_positions));
+    cache_type_ = &typeid(Cache);
+    return *static_cast<Cache*>(cache_.get());
   }
 
   template <class M>

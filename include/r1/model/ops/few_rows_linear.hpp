@@ -48,7 +48,7 @@ inline void few_rows_tile(const Scalar* x, Eigen::Index x_stride, const Scalar* 
     }
 }
 
-// All M rows of x (row-major, K wide) against RowsW rows of W, kFewRowsBlock rows of x at a time: the W rows
+// All M rows of x (row-major, K wide) against RowsW rows of W, 4 rows of x at a time: the W rows
 // are loaded from memory once and stay in L1 for the following blocks.
 template <class Scalar, int RowsW>
 inline void few_rows_weight_rows(const Scalar* x, Eigen::Index M, Eigen::Index K, const Scalar* w, Scalar* y,
