@@ -82,3 +82,22 @@ TEST_CASE("score + backward and prefill + decode allocate nothing after the firs
   model.copy_slot(cache, 0, 3);
   CHECK(g_allocations.load() - before_inference == 0);
 }
+
+TEST_CASE("score + backward with the LM head in chunks (set_logits_budget) allocate nothing after the first call") {
+  r1::ThreadLimit threads{2};
+  r1::ModelConfig config = r1::test::tiny_llama();
+  config.vocab_size = 64;
+  r1::Transformer<r1::cpu> model(config);
+  model.init_random(4, 0.2f);
+  model.set_logits_budget(5 * config.vocab_size);  // 5 rows of logits at a time
+  const r1::TokenBatch batch = batch_of(4, 40, config.vocab_size);
+  REQUIRE(model.logits_chunk_rows(static_cast<Eigen::Index>(batch.total_tokens())) == 5);
+  r1::TokenScores scores;
+  std::vector<float> d_logprobs(batch.total_tokens(), 0.5f);
+  model.score(batch, 1.0f, scores);
+  model.backward(batch, d_logprobs, {});
+  const long before = g_allocations.load();
+  model.score(batch, 1.0f, scores);
+  model.backward(batch, d_logprobs, {});
+  CHECK(g_allocations.load() - before == 0);
+}

@@ -12,9 +12,10 @@
 // q/k/v (and their biases) adjacent and gate/up adjacent so each pair or triple
 // is one GEMM. Activations live in grow-only buffers: after the first call with
 // a given size, score/backward/prefill/decode allocate nothing. score() keeps the
-// logits of the M scored rows, M x V floats, for backward: with a 150k vocabulary
-// that is 600 KB per scored token, so large batches go in micro-batches (backward
-// accumulates).
+// logits of the M scored rows (M x V) for backward while they fit in the logits
+// budget (set_logits_budget); beyond it, the LM head runs in chunks of rows and
+// backward recomputes each chunk's logits (one more LM-head GEMM), so a 150k
+// vocabulary (600 KB of fp32 logits per token) does not bound the batch.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -93,6 +94,22 @@ class BasicTransformer {
 
   void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), Scalar(0)); }
 
+  // Logits held at once by score()/backward, in elements (default 2^25: 128 MB of fp32). When the M x V logits
+  // of the scored rows exceed it, they are computed floor(budget / V) rows at a time (at least one row) and
+  // recomputed in backward instead of kept, as Liger Kernel's fused linear cross-entropy does (Hsu et al.
+  // 2024, "Liger Kernel", sec. 3.3): memory O(budget) instead of O(M V), at the cost of one more LM-head GEMM.
+  void set_logits_budget(std::int64_t elements) {
+    require(elements > 0, "set_logits_budget: ", elements, " elements: expected a positive count");
+    logits_budget_ = elements;
+  }
+  std::int64_t logits_budget() const { return logits_budget_; }
+  // Rows of logits per chunk for M scored rows (M itself when they all fit).
+  Index logits_chunk_rows(Index M) const {
+    const Index V = config_.vocab_size;
+    if (M <= 0 || M <= logits_budget_ / V) return std::max<Index>(M, 1);
+    return std::max<Index>(logits_budget_ / V, 1);
+  }
+
   // ---- Training path ----
 
   // logprobs[i] / entropies[i] (N each) for scored positions, 0 elsewhere; see Transformer<cpu>::score.
@@ -149,20 +166,26 @@ class BasicTransformer {
     const Scalar* last = at(resid_, L, N * D);
     for (Index m = 0; m < M; ++m) std::copy_n(last + scored_rows_[static_cast<std::size_t>(m)] * D, D, final_in_.data() + m * D);
     rmsnorm_forward(final_in_.data(), W + final_norm_, M, D, config_.rms_norm_eps, final_normed_.data(), final_rstd_.data());
-    linear_forward(final_normed_.data(), W + lm_head_, static_cast<const Scalar*>(nullptr), M, D, V, logits_.data());
-
     std::fill(logprobs.begin(), logprobs.end(), Scalar(0));
     std::fill(entropies.begin(), entropies.end(), Scalar(0));
-    parallel_chunks(M, chunk_count(M, 8), [&](int, Index begin, Index end) {
-      for (Index m = begin; m < end; ++m) {
-        const Index target_index = scored_rows_[static_cast<std::size_t>(m)] + 1;
-        const auto result = log_softmax_gather_forward(logits_.data() + m * V, V, temperature,
-                                                       batch.tokens[static_cast<std::size_t>(target_index)]);
-        row_results_[static_cast<std::size_t>(m)] = result;
-        logprobs[static_cast<std::size_t>(target_index)] = result.logprob;
-        entropies[static_cast<std::size_t>(target_index)] = result.entropy;
-      }
-    });
+    const Index chunk_rows = logits_chunk_rows(M);
+    score_chunk_rows_ = chunk_rows;  // backward chunks the same way even if the budget changes in between
+    for (Index first = 0; first < M; first += chunk_rows) {
+      const Index rows = std::min(chunk_rows, M - first);
+      Scalar* logits = logits_.data();  // one chunk at a time (all M rows when they fit the budget)
+      linear_forward(final_normed_.data() + first * D, W + lm_head_, static_cast<const Scalar*>(nullptr), rows, D, V,
+                     logits);
+      parallel_chunks(rows, chunk_count(rows, 8), [&](int, Index begin, Index end) {
+        for (Index m = first + begin; m < first + end; ++m) {
+          const Index target_index = scored_rows_[static_cast<std::size_t>(m)] + 1;
+          const auto result = log_softmax_gather_forward(logits + (m - first) * V, V, temperature,
+                                                         batch.tokens[static_cast<std::size_t>(target_index)]);
+          row_results_[static_cast<std::size_t>(m)] = result;
+          logprobs[static_cast<std::size_t>(target_index)] = result.logprob;
+          entropies[static_cast<std::size_t>(target_index)] = result.entropy;
+        }
+      });
+    }
     backward_ready_ = true;
   }
 
@@ -183,18 +206,27 @@ class BasicTransformer {
     const Scalar* W = parameters_.data();
     Scalar* G = gradients_.data();
 
-    Scalar* d_logits = logits_.data();
-    parallel_chunks(M, chunk_count(M, 8), [&](int, Index begin, Index end) {
-      for (Index m = begin; m < end; ++m) {
-        const auto target_index = static_cast<std::size_t>(scored_rows_[static_cast<std::size_t>(m)] + 1);
-        log_softmax_gather_backward(d_logits + m * V, V, temperature_, batch.tokens[target_index],
-                                    row_results_[static_cast<std::size_t>(m)], d_logprobs[target_index],
-                                    d_entropies.empty() ? Scalar(0) : d_entropies[target_index]);
-      }
-    });
     Scalar* d_final = d_final_normed_.data();
-    linear_backward_input(d_logits, W + lm_head_, M, D, V, d_final);
-    linear_backward_weight(d_logits, final_normed_.data(), M, D, V, G + lm_head_, static_cast<Scalar*>(nullptr));
+    const Index chunk_rows = score_chunk_rows_;
+    for (Index first = 0; first < M; first += chunk_rows) {
+      const Index rows = std::min(chunk_rows, M - first);
+      Scalar* d_logits = logits_.data();
+      // Chunked logits were not kept: the same GEMM on the same rows writes them again, bit for bit.
+      if (chunk_rows < M)
+        linear_forward(final_normed_.data() + first * D, W + lm_head_, static_cast<const Scalar*>(nullptr), rows, D,
+                       V, d_logits);
+      parallel_chunks(rows, chunk_count(rows, 8), [&](int, Index begin, Index end) {
+        for (Index m = first + begin; m < first + end; ++m) {
+          const auto target_index = static_cast<std::size_t>(scored_rows_[static_cast<std::size_t>(m)] + 1);
+          log_softmax_gather_backward(d_logits + (m - first) * V, V, temperature_, batch.tokens[target_index],
+                                      row_results_[static_cast<std::size_t>(m)], d_logprobs[target_index],
+                                      d_entropies.empty() ? Scalar(0) : d_entropies[target_index]);
+        }
+      });
+      linear_backward_input(d_logits, W + lm_head_, rows, D, V, d_final + first * D);
+      linear_backward_weight(d_logits, final_normed_.data() + first * D, rows, D, V, G + lm_head_,
+                             static_cast<Scalar*>(nullptr));
+    }
     Scalar* d_final_in = d_final_in_.data();
     std::fill_n(d_final_in, M * D, Scalar(0));
     rmsnorm_backward(d_final, final_in_.data(), W + final_norm_, final_rstd_.data(), M, D, d_final_in, G + final_norm_);
@@ -400,7 +432,7 @@ class BasicTransformer {
     grow(final_in_, M * D);
     grow(final_normed_, M * D);
     grow(final_rstd_, M);
-    grow(logits_, M * V);
+    grow(logits_, logits_chunk_rows(M) * V);
     if (static_cast<Index>(row_results_.size()) < M) row_results_.resize(static_cast<std::size_t>(M));
     grow(d_final_normed_, M * D);
     grow(d_final_in_, M * D);
@@ -454,6 +486,8 @@ class BasicTransformer {
   std::vector<std::int64_t> offsets_, scored_rows_;
   AlignedVector<Scalar> resid_, xn1_, rstd1_, qkv_, attn_, lse_, mid_, xn2_, rstd2_, gate_up_, act_;
   AlignedVector<Scalar> final_in_, final_normed_, final_rstd_, logits_;
+  std::int64_t logits_budget_ = std::int64_t{1} << 25;
+  Index score_chunk_rows_ = 0;
   std::vector<TokenLogprob<Scalar>> row_results_;
   AlignedVector<Scalar> d_final_normed_, d_final_in_, d_x_, d_normed_, d_act_, d_gate_up_, d_attn_, d_qkv_;
 

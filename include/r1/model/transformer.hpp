@@ -104,8 +104,11 @@ class Transformer<cpu> : private BasicTransformer<float> {
   using Base::flat_gradients;
   using Base::flat_parameters;
   using Base::init_random;
+  using Base::logits_budget;
+  using Base::logits_chunk_rows;
   using Base::make_cache;
   using Base::parameter_count;
+  using Base::set_logits_budget;
   using Base::tensors;
   using Base::vocab_size;
   using Base::zero_grad;
