@@ -19,6 +19,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from build_flags import build_flags  # noqa: E402
 
 
 def run_r1(binary):
@@ -66,6 +68,8 @@ def main():
                 print(f"(PyTorch peer unavailable: {error})")
                 peer_runs[threads].append({"step_ms": float("nan"), "step_cpu_ms": float("nan")})
     results = {label: median_results(runs) for label, runs in r1_runs.items()}
+    for label, binary in builds:
+        print(f"{label}: {binary} built with {build_flags(binary)}")
     peers = {threads: {field: statistics.median(run[field] for run in runs) for field in ("step_ms", "step_cpu_ms")}
              for threads, runs in peer_runs.items()}
     print("build     | threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "

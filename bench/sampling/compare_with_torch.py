@@ -6,7 +6,7 @@ same run, at the same thread count, with the ratio of new tokens per second.
 
 Runs BUILD_DIR/bench/sampling/bench_generate (batch 8 = 8 prompts x G 1, batch 64
 = 8 prompts x G 8), and bench_generate_native (the same, built with -march=native)
-when it was built, and torch_generate_peer.py for the same shapes, alternating
+when it was built (not when r1's own flags already are -march=native), and torch_generate_peer.py for the same shapes, alternating
 r1 and torch `--rounds` times so both see the same machine load, and prints the
 median of each with the ratio r1 / torch. Prints a JSON line at the end.
 """
@@ -18,6 +18,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from build_flags import build_flags  # noqa: E402
 
 
 def run_r1(binary, threads):
@@ -49,6 +51,8 @@ def main():
     native = os.path.join(args.build_dir, "bench", "sampling", "bench_generate_native")
     if os.path.exists(native):
         builds["r1 native"] = native
+    for label, binary in builds.items():
+        print(f"{label}: {binary} built with {build_flags(binary)}", file=sys.stderr)
     r1_rates = {label: {8: [], 64: []} for label in builds}
     torch_rates = {8: [], 64: []}
     for _ in range(args.rounds):
