@@ -95,9 +95,10 @@ class BasicTransformer {
   void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), Scalar(0)); }
 
   // Logits held at once by score()/backward, in elements (default 2^25: 128 MB of fp32). When the M x V logits
-  // of the scored rows exceed it, they are computed floor(budget / V) rows at a time (at least one row) and
-  // recomputed in backward instead of kept, as Liger Kernel's fused linear cross-entropy does (Hsu et al.
-  // 2024, "Liger Kernel", sec. 3.3): memory O(budget) instead of O(M V), at the cost of one more LM-head GEMM.
+  // of the scored rows exceed it, they are computed floor(budget / V) rows at a time (at least one row), as
+  // Liger Kernel's fused linear cross-entropy chunks them (Hsu et al. 2024, arXiv:2410.10989). Liger forms the
+  // gradient inside the forward; here d loss / d logprob is not known until backward, so backward recomputes
+  // each chunk's logits instead: memory O(budget) instead of O(M V), for one more LM-head GEMM.
   void set_logits_budget(std::int64_t elements) {
     require(elements > 0, "set_logits_budget: ", elements, " elements: expected a positive count");
     logits_budget_ = elements;
