@@ -7,6 +7,7 @@
 #include <tbb/global_control.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -371,6 +372,56 @@ TEST_CASE("stop strings straddling tokens stop at the right place") {
     CHECK(completion.text == "abc</an");
     CHECK(completion.finish_reason == r1::FinishReason::eos);
   }
+}
+
+TEST_CASE("stop strings: each step decodes a tail of the completion, not all of it") {
+  // 300 tokens of "tail" and a stop string that never comes: the whole-text check decoded
+  // 1 + 2 + ... + 300 = 45,150 tokens per sequence; a tail of longest + 4 = 9 tokens per step is 2,700.
+  std::atomic<long> decoded{0};
+  const r1::Detokenizer counting = [&decoded](std::span<const TokenId> ids) {
+    decoded.fetch_add(static_cast<long>(ids.size()));
+    return detokenize(ids);
+  };
+  r1::SamplerConfig config;
+  config.temperature = 0.0f;
+  config.max_new_tokens = 300;
+  config.stop_strings = {"never"};
+  auto model = scripted_model();
+  const std::vector<std::vector<TokenId>> prompt{{5, 9}};
+  const auto completions = r1::KvSampler{config, counting}.generate(model, make_request(prompt, 2, 0, 0));
+  REQUIRE(completions.size() == 2);
+  CHECK(completions[0].ids.size() == 300);
+  CHECK(completions[0].finish_reason == r1::FinishReason::length);
+  CHECK(completions[0].text.size() == std::string("abc</answer>").size() + 4 * 296);
+  // Per sequence: at most 9 tokens per step plus the final whole-text decode of 300.
+  CHECK(decoded.load() <= 2 * (300 * 9 + 300));
+}
+
+TEST_CASE("StopStringMatcher::find_new grows its tail past tokens that decode to nothing") {
+  // Token 0 decodes to "", token 1 to "<", 2 to "/", 3 to "a>": "</a>" spread over tokens with empty ones between.
+  const r1::Detokenizer decode = [](std::span<const TokenId> ids) {
+    static const char* pieces[] = {"", "<", "/", "a>", "x"};
+    std::string text;
+    for (const TokenId id : ids) text += pieces[id];
+    return text;
+  };
+  const r1::StopStringMatcher matcher({"</a>"});
+  std::string text = "untouched";
+  const std::vector<TokenId> no_match{4, 4, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0};
+  CHECK_FALSE(matcher.find_new(no_match, decode, text));
+  CHECK(text == "untouched");
+  std::vector<TokenId> ids{4, 4, 4, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};  // 8 + 9 empty tokens inside
+  const auto match = matcher.find_new(ids, decode, text);
+  REQUIRE(match);
+  CHECK(text == "xxx</a>");
+  CHECK(match->text_offset == 3);
+  // The earliest match of the whole text wins even when the tail sees a later one.
+  const r1::StopStringMatcher two({"x", "a>"});
+  const std::vector<TokenId> late{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+  const auto earliest = two.find_new(late, decode, text);
+  REQUIRE(earliest);
+  CHECK(earliest->text_offset == 0);
+  CHECK(earliest->stop_index == 0);
 }
 
 TEST_CASE("the token callback sees every token of every sequence once, in order") {

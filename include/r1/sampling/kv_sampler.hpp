@@ -319,8 +319,8 @@ class KvSampler {
     if (contains(config_.eos_token_ids)) return finish(completion, FinishReason::eos, true);
     if (contains(config_.stop_token_ids)) return finish(completion, FinishReason::stop, true);
     if (!stop_matcher_.empty()) {
-      std::string text = detokenizer_(completion.ids);
-      if (const auto match = stop_matcher_.find(text)) {
+      std::string text;
+      if (const auto match = stop_matcher_.find_new(completion.ids, detokenizer_, text)) {
         text.resize(match->text_offset);
         completion.text = std::move(text);
         completion.finish_reason = FinishReason::stop;

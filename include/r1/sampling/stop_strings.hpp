@@ -3,6 +3,7 @@
 // ("</ans" + "wer>") is found. Text is cut before the match, as in vLLM and the
 // OpenAI API; the token ids keep the token that completed it (it was sampled,
 // and the trainer needs its log-prob).
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -48,7 +49,42 @@ class StopStringMatcher {
     return best;
   }
 
+  // The check after each new token of a completion whose earlier tokens held no match: the earliest match in
+  // its decoded text, which `text` then holds (cut nowhere), or nothing (`text` untouched). A new match must
+  // end in the newest bytes, so only a tail of the ids is decoded: enough tokens for the longest stop string
+  // plus kMarginTokens for decoders that rewrite their last bytes, grown while it decodes to too few bytes
+  // (tokens that decode to nothing). The whole completion is decoded only on a hit, once. Each step costs
+  // O(longest stop string) instead of O(completion): the whole-text check made a completion O(n^2).
+  std::optional<StopMatch> find_new(std::span<const TokenId> ids, const Detokenizer& detokenize,
+                                    std::string& text) const {
+    if (stop_strings_.empty() || ids.empty()) return std::nullopt;
+    const std::size_t needed_bytes = longest() + kMarginTokens;
+    std::size_t tail = std::min(ids.size(), longest() + kMarginTokens);
+    while (true) {
+      const std::string tail_text = detokenize(ids.last(tail));
+      if (tail == ids.size()) {
+        const auto match = find(tail_text);
+        if (match) text = tail_text;
+        return match;
+      }
+      if (tail_text.size() >= needed_bytes) {
+        if (!find(tail_text)) return std::nullopt;
+        std::string whole = detokenize(ids);
+        const auto match = find(whole);  // the offset in the whole text (and the earliest match there)
+        if (match) text = std::move(whole);
+        return match;
+      }
+      tail = std::min(ids.size(), 2 * tail);
+    }
+  }
+
  private:
+  static constexpr std::size_t kMarginTokens = 4;
+  std::size_t longest() const {
+    std::size_t longest = 0;
+    for (const auto& stop : stop_strings_) longest = std::max(longest, stop.size());
+    return longest;
+  }
   std::vector<std::string> stop_strings_;
 };
 
