@@ -71,17 +71,32 @@ void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index 
 }
 
 // dW (out, in) += dy^T (out, N) x (N, in); dbias (out) += column sums of dy when dbias is not null.
+// Each chunk packs its share of one operand and all of the other, so the split runs along the wider side:
+// output features when out >= in (each chunk packs all of x), input features otherwise (all of dy), e.g. the
+// down projection's 768 inputs against 256 outputs.
 template <class Scalar>
 void linear_backward_weight(const Scalar* dy, const Scalar* x, Eigen::Index rows, Eigen::Index in_features,
                             Eigen::Index out_features, Scalar* dweight, Scalar* dbias) {
-  const auto X = const_view(x, rows, in_features);
-  parallel_chunks(out_features, chunk_count(out_features, detail::kMinRowsPerChunk),
-                  [&](int, Eigen::Index begin, Eigen::Index end) {
-                    const auto dY = const_view(dy + begin, rows, end - begin, out_features);
-                    auto dW = view(dweight + begin * in_features, end - begin, in_features);
+  if (out_features >= in_features) {
+    const auto X = const_view(x, rows, in_features);
+    parallel_chunks(out_features, chunk_count(out_features, detail::kMinRowsPerChunk),
+                    [&](int, Eigen::Index begin, Eigen::Index end) {
+                      const auto dY = const_view(dy + begin, rows, end - begin, out_features);
+                      auto dW = view(dweight + begin * in_features, end - begin, in_features);
+                      dW.noalias() += dY.transpose() * X;
+                      if (dbias != nullptr)
+                        Eigen::Map<RowVectorOf<Scalar>>(dbias + begin, end - begin) += dY.colwise().sum();
+                    });
+    return;
+  }
+  const auto dY = const_view(dy, rows, out_features);
+  parallel_chunks(in_features, chunk_count(in_features, detail::kMinRowsPerChunk),
+                  [&](int chunk, Eigen::Index begin, Eigen::Index end) {
+                    const auto X = const_view(x + begin, rows, end - begin, in_features);
+                    auto dW = view(dweight + begin, out_features, end - begin, in_features);
                     dW.noalias() += dY.transpose() * X;
-                    if (dbias != nullptr)
-                      Eigen::Map<RowVectorOf<Scalar>>(dbias + begin, end - begin) += dY.colwise().sum();
+                    if (dbias != nullptr && chunk == 0)
+                      Eigen::Map<RowVectorOf<Scalar>>(dbias, out_features) += dY.colwise().sum();
                   });
 }
 
