@@ -20,3 +20,13 @@ def build_flags(binary):
         if parent == folder:
             return "(unknown: no CMakeCache.txt above the binary)"
         folder = parent
+
+
+def build_label(binary):
+    """A short name for a build in the tables: "r1 native", "r1 avx2" or "r1"."""
+    flags = build_flags(binary)
+    if "-march=native" in flags:
+        return "r1 native"
+    if "-mavx2" in flags:
+        return "r1 avx2"
+    return "r1"

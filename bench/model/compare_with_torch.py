@@ -7,7 +7,7 @@ alone (BM_StepMatmuls) as GFLOP/s, % of that peak and share of the step's time, 
 process CPU time per step (the steadier figure when other work shares the machine).
 
 Run: python3 bench/model/compare_with_torch.py [--rounds=N] BUILD/bench/model/bench_model_train_step \
-         [BUILD/bench/model/bench_model_train_step_native]
+         [BUILD/bench/model/bench_model_train_step_native or OTHER_BUILD/bench/model/bench_model_train_step]
 (--rounds=N alternates r1 and the peer N times and prints medians.)
 (the peer runs under /usr/bin/python3, where Debian's python3-torch lives). Machines
 shared with other work give noisy absolute numbers; the ratio is measured back to back.
@@ -20,7 +20,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from build_flags import build_flags  # noqa: E402
+from build_flags import build_flags, build_label  # noqa: E402
 
 
 def run_r1(binary):
@@ -54,7 +54,10 @@ def main():
     rounds = int(next((arg.split("=", 1)[1] for arg in sys.argv[1:] if arg.startswith("--rounds=")), "1"))
     if len(args) not in (1, 2):
         sys.exit(__doc__)
-    builds = [("r1", args[0])] + ([("r1 native", args[1])] if len(args) == 2 else [])
+    # Each build is labelled by its flags ("r1 native" for -march=native), so two build folders can be compared.
+    builds = [(build_label(binary), binary) for binary in args]
+    if len(builds) == 2 and builds[0][0] == builds[1][0]:
+        builds = [(f"{label} ({i + 1})", binary) for i, (label, binary) in enumerate(builds)]
     r1_runs = {label: [] for label, _ in builds}
     peer_runs = {1: [], 2: []}
     # Rounds alternate r1 and the peer, so both see the same drift of the machine.

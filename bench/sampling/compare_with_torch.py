@@ -19,7 +19,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from build_flags import build_flags  # noqa: E402
+from build_flags import build_flags, build_label  # noqa: E402
 
 
 def run_r1(binary, threads):
@@ -47,7 +47,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    builds = {"r1": os.path.join(args.build_dir, "bench", "sampling", "bench_generate")}
+    main_binary = os.path.join(args.build_dir, "bench", "sampling", "bench_generate")
+    builds = {build_label(main_binary): main_binary}
     native = os.path.join(args.build_dir, "bench", "sampling", "bench_generate_native")
     if os.path.exists(native):
         builds["r1 native"] = native
