@@ -6,7 +6,8 @@
 // a PyTorch peer in the same run and prints the ratio.
 //
 // FLOPs per step (the usual model-FLOPs count, the same for r1 and the peer):
-//   matmuls 6 * P * tokens, P = matmul parameters = layers * (4 d^2 + 3 d F) + V d
+//   matmuls 6 * P * tokens, P = matmul parameters = layers * (d (H + 2 K) E + H E d + 3 d F) + V d
+//     (q/k/v and o as HF shapes them: 4 d^2 when K = H and H E = d, as in the reference configuration)
 //   attention 3 * (2 * 2 * T^2 * E) per head, sequence and layer (forward QK^T and PV, backward twice that)
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
@@ -38,7 +39,10 @@ r1::ModelConfig reference_config() {
 
 double step_flops(const r1::ModelConfig& c) {
   const double d = static_cast<double>(c.hidden_size), f = static_cast<double>(c.intermediate_size);
-  const double matmul_params = static_cast<double>(c.num_hidden_layers) * (4 * d * d + 3 * d * f) +
+  const double q_width = static_cast<double>(c.num_attention_heads * c.head_dim()),
+               kv_width = static_cast<double>(c.num_key_value_heads * c.head_dim());
+  const double attention_params = d * (q_width + 2 * kv_width) + q_width * d;  // q/k/v, then o
+  const double matmul_params = static_cast<double>(c.num_hidden_layers) * (attention_params + 3 * d * f) +
                                static_cast<double>(c.vocab_size) * d;
   const double tokens = double(kBatch) * kSeq;
   const double attention = 3.0 * 4.0 * double(kSeq) * kSeq * static_cast<double>(c.head_dim()) *
@@ -107,13 +111,14 @@ void BM_StepMatmuls(benchmark::State& state) {
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
   const auto c = reference_config();
   const Eigen::Index N = kBatch * kSeq, D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const Eigen::Index A = c.num_attention_heads * c.head_dim(), KW = c.num_key_value_heads * c.head_dim();
   struct Shape {
     Eigen::Index in, out;
   };
   std::vector<Shape> shapes;
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    shapes.push_back({D, 3 * D});  // q, k, v
-    shapes.push_back({D, D});      // o
+    shapes.push_back({D, A + 2 * KW});  // q, k, v
+    shapes.push_back({A, D});           // o
     shapes.push_back({D, 2 * F});  // gate, up
     shapes.push_back({F, D});      // down
   }

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "r1/core/error.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/core/token_batch.hpp"
 #include "r1/model/basic_transformer.hpp"
@@ -40,6 +41,22 @@ inline ModelConfig tiny_qwen2() {
   c.tie_word_embeddings = true;
   c.num_key_value_heads = 4;
   c.vocab_size = 13;
+  return c;
+}
+
+// tiny_llama / tiny_qwen2 with an explicit HF "head_dim" that is not hidden_size / num_attention_heads
+// (24 / 4 = 6): 8 makes the heads wider than the hidden state (q_proj (32, 24), o_proj (24, 32)), 4 narrower
+// (q_proj (16, 24)), so no buffer, stride or scale can silently use hidden_size in place of heads x head_dim.
+inline ModelConfig tiny_llama_head_dim(std::int64_t head_dim) {
+  ModelConfig c = tiny_llama();
+  c.hidden_size = 24;
+  c.explicit_head_dim = head_dim;
+  return c;
+}
+inline ModelConfig tiny_qwen2_head_dim(std::int64_t head_dim) {
+  ModelConfig c = tiny_qwen2();
+  c.hidden_size = 24;
+  c.explicit_head_dim = head_dim;
   return c;
 }
 
@@ -93,7 +110,8 @@ inline TokenBatch long_batch(std::int64_t vocab, std::uint64_t seed) {
 // keeps it above high_freq_factor turns, and in between blends the two with weight
 // s = (r - low) / (high - low) on the kept frequency.
 inline double reference_inverse_frequency(const ModelConfig& c, std::int64_t i) {
-  const double E = static_cast<double>(c.head_dim());
+  const auto E = static_cast<double>(c.explicit_head_dim > 0 ? c.explicit_head_dim
+                                                             : c.hidden_size / c.num_attention_heads);
   const double base = std::pow(c.rope_theta, -2.0 * static_cast<double>(i) / E);
   const RopeScaling& scaling = c.rope_scaling;
   if (scaling.kind == RopeScaling::Kind::linear) return base / scaling.factor;
@@ -116,12 +134,18 @@ std::vector<double> reference_logits(const BasicTransformer<Scalar>& model, std:
                                                         static_cast<std::size_t>(tensor->size));
     return {values.begin(), values.end()};
   };
+  // E as HF's LlamaAttention takes it: the config's head_dim, else hidden_size // num_attention_heads.
   const std::int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size, H = c.num_attention_heads,
-                     K = c.num_key_value_heads, E = c.hidden_size / c.num_attention_heads;
+                     K = c.num_key_value_heads,
+                     E = c.explicit_head_dim > 0 ? c.explicit_head_dim : c.hidden_size / c.num_attention_heads;
   const auto T = static_cast<std::int64_t>(tokens.size());
+  // Every weight must have exactly the (out, in) shape HF gives it, so a layout error cannot read past a tensor.
   const auto matvec = [](const std::vector<double>& w, const std::vector<double>& bias, const std::vector<double>& x,
                          std::int64_t out) {
     const auto in = static_cast<std::int64_t>(x.size());
+    const auto weights = static_cast<std::int64_t>(w.size()), biases = static_cast<std::int64_t>(bias.size());
+    require(weights == out * in && (biases == 0 || biases == out), "reference_logits: a weight of ", weights,
+            " values (bias ", biases, ") for a (", out, ", ", in, ") projection");
     std::vector<double> y(static_cast<std::size_t>(out));
     for (std::int64_t o = 0; o < out; ++o) {
       double sum = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(o)];

@@ -52,11 +52,14 @@ void expect_error(Fn&& fn, const std::string& expected) {
 
 }  // namespace
 
-TEST_CASE("save then load is bit-exact in F32, for Llama (untied) and Qwen2 (tied, bias)") {
-  for (const auto& config : {r1::test::tiny_llama(), r1::test::tiny_qwen2()}) {
+TEST_CASE("save then load is bit-exact in F32, for Llama (untied), Qwen2 (tied, bias) and explicit head_dim") {
+  int index = 0;
+  for (const auto& config : {r1::test::tiny_llama(), r1::test::tiny_qwen2(), r1::test::tiny_llama_head_dim(8),
+                             r1::test::tiny_qwen2_head_dim(4)}) {
+    INFO(config.model_type, " head_dim ", config.head_dim(), " hidden_size ", config.hidden_size);
     Model model(config);
     model.init_random(5, 0.3f);
-    const std::string dir = fresh_dir(config.model_type);
+    const std::string dir = fresh_dir(config.model_type + std::to_string(index++));
     model.save(dir);
     const Model loaded = Model::load(dir);
     CHECK(loaded.config().to_json() == model.config().to_json());
@@ -65,6 +68,12 @@ TEST_CASE("save then load is bit-exact in F32, for Llama (untied) and Qwen2 (tie
     r1::SafetensorsFile file(dir + "/model.safetensors");
     CHECK((file.find("lm_head.weight") != nullptr) == !config.tie_word_embeddings);  // HF omits a tied head
     CHECK(file.tensors().size() == model.tensors().size());
+    // config.json carries head_dim (as HF writes it), and the tensors their heads x head_dim shapes.
+    CHECK(r1::read_json_file(dir + "/config.json")["head_dim"] == config.head_dim());
+    CHECK(loaded.config().head_dim() == config.head_dim());
+    const auto q_proj = file.find("model.layers.0.self_attn.q_proj.weight");
+    REQUIRE(q_proj != nullptr);
+    CHECK(q_proj->shape == std::vector<std::int64_t>{config.num_attention_heads * config.head_dim(), config.hidden_size});
   }
 }
 
@@ -182,6 +191,54 @@ TEST_CASE("ModelConfig::from_json: defaults, HF variants, non-finite and inconsi
   expect_bad("vocab_size", "many", "'vocab_size' has the wrong type");
   expect_bad("hidden_act", "gelu", "'hidden_act'");
   expect_bad("rope_scaling", {{"type", "llama3"}}, "RoPE scaling is not supported");
-  expect_bad("head_dim", 16, "'head_dim'");
   expect_bad("eos_token_id", -3, "'eos_token_id'");
+}
+
+TEST_CASE("ModelConfig::from_json: an explicit head_dim (HF LlamaConfig) sizes the heads; bad ones name 'head_dim'") {
+  // The Mistral-Nemo pattern at toy scale: hidden 40, 4 heads of 16 (not 40 / 4 = 10), 2 key/value heads.
+  r1::Json json = {{"model_type", "llama"},      {"vocab_size", 50},         {"hidden_size", 40},
+                   {"intermediate_size", 64},    {"num_hidden_layers", 1},   {"num_attention_heads", 4},
+                   {"num_key_value_heads", 2},   {"head_dim", 16}};
+  const auto config = r1::ModelConfig::from_json(json, "config.json");
+  CHECK(config.head_dim() == 16);
+  CHECK(config.to_json()["head_dim"] == 16);
+  const auto again = r1::ModelConfig::from_json(config.to_json(), "round trip");
+  CHECK(again.head_dim() == 16);
+  CHECK(again.to_json() == config.to_json());
+  const Model model(config);
+  CHECK(model.core().find_tensor("model.layers.0.self_attn.q_proj.weight")->shape == std::vector<std::int64_t>{64, 40});
+  CHECK(model.core().find_tensor("model.layers.0.self_attn.k_proj.weight")->shape == std::vector<std::int64_t>{32, 40});
+  CHECK(model.core().find_tensor("model.layers.0.self_attn.o_proj.weight")->shape == std::vector<std::int64_t>{40, 64});
+
+  // Absent or null: hidden_size / num_attention_heads, as HF; and hidden_size must then divide.
+  r1::Json derived = json;
+  derived["head_dim"] = nullptr;
+  derived["hidden_size"] = 48;
+  CHECK(r1::ModelConfig::from_json(derived, "config.json").head_dim() == 12);
+  derived.erase("head_dim");
+  CHECK(r1::ModelConfig::from_json(derived, "config.json").head_dim() == 12);
+  derived["hidden_size"] = 42;
+  expect_error([&] { r1::ModelConfig::from_json(derived, "config.json"); }, "not a multiple of num_attention_heads");
+  json["hidden_size"] = 42;  // with an explicit head_dim it need not
+  CHECK(r1::ModelConfig::from_json(json, "config.json").head_dim() == 16);
+
+  const auto expect_bad = [&](r1::Json value, const std::string& expected) {
+    r1::Json bad = json;
+    bad["head_dim"] = std::move(value);
+    expect_error([&] { r1::ModelConfig::from_json(bad, "config.json"); }, expected);
+  };
+  expect_bad(0, "config.json: field 'head_dim' = 0");
+  expect_bad(-8, "field 'head_dim' = -8");
+  expect_bad(16.5, "field 'head_dim' = 16.5");
+  expect_bad(16.0, "field 'head_dim' = 16.0");  // refused rather than truncated to a size
+  expect_bad("16", "field 'head_dim' = \"16\"");
+  expect_bad(true, "field 'head_dim' = true");
+  expect_bad(15, "field 'head_dim' = 15: must be even for rotary embeddings");
+  expect_bad(std::int64_t{1} << 40, "field 'head_dim' = 1099511627776: exceeds");
+  expect_bad(std::int64_t{1} << 23, "num_attention_heads 4 x head_dim 8388608 exceeds");
+
+  // A config built in code: a negative head_dim is refused by validate() too.
+  r1::ModelConfig direct = r1::test::tiny_llama();
+  direct.explicit_head_dim = -4;
+  expect_error([&] { Model{direct}; }, "'head_dim'");
 }

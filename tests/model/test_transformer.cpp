@@ -47,7 +47,7 @@ void check_forward_against_reference(const ModelConfig& config, bool long_sequen
   std::vector<double> logprobs(batch.total_tokens()), entropies(batch.total_tokens());
   model.forward_scores(batch, temperature, logprobs, entropies);
   const auto [expected_logprobs, expected_entropies] = reference_scores(model, batch, temperature);
-  // Both sides in double over reductions of at most max(D, F) = 24 terms through 2 layers: rounding
+  // Both sides in double over reductions of at most max(D, F, H * E) = 32 terms through 2 layers: rounding
   // differences stay near 1e-14 on values of order 1-10; 1e-10 bounds them with a wide margin and still
   // catches any formula error (those move results by 1e-3 or more).
   for (std::size_t i = 0; i < logprobs.size(); ++i) {
@@ -122,6 +122,19 @@ TEST_CASE("forward equals the naive reference: Qwen2 with q/k/v bias and tied em
   check_forward_against_reference(r1::test::tiny_qwen2());
 }
 
+TEST_CASE("forward equals the naive reference with head_dim != hidden_size / num_attention_heads") {
+  SUBCASE("llama, heads wider than hidden (4 x 8 on hidden 24)") {
+    check_forward_against_reference(r1::test::tiny_llama_head_dim(8));
+  }
+  SUBCASE("llama, heads narrower than hidden (4 x 4 on hidden 24)") {
+    check_forward_against_reference(r1::test::tiny_llama_head_dim(4));
+  }
+  SUBCASE("qwen2, bias, tied, 4 x 8 on hidden 24") { check_forward_against_reference(r1::test::tiny_qwen2_head_dim(8)); }
+  SUBCASE("llama 4 x 8 across attention's query blocks") {
+    check_forward_against_reference(r1::test::tiny_llama_head_dim(8), true);
+  }
+}
+
 TEST_CASE("forward equals the naive reference across attention's query blocks (sequences of 150 and 70)") {
   check_forward_against_reference(r1::test::tiny_llama(), true);
 }
@@ -134,6 +147,16 @@ TEST_CASE("backward equals finite differences, log-prob path and entropy path") 
   SUBCASE("llama, GQA, untied, log-prob only") { check_gradients(r1::test::tiny_llama(), false); }
   SUBCASE("llama, GQA, untied, log-prob and entropy") { check_gradients(r1::test::tiny_llama(), true); }
   SUBCASE("qwen2, bias, tied, log-prob and entropy") { check_gradients(r1::test::tiny_qwen2(), true); }
+  SUBCASE("llama, head_dim 8 > hidden / heads = 6, log-prob and entropy") {
+    check_gradients(r1::test::tiny_llama_head_dim(8), true);
+  }
+  SUBCASE("llama, head_dim 4 < hidden / heads = 6, log-prob and entropy") {
+    check_gradients(r1::test::tiny_llama_head_dim(4), true);
+  }
+  SUBCASE("qwen2, bias, tied, head_dim 8, log-prob and entropy") {
+    check_gradients(r1::test::tiny_qwen2_head_dim(8), true);
+  }
+  SUBCASE("qwen2, bias, tied, head_dim 4, log-prob only") { check_gradients(r1::test::tiny_qwen2_head_dim(4), false); }
 }
 
 TEST_CASE("backward accumulates: two calls give twice the gradient") {
@@ -150,8 +173,8 @@ TEST_CASE("backward accumulates: two calls give twice the gradient") {
   CHECK_THROWS_AS(model.backward_scores(batch, d, {}), r1::Error);  // a second backward without score
 }
 
-TEST_CASE("float model equals the double model with the same weights") {
-  const ModelConfig config = r1::test::tiny_qwen2();
+namespace {
+void check_float_equals_double(const ModelConfig& config) {
   r1::Transformer<r1::cpu> model(config);
   BasicTransformer<double> reference(config);
   r1::test::fill_for_test(reference, 21);
@@ -164,8 +187,8 @@ TEST_CASE("float model equals the double model with the same weights") {
   model.score(batch, 1.0f, scores);
   std::vector<double> lp(batch.total_tokens()), ent(lp.size());
   reference.forward_scores(batch, 1.0, lp, ent);
-  // float rounding: eps 6e-8 per op, amplified through ~10 ops a layer x 2 layers with reductions of <= 24
-  // terms (sqrt(24) ~ 5) and weights of spread 0.4 (activations of order 1-5): ~1e-5 relative on logits of
+  // float rounding: eps 6e-8 per op, amplified through ~10 ops a layer x 2 layers with reductions of <= 32
+  // terms (H * E = 32 with head_dim 8; sqrt(32) ~ 6) and weights of spread 0.4 (activations of order 1-5): ~1e-5 relative on logits of
   // order 5, so 1e-4 absolute on log-probs / entropies.
   for (std::size_t i = 0; i < lp.size(); ++i) {
     CHECK(std::abs(scores.logprobs[i] - lp[i]) <= 1e-4);
@@ -183,6 +206,12 @@ TEST_CASE("float model equals the double model with the same weights") {
   for (double g : reference.flat_gradients()) largest = std::max(largest, std::abs(g));
   for (std::size_t i = 0; i < reference.flat_gradients().size(); ++i)
     CHECK(std::abs(model.flat_gradients()[i] - reference.flat_gradients()[i]) <= 1e-4 * largest);
+}
+}  // namespace
+
+TEST_CASE("float model equals the double model with the same weights") {
+  SUBCASE("qwen2") { check_float_equals_double(r1::test::tiny_qwen2()); }
+  SUBCASE("qwen2, head_dim 8 on hidden 24") { check_float_equals_double(r1::test::tiny_qwen2_head_dim(8)); }
 }
 
 TEST_CASE("parameters: HF names, shapes, views into the flat buffers, weight decay only on matrices") {
@@ -205,6 +234,21 @@ TEST_CASE("parameters: HF names, shapes, views into the flat buffers, weight dec
   r1::Transformer<r1::cpu> qwen(r1::test::tiny_qwen2());
   CHECK(qwen.core().find_tensor("lm_head.weight") == nullptr);
   CHECK(qwen.core().find_tensor("model.layers.0.self_attn.v_proj.bias") != nullptr);
+
+  // An explicit head_dim sizes the attention projections as HF does: q (H*E, D), k/v (K*E, D), o (D, H*E).
+  const BasicTransformer<float> wide(r1::test::tiny_qwen2_head_dim(8));  // D 24, H = K = 4, E 8
+  const auto shape = [&](const char* name) { return wide.find_tensor(name)->shape; };
+  CHECK(shape("model.layers.0.self_attn.q_proj.weight") == std::vector<std::int64_t>{32, 24});
+  CHECK(shape("model.layers.0.self_attn.k_proj.weight") == std::vector<std::int64_t>{32, 24});
+  CHECK(shape("model.layers.0.self_attn.v_proj.weight") == std::vector<std::int64_t>{32, 24});
+  CHECK(shape("model.layers.0.self_attn.q_proj.bias") == std::vector<std::int64_t>{32});
+  CHECK(shape("model.layers.0.self_attn.v_proj.bias") == std::vector<std::int64_t>{32});
+  CHECK(shape("model.layers.0.self_attn.o_proj.weight") == std::vector<std::int64_t>{24, 32});
+  CHECK(shape("model.layers.0.mlp.gate_proj.weight") == std::vector<std::int64_t>{24, 24});
+  const BasicTransformer<float> narrow(r1::test::tiny_llama_head_dim(4));  // D 24, H 4, K 2, E 4
+  CHECK(narrow.find_tensor("model.layers.1.self_attn.q_proj.weight")->shape == std::vector<std::int64_t>{16, 24});
+  CHECK(narrow.find_tensor("model.layers.1.self_attn.k_proj.weight")->shape == std::vector<std::int64_t>{8, 24});
+  CHECK(narrow.find_tensor("model.layers.1.self_attn.o_proj.weight")->shape == std::vector<std::int64_t>{24, 16});
 
   // Copies are deep: views of the copy point at the copy's buffers.
   llama.init_random(1);

@@ -63,13 +63,14 @@ class CudaTransformer {
     L_ = c.num_hidden_layers;
     H_ = c.num_attention_heads;
     K_ = c.num_key_value_heads;
-    E_ = c.head_dim();
+    E_ = c.head_dim();  // HF "head_dim": H_ * E_ need not equal D_, so the attention widths below never use D_
     A_ = H_ * E_;
     KW_ = K_ * E_;
     QKV_ = A_ + 2 * KW_;
     require(E_ <= attention_max_head_dim, "Transformer<cuda>: head_dim ", E_, " exceeds the attention kernels' ",
             attention_max_head_dim);
-    require(D_ * std::max(F_, V_) < (std::int64_t{1} << 31), "Transformer<cuda>: tensor sizes must fit int32 GEMM shapes");
+    require(D_ * std::max({F_, V_, QKV_}) < (std::int64_t{1} << 31),
+            "Transformer<cuda>: tensor sizes must fit int32 GEMM shapes");
     embed_ = offset_of("model.embed_tokens.weight");
     for (std::int64_t l = 0; l < L_; ++l) {
       const std::string prefix = "model.layers." + std::to_string(l) + ".";

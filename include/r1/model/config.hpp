@@ -2,7 +2,7 @@
 // The shape of a Llama / Qwen2 decoder, read from and written to HF's config.json.
 //
 //   auto config = r1::ModelConfig::load("model/config.json");
-//   config.head_dim();   // hidden_size / num_attention_heads
+//   config.head_dim();   // "head_dim" when the file gives one, else hidden_size / num_attention_heads
 //   config.rope_scaling; // "rope_scaling": none, linear, or llama3 (Llama 3.1 and its distills)
 #include <cmath>
 #include <cstdint>
@@ -23,8 +23,17 @@ struct ModelConfig {
   RopeScaling rope_scaling;  // HF "rope_scaling": none, linear or llama3 (Llama 3.1 / DeepSeek-R1-Distill-Llama)
   bool tie_word_embeddings = false, attention_bias = false;  // attention_bias: q/k/v bias (qwen2 = true)
   std::int64_t bos_token_id = -1, eos_token_id = -1;
+  // HF "head_dim": the size of each attention head. HF LlamaConfig: `head_dim if head_dim is not None else
+  // hidden_size // num_attention_heads`; Qwen2's attention reads it the same way. It need not divide
+  // hidden_size (Mistral-Nemo: hidden 5120, 32 heads of 128): q_proj maps hidden_size to
+  // num_attention_heads * head_dim, k/v_proj to num_key_value_heads * head_dim, o_proj back to hidden_size.
+  // 0 = absent: hidden_size / num_attention_heads.
+  std::int64_t explicit_head_dim = 0;
 
-  std::int64_t head_dim() const { return num_attention_heads > 0 ? hidden_size / num_attention_heads : 0; }
+  std::int64_t head_dim() const {
+    if (explicit_head_dim != 0) return explicit_head_dim;
+    return num_attention_heads > 0 ? hidden_size / num_attention_heads : 0;
+  }
 
   // Throws r1::Error naming `where` and the field unless the shape is usable.
   void validate(std::string_view where) const {
@@ -42,11 +51,13 @@ struct ModelConfig {
     positive(max_position_embeddings, "max_position_embeddings");
     require(vocab_size < (std::int64_t{1} << 31), where, ": field 'vocab_size' = ", vocab_size,
             ": expected fewer than 2^31 tokens (token ids are int32)");
-    require(hidden_size % num_attention_heads == 0, where, ": hidden_size ", hidden_size,
-            " is not a multiple of num_attention_heads ", num_attention_heads);
+    require(explicit_head_dim >= 0, where, ": field 'head_dim' = ", explicit_head_dim,
+            ": expected a positive integer (or 0 / absent for hidden_size / num_attention_heads)");
+    require(explicit_head_dim != 0 || hidden_size % num_attention_heads == 0, where, ": hidden_size ", hidden_size,
+            " is not a multiple of num_attention_heads ", num_attention_heads, " (and no field 'head_dim' is given)");
     require(num_attention_heads % num_key_value_heads == 0, where, ": num_attention_heads ", num_attention_heads,
             " is not a multiple of num_key_value_heads ", num_key_value_heads);
-    require(head_dim() % 2 == 0, where, ": head_dim ", head_dim(), " must be even for rotary embeddings");
+    require(head_dim() % 2 == 0, where, ": field 'head_dim' = ", head_dim(), ": must be even for rotary embeddings");
     require(std::isfinite(rope_theta) && rope_theta > 0.0, where, ": field 'rope_theta' = ", rope_theta,
             ": expected a finite positive number");
     require(std::isfinite(rms_norm_eps) && rms_norm_eps > 0.0, where, ": field 'rms_norm_eps' = ", rms_norm_eps,
@@ -56,6 +67,10 @@ struct ModelConfig {
     constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
     for (const auto value : {vocab_size, hidden_size, intermediate_size, num_hidden_layers})
       require(value <= kMaxDimension, where, ": dimension ", value, " exceeds ", kMaxDimension);
+    // With an explicit head_dim the heads need not divide hidden_size, so q_proj's rows are bounded directly.
+    require(head_dim() <= kMaxDimension, where, ": field 'head_dim' = ", head_dim(), ": exceeds ", kMaxDimension);
+    require(num_attention_heads <= kMaxDimension / head_dim(), where, ": num_attention_heads ", num_attention_heads,
+            " x head_dim ", head_dim(), " exceeds ", kMaxDimension);
   }
 
   // From an HF config.json object; `where` names it in errors.
@@ -81,6 +96,12 @@ struct ModelConfig {
     result.attention_bias = result.model_type == "qwen2" || json_field_or<bool>(config, "attention_bias", false, where);
     result.bos_token_id = token_id_field(config, "bos_token_id", where);
     result.eos_token_id = token_id_field(config, "eos_token_id", where);
+    // HF: absent or null means hidden_size // num_attention_heads.
+    if (const auto it = config.find("head_dim"); it != config.end() && !it->is_null()) {
+      require(it->is_number_integer() && it->get<std::int64_t>() > 0, where, ": field 'head_dim' = ", it->dump(),
+              ": expected a positive integer or null");
+      result.explicit_head_dim = it->get<std::int64_t>();
+    }
 
     if (const auto it = config.find("hidden_act"); it != config.end())
       require(it->is_string() && it->get<std::string>() == "silu", where, ": field 'hidden_act' = ", it->dump(),
@@ -91,9 +112,6 @@ struct ModelConfig {
     if (const auto it = config.find("mlp_bias"); it != config.end())
       require(it->is_boolean() && !it->get<bool>(), where, ": field 'mlp_bias' = true is not supported");
     result.validate(where);
-    if (const auto it = config.find("head_dim"); it != config.end() && !it->is_null())
-      require(it->is_number_integer() && it->get<std::int64_t>() == result.head_dim(), where, ": field 'head_dim' = ",
-              it->dump(), ": only hidden_size / num_attention_heads = ", result.head_dim(), " is supported");
     return result;
   }
 

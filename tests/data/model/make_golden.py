@@ -59,7 +59,7 @@ def rope(x, theta):  # x: [T, heads, E]
 
 def forward(w, c, ids):
     D, H, K = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
-    E = D // H
+    E = c.get("head_dim") or D // H  # HF LlamaConfig: head_dim, default hidden_size // num_attention_heads
     eps, theta = c["rms_norm_eps"], c["rope_theta"]
     x = w["model.embed_tokens.weight"][torch.tensor(ids)]
     T = len(ids)
