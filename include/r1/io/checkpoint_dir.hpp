@@ -215,7 +215,7 @@ inline void write_checkpoint_tensors(const std::string& directory, std::span<con
                                      std::int64_t max_shard_bytes = kDefaultMaxShardBytes) {
   namespace fs = std::filesystem;
   require(max_shard_bytes > 0, directory, ": max shard size ", max_shard_bytes, " bytes: expected a positive size");
-  const fs::path dir(directory);
+  const fs::path dir = directory.empty() ? fs::path(".") : fs::path(directory);
   const fs::path single = dir / kCheckpointSingleFile, index = dir / kCheckpointIndexFile;
   const std::uint64_t element_size = detail::safetensors_dtype_size(to_string(dtype));
   std::vector<std::uint64_t> tensor_bytes;
