@@ -1,7 +1,7 @@
 // r1 distill: the teacher generates, the verifier keeps correct completions, the
 // student is trained by SFT on them (DeepSeek-R1 §2.4).
 //   r1 distill --teacher DIR --student DIR --data FILE [--out DIR] [--config distill.json]
-//              [--samples K] [--steps N] [--lr X] [--seed N]
+//              [--samples K] [--steps N] [--lr X] [--seed N] [--max-shard-size 5GB]
 // Config: tokenizer/template/reward as in training_setup.hpp (the tokenizer is shared), "sampling"
 // (RejectionSamplingConfig: samples_per_prompt, sampling, keep_per_prompt, prefer_shortest, deduplicate),
 // "trainer" (SftConfig), "optimizer" (AdamW), "schedule".
@@ -22,7 +22,7 @@ namespace {
 
 struct DistillOptions {
   std::string config;
-  std::optional<std::string> teacher, student, data, out, tokenizer;
+  std::optional<std::string> teacher, student, data, out, tokenizer, max_shard_size;
   std::optional<int> samples;
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
@@ -47,6 +47,7 @@ void run_distill(const DistillOptions& options) {
   const auto teacher_dir = r1::cli::required_string(config, "teacher", "--teacher");
   const auto student_dir = r1::cli::required_string(config, "student", "--student");
   const auto out = r1::cli::config_string(config, "out", "out/distill");
+  const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   Model teacher = Model::load(teacher_dir);
   Model student = Model::load(student_dir);
@@ -70,7 +71,7 @@ void run_distill(const DistillOptions& options) {
   Trainer trainer{sft, student, r1::AdamW{adam}, schedule};
   trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
-  student.save(out + "/student");
+  student.save(out + "/student", r1::SafetensorsDtype::f32, max_shard_bytes);
   std::printf("r1 distill: student trained %lld steps on %zu traces, loss %.4f; wrote %s/student and %s/traces.jsonl\n",
               static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
               out.c_str(), out.c_str());
@@ -89,6 +90,8 @@ const bool registered = r1::cli::register_command("distill", [](CLI::App& app) {
   command->add_option("--steps", options->steps, "Student SFT steps");
   command->add_option("--lr", options->lr, "Student AdamW learning rate");
   command->add_option("--seed", options->seed, "Seed");
+  command->add_option("--max-shard-size", options->max_shard_size,
+                      "Largest weight file of the saved student (bytes, or e.g. 500MB, 2GiB; default 5GB)");
   command->callback([options] { run_distill(*options); });
 });
 

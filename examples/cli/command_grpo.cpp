@@ -1,6 +1,7 @@
 // r1 grpo: GRPO with rule-based rewards (the R1-Zero recipe) on an HF-layout model.
 //   r1 grpo --config grpo.json [--model DIR] [--train FILE] [--eval FILE] [--out DIR]
 //           [--steps N] [--lr X] [--preset deepseekmath|r1_paper|dapo|dr_grpo] [--seed N] [--resume]
+//           [--max-shard-size 5GB]
 // Config (training_setup.hpp for model/tokenizer/template/train/eval/reward/out), plus:
 //   "trainer":   {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
 //                 "micro_batch_sequences", "temperature", "max_grad_norm", "seed", ...}
@@ -30,7 +31,7 @@ namespace {
 
 struct GrpoOptions {
   std::string config;
-  std::optional<std::string> model, train, eval, out, tokenizer, preset;
+  std::optional<std::string> model, train, eval, out, tokenizer, preset, max_shard_size;
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
@@ -66,6 +67,7 @@ void run_grpo(const GrpoOptions& options) {
 
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   const auto out = r1::cli::config_string(config, "out", "out/grpo");
+  const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   Policy policy = Policy::load(model_dir);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
@@ -104,7 +106,7 @@ void run_grpo(const GrpoOptions& options) {
   trainer.add_hook(std::make_unique<r1::CheckpointHook<Trainer>>(checkpoint, checkpoint_every));
   trainer.fit(train);
   r1::save_trainer_checkpoint(checkpoint, trainer);
-  policy.save(out + "/model");
+  policy.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
   r1::write_training_plot(out + "/curves.svg", r1::read_metrics_log(metrics), "r1 grpo");
   std::printf("r1 grpo: %lld steps; wrote %s/model, %s, %s/curves.svg\n", static_cast<long long>(trainer.current_step()),
               out.c_str(), metrics.c_str(), out.c_str());
@@ -124,6 +126,8 @@ const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {
   command->add_option("--preset", options->preset, "Objective preset: deepseekmath, r1_paper, dapo, dr_grpo");
   command->add_option("--seed", options->seed, "Seed");
   command->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.r1ckpt when it exists");
+  command->add_option("--max-shard-size", options->max_shard_size,
+                      "Largest weight file of the saved model (bytes, or e.g. 500MB, 2GiB; default 5GB)");
   command->callback([options] { run_grpo(*options); });
 });
 

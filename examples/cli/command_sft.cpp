@@ -1,5 +1,6 @@
 // r1 sft: supervised fine-tuning on completion tokens only (cold start, distillation).
 //   r1 sft --config sft.json [--model DIR] [--data FILE] [--out DIR] [--steps N] [--lr X] [--seed N]
+//          [--max-shard-size 5GB]
 // Data: JSONL with "prompt" and "completion" text (the model's tokenizer encodes them), or
 // "prompt_ids" and "completion_ids". The tokenizer's EOS is appended to text completions.
 // Config: model/tokenizer/template/out as in training_setup.hpp, plus "trainer" (SftConfig:
@@ -21,7 +22,7 @@ namespace {
 
 struct SftOptions {
   std::string config;
-  std::optional<std::string> model, data, out, tokenizer;
+  std::optional<std::string> model, data, out, tokenizer, max_shard_size;
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
@@ -66,6 +67,7 @@ void run_sft(const SftOptions& options) {
 
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   const auto out = r1::cli::config_string(config, "out", "out/sft");
+  const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   Model model = Model::load(model_dir);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
@@ -73,7 +75,7 @@ void run_sft(const SftOptions& options) {
   Trainer trainer{sft, model, r1::AdamW{adam}, schedule};
   trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
-  model.save(out + "/model");
+  model.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
   std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s/model\n",
               static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
               out.c_str());
@@ -90,6 +92,8 @@ const bool registered = r1::cli::register_command("sft", [](CLI::App& app) {
   command->add_option("--steps", options->steps, "Optimiser steps");
   command->add_option("--lr", options->lr, "AdamW learning rate");
   command->add_option("--seed", options->seed, "Seed");
+  command->add_option("--max-shard-size", options->max_shard_size,
+                      "Largest weight file of the saved model (bytes, or e.g. 500MB, 2GiB; default 5GB)");
   command->callback([options] { run_sft(*options); });
 });
 

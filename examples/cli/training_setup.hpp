@@ -12,6 +12,7 @@
 //   "train": "FILE", "eval": "FILE"   JSONL problems (prompt, answer/solution, numbers/target, tests)
 //   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown, code
 //   "out": "DIR"
+//   "max_shard_size": bytes | "500MB"   largest weight file the trained model is saved in (--max-shard-size)
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -21,6 +22,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/io/checkpoint_dir.hpp"
 #include "r1/reward/code/code_verifier.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/countdown.hpp"
@@ -53,6 +55,22 @@ void override_field(Json& config, const std::string& field, const std::optional<
 
 inline std::string config_string(const Json& config, const std::string& field, const std::string& fallback = {}) {
   return json_field_or<std::string>(config, field, fallback, "config");
+}
+
+// The largest shard of the saved model: --max-shard-size, else the config's "max_shard_size" (bytes, or
+// a size such as "500MB" or "2GiB", r1::parse_byte_size), else 5 GB as HF's save_pretrained
+// (kDefaultMaxShardBytes). Commands read it before training, so a bad size fails at once.
+inline std::int64_t max_shard_bytes(const Json& config, const std::optional<std::string>& flag) {
+  if (flag) return parse_byte_size(*flag, "--max-shard-size");
+  const auto field = config.find("max_shard_size");
+  if (field == config.end()) return kDefaultMaxShardBytes;
+  if (field->is_number_integer()) {
+    const auto bytes = field->get<std::int64_t>();
+    require(bytes > 0, "config: 'max_shard_size' = ", bytes, ": expected a positive size");
+    return bytes;
+  }
+  require(field->is_string(), "config: 'max_shard_size' must be a number of bytes or a size such as \"5GB\"");
+  return parse_byte_size(field->get<std::string>(), "config: 'max_shard_size'");
 }
 
 inline std::string required_string(const Json& config, const std::string& field, const char* flag) {

@@ -45,6 +45,14 @@ tail -1 "$work/grpo/metrics.jsonl" | grep -q '"step":2' || fail "resumed run did
 # sft and distill.
 "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/sft" --steps 2 2>/dev/null | grep -q "final loss" || fail "sft"
 [[ -f "$work/sft/model/model.safetensors" ]] || fail "sft model"
+# --max-shard-size: the 2.4 MB toy model in 1 MB shards (HF names and index), and it loads again.
+"$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/sft_sharded" --steps 1 --max-shard-size 1MB >/dev/null 2>&1 \
+  || fail "sft --max-shard-size"
+[[ -f "$work/sft_sharded/model/model-00001-of-00003.safetensors" && -f "$work/sft_sharded/model/model-00003-of-00003.safetensors" \
+   && -f "$work/sft_sharded/model/model.safetensors.index.json" && ! -e "$work/sft_sharded/model/model.safetensors" ]] \
+  || fail "sharded sft model: $(ls "$work/sft_sharded/model")"
+"$r1" eval --model "$work/sft_sharded/model" --tokenizer "$base/r1_tokenizer.json" --data "$work/problems.jsonl" \
+  --samples 1 --max-new-tokens 8 | grep -q '"pass@1"' || fail "eval of the sharded model"
 "$r1" distill --teacher "$base" --student "$base" --data "$work/problems.jsonl" --out "$work/distill" --samples 4 --steps 2 2>/dev/null \
   | grep -q "student trained" || fail "distill"
 [[ -s "$work/distill/traces.jsonl" && -f "$work/distill/student/model.safetensors" ]] || fail "distill outputs"
@@ -56,4 +64,6 @@ expect_error "'model' is required" "$r1" grpo --train "$work/problems.jsonl" --o
 expect_error "reward 'magic'" "$r1" eval --config <(echo '{"reward": {"magic": 1}}') --model "$base" --data "$work/problems.jsonl"
 echo 'not json' >"$work/broken.jsonl"
 expect_error "broken.jsonl" "$r1" eval --model "$base" --data "$work/broken.jsonl"
+expect_error "--max-shard-size: '0' must be a positive size" "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/bad" --max-shard-size 0
+expect_error "--max-shard-size: '5XB' has an unknown unit" "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/bad" --max-shard-size 5XB
 echo "cli training commands: ok"

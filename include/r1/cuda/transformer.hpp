@@ -103,8 +103,9 @@ class CudaTransformer {
   }
 
   static CudaTransformer load(const std::string& directory) { return CudaTransformer(Transformer<cpu>::load(directory)); }
-  void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32) const {
-    host_.save(directory, dtype);
+  void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32,
+            std::int64_t max_shard_bytes = kDefaultMaxShardBytes) const {
+    host_.save(directory, dtype, max_shard_bytes);
   }
 
   const ModelConfig& config() const { return host_.config(); }

@@ -227,11 +227,26 @@ struct SafetensorsTensorView {
   std::span<const float> data;
 };
 
-// Writes the tensors in the given order as `dtype` (F32 or BF16, rounded to nearest even), with
-// __metadata__ {"format": "pt"} plus `metadata`, atomically (a temporary file renamed into place).
-inline void write_safetensors(const std::string& path, std::span<const SafetensorsTensorView> tensors,
-                              SafetensorsDtype dtype = SafetensorsDtype::f32, const Json& metadata = Json::object()) {
-  require(dtype == SafetensorsDtype::f32 || dtype == SafetensorsDtype::bf16, path, ": r1 writes F32 or BF16, not ",
+namespace detail {
+// Moves a finished temporary over `path` (rename(2): a reader sees the old file or the new one, never a
+// mix); on failure removes the temporary and raises an r1::Error naming `path`.
+inline void rename_into_place(const std::string& temporary, const std::string& path) {
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    fail(path, ": cannot move the written file into place (", error.message(), ")");
+  }
+}
+
+// Writes a safetensors file at exactly `path` (no temporary; see write_safetensors); errors about the
+// tensors name `where`, the file the caller means. A file that could not be written completely is
+// removed, so no truncated file is left behind.
+inline void write_safetensors_file(const std::string& path, const std::string& where,
+                                   std::span<const SafetensorsTensorView> tensors, SafetensorsDtype dtype,
+                                   const Json& metadata) {
+  require(dtype == SafetensorsDtype::f32 || dtype == SafetensorsDtype::bf16, where, ": r1 writes F32 or BF16, not ",
           to_string(dtype));
   const std::uint64_t element_size = dtype == SafetensorsDtype::f32 ? 4 : 2;
   Json header = Json::object();
@@ -242,39 +257,48 @@ inline void write_safetensors(const std::string& path, std::span<const Safetenso
   for (const auto& tensor : tensors) {
     std::int64_t elements = 1;
     for (const auto extent : tensor.shape) elements *= extent;
-    require(elements == static_cast<std::int64_t>(tensor.data.size()), path, ": tensor '", tensor.name, "' has ",
+    require(elements == static_cast<std::int64_t>(tensor.data.size()), where, ": tensor '", tensor.name, "' has ",
             tensor.data.size(), " values for a shape of ", elements);
-    require(!header.contains(tensor.name), path, ": tensor '", tensor.name, "' appears twice");
+    require(!header.contains(tensor.name), where, ": tensor '", tensor.name, "' appears twice");
     header[tensor.name] = {{"dtype", to_string(dtype)}, {"shape", tensor.shape},
                            {"data_offsets", {offset, offset + static_cast<std::uint64_t>(elements) * element_size}}};
     offset += static_cast<std::uint64_t>(elements) * element_size;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    require(out.good(), temporary, ": cannot open for writing");
-    unsigned char length_bytes[8];
-    for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
-    out.write(reinterpret_cast<const char*>(length_bytes), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    std::vector<std::uint16_t> halves;
-    for (const auto& tensor : tensors) {
-      if (dtype == SafetensorsDtype::f32) {
-        out.write(reinterpret_cast<const char*>(tensor.data.data()), static_cast<std::streamsize>(tensor.data.size_bytes()));
-      } else {
-        halves.resize(tensor.data.size());
-        std::transform(tensor.data.begin(), tensor.data.end(), halves.begin(), float_to_bf16);
-        out.write(reinterpret_cast<const char*>(halves.data()), static_cast<std::streamsize>(halves.size() * 2));
-      }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  require(out.good(), path, ": cannot open for writing");
+  unsigned char length_bytes[8];
+  for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  out.write(reinterpret_cast<const char*>(length_bytes), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  std::vector<std::uint16_t> halves;
+  for (const auto& tensor : tensors) {
+    if (dtype == SafetensorsDtype::f32) {
+      out.write(reinterpret_cast<const char*>(tensor.data.data()), static_cast<std::streamsize>(tensor.data.size_bytes()));
+    } else {
+      halves.resize(tensor.data.size());
+      std::transform(tensor.data.begin(), tensor.data.end(), halves.begin(), float_to_bf16);
+      out.write(reinterpret_cast<const char*>(halves.data()), static_cast<std::streamsize>(halves.size() * 2));
     }
-    out.flush();
-    require(out.good(), temporary, ": write failed");
   }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  require(!error, path, ": cannot move the written file into place (", error.message(), ")");
+  out.flush();
+  out.close();
+  if (out.fail()) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+    fail(path, ": write failed");
+  }
+}
+}  // namespace detail
+
+// Writes the tensors in the given order as `dtype` (F32 or BF16, rounded to nearest even), with
+// __metadata__ {"format": "pt"} plus `metadata`, atomically (`path`.tmp renamed into place).
+inline void write_safetensors(const std::string& path, std::span<const SafetensorsTensorView> tensors,
+                              SafetensorsDtype dtype = SafetensorsDtype::f32, const Json& metadata = Json::object()) {
+  const std::string temporary = path + ".tmp";
+  detail::write_safetensors_file(temporary, path, tensors, dtype, metadata);
+  detail::rename_into_place(temporary, path);
 }
 
 }  // namespace r1

@@ -75,26 +75,35 @@ class Transformer<cpu> : private BasicTransformer<float> {
     return model;
   }
 
-  // config.json + model.safetensors (F32, or BF16 rounded to nearest even), loadable by HF transformers.
-  void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32) const {
+  // config.json + model.safetensors (F32, or BF16 rounded to nearest even), loadable by HF transformers;
+  // a model over `max_shard_bytes` of weights is written as shards + model.safetensors.index.json, and
+  // files of an earlier checkpoint in `directory` are replaced (write_checkpoint_tensors).
+  void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32,
+            std::int64_t max_shard_bytes = kDefaultMaxShardBytes) const {
+    require(max_shard_bytes > 0, directory, ": max shard size ", max_shard_bytes, " bytes: expected a positive size");
     std::error_code error;
     std::filesystem::create_directories(directory, error);
     require(!error, directory, ": cannot create the directory (", error.message(), ")");
-    Json config_json = config().to_json();
-    config_json["torch_dtype"] = dtype == SafetensorsDtype::bf16 ? "bfloat16" : "float32";
-    const auto config_path = (std::filesystem::path(directory) / "config.json").string();
-    {
-      std::ofstream out(config_path, std::ios::trunc);
-      require(out.good(), config_path, ": cannot open for writing");
-      out << config_json.dump(2) << "\n";
-      require(out.good(), config_path, ": write failed");
-    }
     std::vector<SafetensorsTensorView> views;
     const auto values = Base::flat_parameters();
     for (const auto& tensor : Base::tensors())
       views.push_back({tensor.name, tensor.shape,
                        values.subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(tensor.size))});
-    write_safetensors((std::filesystem::path(directory) / "model.safetensors").string(), views, dtype);
+    write_checkpoint_tensors(directory, views, dtype, max_shard_bytes);
+    // config.json last and through a temporary, so a failed weight write leaves the previous config
+    // beside the previous weights.
+    Json config_json = config().to_json();
+    config_json["torch_dtype"] = dtype == SafetensorsDtype::bf16 ? "bfloat16" : "float32";
+    const auto config_path = (std::filesystem::path(directory) / "config.json").string();
+    const auto config_temporary = config_path + ".tmp";
+    {
+      std::ofstream out(config_temporary, std::ios::trunc);
+      require(out.good(), config_temporary, ": cannot open for writing");
+      out << config_json.dump(2) << "\n";
+      out.close();
+      require(!out.fail(), config_temporary, ": write failed");
+    }
+    detail::rename_into_place(config_temporary, config_path);
   }
 
   using Base::config;
