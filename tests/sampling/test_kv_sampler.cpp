@@ -376,7 +376,8 @@ TEST_CASE("stop strings straddling tokens stop at the right place") {
 
 TEST_CASE("stop strings: each step decodes a tail of the completion, not all of it") {
   // 300 tokens of "tail" and a stop string that never comes: the whole-text check decoded
-  // 1 + 2 + ... + 300 = 45,150 tokens per sequence; a tail of longest + 4 = 9 tokens per step is 2,700.
+  // 1 + 2 + ... + 300 = 45,150 tokens per sequence; a tail of longest + 4 = 9 tokens per step, plus the newest
+  // token alone, is 3,000.
   std::atomic<long> decoded{0};
   const r1::Detokenizer counting = [&decoded](std::span<const TokenId> ids) {
     decoded.fetch_add(static_cast<long>(ids.size()));
@@ -393,8 +394,8 @@ TEST_CASE("stop strings: each step decodes a tail of the completion, not all of 
   CHECK(completions[0].ids.size() == 300);
   CHECK(completions[0].finish_reason == r1::FinishReason::length);
   CHECK(completions[0].text.size() == std::string("abc</answer>").size() + 4 * 296);
-  // Per sequence: at most 9 tokens per step plus the final whole-text decode of 300.
-  CHECK(decoded.load() <= 2 * (300 * 9 + 300));
+  // Per sequence: at most 9 + 1 tokens per step plus the final whole-text decode of 300.
+  CHECK(decoded.load() <= 2 * (300 * 10 + 300));
 }
 
 TEST_CASE("StopStringMatcher::find_new grows its tail past tokens that decode to nothing") {
@@ -415,6 +416,19 @@ TEST_CASE("StopStringMatcher::find_new grows its tail past tokens that decode to
   REQUIRE(match);
   CHECK(text == "xxx</a>");
   CHECK(match->text_offset == 3);
+  // A long newest token: the tail must reach longest - 1 bytes before it, past the empty tokens.
+  const r1::Detokenizer decode_long = [](std::span<const TokenId> ids) {
+    static const char* pieces[] = {"", "ab", "</a>yyyyyyyyyyyyyyyyyyyy", "x"};
+    std::string text;
+    for (const TokenId id : ids) text += pieces[id];
+    return text;
+  };
+  const r1::StopStringMatcher straddling({"ab</a>"});
+  const std::vector<TokenId> long_newest{3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};  // 9 empty tokens between
+  const auto across = straddling.find_new(long_newest, decode_long, text);
+  REQUIRE(across);
+  CHECK(across->text_offset == 1);
+  CHECK(text == "xab</a>yyyyyyyyyyyyyyyyyyyy");
   // The earliest match of the whole text wins even when the tail sees a later one.
   const r1::StopStringMatcher two({"x", "a>"});
   const std::vector<TokenId> late{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};

@@ -50,16 +50,18 @@ class StopStringMatcher {
   }
 
   // The check after each new token of a completion whose earlier tokens held no match: the earliest match in
-  // its decoded text, which `text` then holds (cut nowhere), or nothing (`text` untouched). A new match must
-  // end in the newest bytes, so only a tail of the ids is decoded: enough tokens for the longest stop string
-  // plus kMarginTokens for decoders that rewrite their last bytes, grown while it decodes to too few bytes
-  // (tokens that decode to nothing). The whole completion is decoded only on a hit, once. Each step costs
-  // O(longest stop string) instead of O(completion): the whole-text check made a completion O(n^2).
+  // its decoded text, which `text` then holds (cut nowhere), or nothing (`text` untouched). A new match ends
+  // in the newest token's bytes, so it starts at most longest - 1 bytes before them: only a tail of the ids
+  // is decoded, long enough for the newest token's bytes, the longest stop string and kMarginBytes for
+  // decoders that rewrite their last bytes (an unfinished UTF-8 character), and grown while it decodes to
+  // fewer bytes (tokens that decode to nothing). The whole completion is decoded only on a hit, once. Each
+  // step costs O(longest stop string + newest token) instead of O(completion): the whole-text check made a
+  // completion O(n^2).
   std::optional<StopMatch> find_new(std::span<const TokenId> ids, const Detokenizer& detokenize,
                                     std::string& text) const {
     if (stop_strings_.empty() || ids.empty()) return std::nullopt;
-    const std::size_t needed_bytes = longest() + kMarginTokens;
-    std::size_t tail = std::min(ids.size(), longest() + kMarginTokens);
+    const std::size_t needed_bytes = detokenize(ids.last(1)).size() + longest() + kMarginBytes;
+    std::size_t tail = std::min(ids.size(), longest() + kMarginBytes);
     while (true) {
       const std::string tail_text = detokenize(ids.last(tail));
       if (tail == ids.size()) {
@@ -79,7 +81,7 @@ class StopStringMatcher {
   }
 
  private:
-  static constexpr std::size_t kMarginTokens = 4;
+  static constexpr std::size_t kMarginBytes = 4;
   std::size_t longest() const {
     std::size_t longest = 0;
     for (const auto& stop : stop_strings_) longest = std::max(longest, stop.size());
