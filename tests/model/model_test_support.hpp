@@ -1,9 +1,13 @@
 #pragma once
 // Shared by the model suites: small configurations, weights drawn for tests, and a
 // naive double-precision reference of the Llama / Qwen2 forward written from the
-// HF modelling code's equations, independent of r1's ops and buffer layout.
+// HF modelling code's equations, independent of r1's ops and buffer layout; and
+// scratch directories for the checkpoint suites.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <numbers>
 #include <span>
 #include <string>
@@ -17,6 +21,24 @@
 #include "r1/model/config.hpp"
 
 namespace r1::test {
+
+// A new, empty directory `name` under r1_test_<suite>_<pid> in the temp folder; that root goes when the
+// process exits (one suite per test binary: the first call's root is the one removed).
+inline std::string fresh_test_dir(const std::string& suite, const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("r1_test_" + suite + "_" + std::to_string(::getpid()));
+  static const struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{root};
+  const fs::path dir = root / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
 
 // A small Llama with GQA (4 query heads on 2 key/value heads), untied head, no bias.
 inline ModelConfig tiny_llama() {

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <limits>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "model_test_support.hpp"
@@ -20,21 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using Model = r1::Transformer<r1::cpu>;
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path root = fs::temp_directory_path() / ("r1_test_checkpoint_" + std::to_string(::getpid()));
-  // Removed when the suite exits.
-  static const struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{root};
-  const fs::path dir = root / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string fresh_dir(const std::string& name) { return r1::test::fresh_test_dir("checkpoint", name); }
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
 
