@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -30,6 +29,7 @@
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/io/safetensors.hpp"
+#include "r1/train/atomic_file.hpp"  // write_file_atomically (depends on r1/core only)
 
 namespace r1 {
 
@@ -267,19 +267,7 @@ inline void write_checkpoint_tensors(const std::string& directory, std::span<con
   // transformers' index layout (save_pretrained: json.dumps(index, indent=2, sort_keys=True) + "\n";
   // nlohmann's objects are sorted by key). total_size counts tensor bytes, not file bytes.
   const Json index_json = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
-  const std::string index_temporary = index.string() + ".tmp";
-  {
-    std::ofstream out(index_temporary, std::ios::trunc);
-    require(out.good(), index_temporary, ": cannot open for writing");
-    out << index_json.dump(2) << "\n";
-    out.close();
-    if (out.fail()) {
-      std::error_code ignored;
-      fs::remove(index_temporary, ignored);
-      fail(index_temporary, ": write failed");
-    }
-  }
-  detail::rename_into_place(index_temporary, index.string());
+  write_file_atomically(index.string(), index_json.dump(2) + "\n");
   // Until this goes, the loader still reads the previous single-file checkpoint, whole and consistent.
   if (fs::exists(single)) detail::remove_stale_checkpoint_file(single);
   for (const auto& stale : detail::stale_checkpoint_shards(dir, names)) detail::remove_stale_checkpoint_file(stale);

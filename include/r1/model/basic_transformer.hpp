@@ -106,9 +106,7 @@ class BasicTransformer {
   std::int64_t logits_budget() const { return logits_budget_; }
   // Rows of logits per chunk for M scored rows (M itself when they all fit).
   Index logits_chunk_rows(Index M) const {
-    const Index V = config_.vocab_size;
-    if (M <= 0 || M <= logits_budget_ / V) return std::max<Index>(M, 1);
-    return std::max<Index>(logits_budget_ / V, 1);
+    return std::max<Index>(std::min<Index>(M, logits_budget_ / config_.vocab_size), 1);
   }
 
   // ---- Training path ----

@@ -11,7 +11,6 @@
 // adds the float API: TokenScores, ParameterView, checkpoints.
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
 #include "r1/optim/parameter.hpp"
+#include "r1/train/atomic_file.hpp"
 
 namespace r1 {
 
@@ -90,20 +90,12 @@ class Transformer<cpu> : private BasicTransformer<float> {
       views.push_back({tensor.name, tensor.shape,
                        values.subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(tensor.size))});
     write_checkpoint_tensors(directory, views, dtype, max_shard_bytes);
-    // config.json last and through a temporary, so a failed weight write leaves the previous config
-    // beside the previous weights.
+    // config.json last and atomically, so a failed weight write leaves the previous config beside the
+    // previous weights.
     Json config_json = config().to_json();
     config_json["torch_dtype"] = dtype == SafetensorsDtype::bf16 ? "bfloat16" : "float32";
     const auto config_path = (std::filesystem::path(directory) / "config.json").string();
-    const auto config_temporary = config_path + ".tmp";
-    {
-      std::ofstream out(config_temporary, std::ios::trunc);
-      require(out.good(), config_temporary, ": cannot open for writing");
-      out << config_json.dump(2) << "\n";
-      out.close();
-      require(!out.fail(), config_temporary, ": write failed");
-    }
-    detail::rename_into_place(config_temporary, config_path);
+    write_file_atomically(config_path, config_json.dump(2) + "\n");
   }
 
   using Base::config;
