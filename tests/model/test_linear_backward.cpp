@@ -1,6 +1,7 @@
 // linear_backward_input and linear_backward_weight (linear.hpp) against double-precision sums, at 1 and 2
-// threads, on shapes that take each split: rows for the input gradient; output features (out >= in) or input
-// features (in > out) for the weight gradient, with and without a bias gradient.
+// threads, on shapes that take each split: rows for the input gradient; tokens (enough of them, at 2 threads),
+// output features (out >= in) or input features (in > out) for the weight gradient, with and without a bias
+// gradient.
 //
 // Tolerance: each entry is a float dot product of K terms accumulated onto a value already there, so
 // |error| <= gamma_{K+1} (sum |a b| + |before|) (Higham, Accuracy and Stability of Numerical Algorithms, 2nd
@@ -86,5 +87,9 @@ TEST_CASE("linear backward equals double-precision sums for both weight-gradient
       check_backward(70, 96, 37, threads, with_bias);   // in > out: split input features
       check_backward(3, 130, 65, threads, with_bias);   // few rows
       check_backward(129, 64, 64, threads, with_bias);  // square
+      // Enough tokens for token_split_gemm.hpp at 2 threads: chunks of 300 and 301 tokens (blocks of 256 and
+      // a rest), output blocks of 256 and a rest.
+      check_backward(601, 37, 300, threads, with_bias);
+      check_backward(601, 300, 37, threads, with_bias);
     }
 }

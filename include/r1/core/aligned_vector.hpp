@@ -33,4 +33,10 @@ struct AlignedAllocator {
 template <class T>
 using AlignedVector = std::vector<T, AlignedAllocator<T>>;
 
+// Grows `buffer` to at least `size` elements; never shrinks it (scratch that is sized once, then reused).
+template <class T>
+void grow_to(AlignedVector<T>& buffer, std::ptrdiff_t size) {
+  if (size > 0 && buffer.size() < static_cast<std::size_t>(size)) buffer.resize(static_cast<std::size_t>(size));
+}
+
 }  // namespace r1

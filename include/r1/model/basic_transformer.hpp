@@ -296,7 +296,7 @@ class BasicTransformer {
     reserve_inference(N, S);
     rope_.reserve(longest_total);
     const int chunks = chunk_count(S * heads_.kv_heads);
-    attention_scratch_.reserve(chunks, longest_new * longest_total);
+    attention_scratch_.reserve(chunks, longest_total, heads_.head_dim);
 
     const Scalar* W = parameters_.data();
     Scalar* x = infer_x_.data();

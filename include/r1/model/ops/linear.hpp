@@ -1,11 +1,15 @@
 #pragma once
 // Dense layer y = x W^T (+ b) with W row-major (out_features, in_features) as in
-// HF checkpoints, and its backward. The GEMMs are Eigen's; rows (or output
-// features, when there are few rows) are split across r1's threads.
+// HF checkpoints, and its backward. Over many rows, the GEMMs are Eigen's kernel
+// in r1's loops (row_panel_gemm.hpp, token_split_gemm.hpp); otherwise Eigen's
+// products, with rows (or output features, when there are few rows) split
+// across r1's threads.
 #include <Eigen/Core>
 
 #include "r1/model/ops/few_rows_linear.hpp"
 #include "r1/model/ops/matrix_views.hpp"
+#include "r1/model/ops/row_panel_gemm.hpp"
+#include "r1/model/ops/token_split_gemm.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -34,8 +38,12 @@ void linear_forward(const Scalar* x, const Scalar* weight, const Scalar* bias, E
     });
     return;
   }
-  const auto W = const_view(weight, out_features, in_features);
   const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
+  if ((row_chunks > 1 || rows >= out_features) && row_panel_gemm_fits<Scalar>(out_features, in_features)) {
+    row_panel_gemm<Stored::as_is>(x, weight, bias, rows, in_features, out_features, y, accumulate, row_chunks);
+    return;
+  }
+  const auto W = const_view(weight, out_features, in_features);
   if (row_chunks > 1 || rows >= out_features) {
     parallel_chunks(rows, row_chunks, [&](int, Eigen::Index begin, Eigen::Index end) {
       const auto X = const_view(x + begin * in_features, end - begin, in_features);
@@ -61,8 +69,14 @@ void linear_forward(const Scalar* x, const Scalar* weight, const Scalar* bias, E
 template <class Scalar>
 void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index rows, Eigen::Index in_features,
                            Eigen::Index out_features, Scalar* dx, bool accumulate = false) {
+  const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
+  if (row_panel_gemm_fits<Scalar>(in_features, out_features)) {
+    row_panel_gemm<Stored::transposed>(dy, weight, static_cast<const Scalar*>(nullptr), rows, out_features, in_features,
+                                    dx, accumulate, row_chunks);
+    return;
+  }
   const auto W = const_view(weight, out_features, in_features);
-  parallel_chunks(rows, chunk_count(rows, detail::kMinRowsPerChunk), [&](int, Eigen::Index begin, Eigen::Index end) {
+  parallel_chunks(rows, row_chunks, [&](int, Eigen::Index begin, Eigen::Index end) {
     const auto dY = const_view(dy + begin * out_features, end - begin, out_features);
     auto dX = view(dx + begin * in_features, end - begin, in_features);
     if (accumulate) dX.noalias() += dY * W;
@@ -71,12 +85,16 @@ void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index 
 }
 
 // dW (out, in) += dy^T (out, N) x (N, in); dbias (out) += column sums of dy when dbias is not null.
-// Each chunk packs its share of one operand and all of the other, so the split runs along the wider side:
-// output features when out >= in (each chunk packs all of x), input features otherwise (all of dy), e.g. the
-// down projection's 768 inputs against 256 outputs.
+// Over many tokens and a weight of a few MiB, the tokens are split (token_split_gemm.hpp). Otherwise each
+// chunk packs its share of one operand and all of the other, so the split runs along the wider side: output
+// features when out >= in (each chunk packs all of x), input features otherwise (all of dy).
 template <class Scalar>
 void linear_backward_weight(const Scalar* dy, const Scalar* x, Eigen::Index rows, Eigen::Index in_features,
                             Eigen::Index out_features, Scalar* dweight, Scalar* dbias) {
+  if (token_split_chunks(rows) > 1 && token_split_weight_gradient_fits<Scalar>(out_features, in_features)) {
+    token_split_weight_gradient(dy, x, rows, in_features, out_features, dweight, dbias);
+    return;
+  }
   if (out_features >= in_features) {
     const auto X = const_view(x, rows, in_features);
     parallel_chunks(out_features, chunk_count(out_features, detail::kMinRowsPerChunk),

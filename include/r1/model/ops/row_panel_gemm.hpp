@@ -1,0 +1,96 @@
+#pragma once
+// C (rows, M) = A (rows, K) * L^T, or C += ..., for a weight L (M, K) of a few MiB: the GEMM of a linear
+// layer over many tokens, y = x W^T or dx = dy W. Built from Eigen's own packing routines and register kernel
+// (packed_gemm.hpp), with a different loop around them:
+//   - each chunk of rows packs the weight once, and then walks its rows in panels of kPanelRows;
+//   - a panel's slice of C is zeroed just before the kernel adds into it, while it sits in the cache.
+// Eigen's `C.noalias() = A * B` zeroes all of C first and reads it back cold, and at these shapes packs the
+// weight in blocks that it re-packs per block of rows. bench/model/bench_linear measures this loop against
+// Eigen's product.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+
+#include "r1/core/aligned_vector.hpp"
+#include "r1/model/ops/matrix_views.hpp"
+#include "r1/model/ops/packed_gemm.hpp"
+#include "r1/model/parallel_chunks.hpp"
+
+namespace r1 {
+
+namespace detail {
+// Rows of C per panel: 64 rows of the widest reference layer (1536 outputs) are 384 KiB of C, which stays in the
+// L2 cache next to the packed weight. 32 to 128 measured within noise of each other; 512 lost most of the gain.
+inline constexpr Eigen::Index kPanelRows = 64;
+// The weight is packed whole, once per chunk of rows, when it fits this many bytes; a larger one goes through
+// Eigen's product, which blocks it.
+inline constexpr Eigen::Index kPackedWeightBytes = Eigen::Index{4} << 20;
+// The kernel streams one depth block of the packed weight per panel; it keeps its speed while that block takes
+// about a third of the L2 cache. Eigen's gebp_kernel alone, one core, hot, 64 columns: 190-196 GFLOP/s with
+// blocks of 48-768 rows x 256 deep (0.05-0.75 MiB), 164 with 1536 x 256 (1.5 MiB), 183 with 1536 x 128.
+inline constexpr Eigen::Index kWeightBlockBytes = Eigen::Index{768} << 10;
+inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;
+
+template <class Scalar>
+struct RowPanelScratch {
+  AlignedVector<Scalar> packed_weight, packed_panel;
+};
+// One per thread: a chunk runs start to end on one thread, with no nested parallel wait inside it.
+template <class Scalar>
+RowPanelScratch<Scalar>& row_panel_scratch() {
+  thread_local RowPanelScratch<Scalar> scratch;
+  return scratch;
+}
+}  // namespace detail
+
+// Whether row_panel_gemm takes a weight of M x K elements.
+template <class Scalar>
+bool row_panel_gemm_fits(Eigen::Index weight_rows, Eigen::Index depth) {
+  return weight_rows * depth * static_cast<Eigen::Index>(sizeof(Scalar)) <= detail::kPackedWeightBytes;
+}
+
+// c (rows, M), row stride M  (=|+=)  a (rows, K), row stride K  times  L^T, where L (M, K) is
+//   weight_stored == Stored::as_is:      weight (M, K) row-major            (y = x W^T, W (out, in));
+//   weight_stored == Stored::transposed: weight (K, M) row-major, i.e. L^T  (dx = dy W, W (out, in)).
+// bias (M) is added to every row when not null. Requires row_panel_gemm_fits(M, K).
+template <Stored weight_stored, class Scalar>
+void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, Eigen::Index rows, Eigen::Index depth,
+                    Eigen::Index weight_rows, Scalar* c, bool accumulate, int chunks) {
+  using Gemm = PackedGemm<Scalar>;
+  using Index = Eigen::Index;
+  const Index M = weight_rows, K = depth;
+  const Index depth_limit = std::clamp(detail::kWeightBlockBytes / (M * static_cast<Index>(sizeof(Scalar))),
+                                       detail::kMinDepthBlock, detail::kMaxDepthBlock);
+  const Index depth_blocks = (K + depth_limit - 1) / depth_limit;
+  const Index depth_block = (K + depth_blocks - 1) / depth_blocks;
+  // The kernel loads packed operands with aligned loads: every depth block starts on a cache line.
+  constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
+  const Index block_stride = (M * depth_block + kLine - 1) / kLine * kLine;
+  // The product is C = A B with B = L^T (K, M): stored transposed when the weight is L itself.
+  constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
+  const Index weight_stride = weight_stored == Stored::as_is ? K : M;
+  parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
+    auto& scratch = detail::row_panel_scratch<Scalar>();
+    grow_to(scratch.packed_weight, block_stride * depth_blocks);
+    grow_to(scratch.packed_panel, depth_block * detail::kPanelRows);
+    for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
+      const Scalar* rows_k = b_stored == Stored::as_is ? weight + k * weight_stride : weight + k;
+      Gemm::template pack_b<b_stored>(scratch.packed_weight.data() + block * block_stride, rows_k, weight_stride,
+                                      std::min(depth_block, K - k), M);
+    }
+    for (Index first = begin; first < end; first += detail::kPanelRows) {
+      const Index panel_rows = std::min(detail::kPanelRows, end - first);
+      Scalar* c_panel = c + first * M;
+      if (!accumulate) std::memset(c_panel, 0, sizeof(Scalar) * static_cast<std::size_t>(panel_rows * M));
+      for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
+        const Index block_depth = std::min(depth_block, K - k);
+        Gemm::template pack_a<Stored::as_is>(scratch.packed_panel.data(), a + first * K + k, K, panel_rows, block_depth);
+        Gemm::multiply_add(c_panel, M, scratch.packed_panel.data(), scratch.packed_weight.data() + block * block_stride,
+                           panel_rows, block_depth, M);
+      }
+      if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
+    }
+  });
+}
+
+}  // namespace r1
