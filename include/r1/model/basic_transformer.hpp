@@ -39,6 +39,7 @@
 #include "r1/model/ops/rmsnorm.hpp"
 #include "r1/model/ops/rope.hpp"
 #include "r1/model/ops/swiglu.hpp"
+#include "r1/model/ops/swiglu_projections.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -152,14 +153,11 @@ class BasicTransformer {
       rotate_packed(qkv, batch.offsets, false);
       attention_forward_packed(qkv, std::span<const std::int64_t>(batch.offsets), heads_, attn, at(lse_, l, N * heads_.heads),
                                attention_scratch_);
-      std::copy_n(x, N * D, mid);
-      linear_forward(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), N, A, D, mid, true);
+      linear_forward_residual(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), x, N, A, D, mid);
       rmsnorm_forward(mid, W + p.post_norm, N, D, config_.rms_norm_eps, xn2, at(rstd2_, l, N));
-      linear_forward(xn2, W + p.gate_up_weight, static_cast<const Scalar*>(nullptr), N, D, 2 * F, gate_up);
-      swiglu_forward(gate_up, N, F, act);
-      Scalar* next = at(resid_, l + 1, N * D);
-      std::copy_n(mid, N * D, next);
-      linear_forward(act, W + p.down_weight, static_cast<const Scalar*>(nullptr), N, F, D, next, true);
+      gate_up_swiglu_forward(xn2, W + p.gate_up_weight, N, D, F, gate_up, act);
+      linear_forward_residual(act, W + p.down_weight, static_cast<const Scalar*>(nullptr), mid, N, F, D,
+                              at(resid_, l + 1, N * D));
     }
     // Final norm and LM head only at the M rows that predict a scored token.
     const Scalar* last = at(resid_, L, N * D);
@@ -239,9 +237,8 @@ class BasicTransformer {
     for (Index l = L - 1; l >= 0; --l) {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
       // MLP branch: x_next = mid + down(swiglu(gate_up(rmsnorm(mid)))).
-      linear_backward_input(d_x, W + p.down_weight, N, F, D, d_act_.data());
+      down_swiglu_backward(d_x, W + p.down_weight, at(gate_up_, l, N * 2 * F), N, F, D, d_act_.data(), d_gate_up_.data());
       linear_backward_weight(d_x, at(act_, l, N * F), N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
-      swiglu_backward(d_act_.data(), at(gate_up_, l, N * 2 * F), N, F, d_gate_up_.data());
       linear_backward_input(d_gate_up_.data(), W + p.gate_up_weight, N, D, 2 * F, d_normed);
       linear_backward_weight(d_gate_up_.data(), at(xn2_, l, N * D), N, D, 2 * F, G + p.gate_up_weight,
                              static_cast<Scalar*>(nullptr));

@@ -5,6 +5,7 @@
 // products, with rows (or output features, when there are few rows) split
 // across r1's threads.
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "r1/model/ops/few_rows_linear.hpp"
 #include "r1/model/ops/matrix_views.hpp"
@@ -40,7 +41,8 @@ void linear_forward(const Scalar* x, const Scalar* weight, const Scalar* bias, E
   }
   const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
   if ((row_chunks > 1 || rows >= out_features) && row_panel_gemm_fits<Scalar>(out_features, in_features)) {
-    row_panel_gemm<Stored::as_is>(x, weight, bias, rows, in_features, out_features, y, accumulate, row_chunks);
+    row_panel_gemm<Stored::as_is>(x, weight, bias, rows, in_features, out_features, y,
+                                  accumulate ? PanelStart<Scalar>::accumulate() : PanelStart<Scalar>::zeros(), row_chunks);
     return;
   }
   const auto W = const_view(weight, out_features, in_features);
@@ -65,6 +67,22 @@ void linear_forward(const Scalar* x, const Scalar* weight, const Scalar* bias, E
   });
 }
 
+// y (N, out) = residual (N, out) + x (N, in) W^T (+ bias): a residual connection; y and residual are distinct
+// buffers. Over many rows each panel of residual is copied into y right before its product is added.
+template <class Scalar>
+void linear_forward_residual(const Scalar* x, const Scalar* weight, const Scalar* bias, const Scalar* residual,
+                             Eigen::Index rows, Eigen::Index in_features, Eigen::Index out_features, Scalar* y) {
+  const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
+  if (rows > detail::kFewRows && (row_chunks > 1 || rows >= out_features) &&
+      row_panel_gemm_fits<Scalar>(out_features, in_features)) {
+    row_panel_gemm<Stored::as_is>(x, weight, bias, rows, in_features, out_features, y, PanelStart<Scalar>::copy(residual),
+                                  row_chunks);
+    return;
+  }
+  std::copy_n(residual, rows * out_features, y);
+  linear_forward(x, weight, bias, rows, in_features, out_features, y, true);
+}
+
 // dx (N, in) = dy (N, out) W (out, in), or dx += ... when `accumulate`.
 template <class Scalar>
 void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index rows, Eigen::Index in_features,
@@ -72,7 +90,8 @@ void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index 
   const int row_chunks = chunk_count(rows, detail::kMinRowsPerChunk);
   if (row_panel_gemm_fits<Scalar>(in_features, out_features)) {
     row_panel_gemm<Stored::transposed>(dy, weight, static_cast<const Scalar*>(nullptr), rows, out_features, in_features,
-                                    dx, accumulate, row_chunks);
+                                       dx, accumulate ? PanelStart<Scalar>::accumulate() : PanelStart<Scalar>::zeros(),
+                                       row_chunks);
     return;
   }
   const auto W = const_view(weight, out_features, in_features);

@@ -49,13 +49,31 @@ bool row_panel_gemm_fits(Eigen::Index weight_rows, Eigen::Index depth) {
   return weight_rows * depth * static_cast<Eigen::Index>(sizeof(Scalar)) <= detail::kPackedWeightBytes;
 }
 
-// c (rows, M), row stride M  (=|+=)  a (rows, K), row stride K  times  L^T, where L (M, K) is
+// What a panel of C starts from before the product is added: zeros (c = ...), what c holds (c += ...), or
+// the rows of another matrix of C's shape (c = residual + ...), copied in while the panel is in the cache.
+template <class Scalar>
+struct PanelStart {
+  enum class Kind { zeros, accumulate, copy } kind = Kind::zeros;
+  const Scalar* residual = nullptr;  // for copy
+  static PanelStart zeros() { return {}; }
+  static PanelStart accumulate() { return {Kind::accumulate, nullptr}; }
+  static PanelStart copy(const Scalar* residual) { return {Kind::copy, residual}; }
+};
+
+// After each panel: epilogue(first_row, panel_rows), on the chunk's thread, while the panel's rows of C are in
+// the cache (e.g. an activation of the rows just computed).
+struct NoEpilogue {
+  void operator()(Eigen::Index, Eigen::Index) const {}
+};
+
+// c (rows, M), row stride M  =  start + a (rows, K), row stride K  times  L^T, where L (M, K) is
 //   weight_stored == Stored::as_is:      weight (M, K) row-major            (y = x W^T, W (out, in));
 //   weight_stored == Stored::transposed: weight (K, M) row-major, i.e. L^T  (dx = dy W, W (out, in)).
 // bias (M) is added to every row when not null. Requires row_panel_gemm_fits(M, K).
-template <Stored weight_stored, class Scalar>
+template <Stored weight_stored, class Scalar, class Epilogue = NoEpilogue>
 void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, Eigen::Index rows, Eigen::Index depth,
-                    Eigen::Index weight_rows, Scalar* c, bool accumulate, int chunks) {
+                    Eigen::Index weight_rows, Scalar* c, PanelStart<Scalar> start, int chunks,
+                    const Epilogue& epilogue = {}) {
   using Gemm = PackedGemm<Scalar>;
   using Index = Eigen::Index;
   const Index M = weight_rows, K = depth;
@@ -69,6 +87,7 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   // The product is C = A B with B = L^T (K, M): stored transposed when the weight is L itself.
   constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
   const Index weight_stride = weight_stored == Stored::as_is ? K : M;
+  using Kind = typename PanelStart<Scalar>::Kind;
   parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
     auto& scratch = detail::row_panel_scratch<Scalar>();
     grow_to(scratch.packed_weight, block_stride * depth_blocks);
@@ -81,7 +100,9 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
     for (Index first = begin; first < end; first += detail::kPanelRows) {
       const Index panel_rows = std::min(detail::kPanelRows, end - first);
       Scalar* c_panel = c + first * M;
-      if (!accumulate) std::memset(c_panel, 0, sizeof(Scalar) * static_cast<std::size_t>(panel_rows * M));
+      const auto panel_bytes = sizeof(Scalar) * static_cast<std::size_t>(panel_rows * M);
+      if (start.kind == Kind::zeros) std::memset(c_panel, 0, panel_bytes);
+      else if (start.kind == Kind::copy) std::memcpy(c_panel, start.residual + first * M, panel_bytes);
       for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
         const Index block_depth = std::min(depth_block, K - k);
         Gemm::template pack_a<Stored::as_is>(scratch.packed_panel.data(), a + first * K + k, K, panel_rows, block_depth);
@@ -89,6 +110,7 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
                            panel_rows, block_depth, M);
       }
       if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
+      epilogue(first, panel_rows);
     }
   });
 }
