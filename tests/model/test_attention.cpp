@@ -1,7 +1,8 @@
 // attention.hpp against a direct double-precision evaluation of causal softmax attention and its gradient
 // (the formulas at the top of attention.hpp, evaluated entry by entry), in float and double, over sequence
-// lengths around the query block (64) and the kernel's panel widths, grouped heads, head sizes that are not a
-// multiple of a vector, and queries at the end of a longer key range (a prefill after cached tokens).
+// lengths around multiples of the query block and of the kernel's panel width (both 48 with AVX-512 floats),
+// grouped heads, head sizes that are not a multiple of a vector, and queries at the end of a longer key range
+// (a prefill after cached tokens).
 //
 // Tolerance, per query row i of one head (u = epsilon / 2, gamma_n = n u / (1 - n u), Higham eq. 3.5):
 //   score s_ij = scale q_i . k_j carries |ds| <= gamma_E a_i, a_i = max_j scale sum_e |q_ie k_je|;
@@ -163,7 +164,7 @@ void check_attention(const std::vector<std::int64_t>& lengths, const r1::Attenti
 TEST_CASE("attention forward and backward equal a direct double evaluation (float)") {
   for (const int threads : {1, 2}) {
     check_attention<float>({1, 5, 15, 16, 17, 47, 48, 49}, r1::AttentionHeads{4, 2, 8}, threads);
-    check_attention<float>({63, 64, 65, 150}, r1::AttentionHeads{2, 2, 64}, threads);
+    check_attention<float>({63, 64, 65, 95, 96, 97, 150}, r1::AttentionHeads{2, 2, 64}, threads);
     check_attention<float>({97, 130}, r1::AttentionHeads{3, 1, 24}, threads);
   }
 }
