@@ -14,9 +14,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "r1/core/rng.hpp"
+#include "r1/model/ops/attention.hpp"
 #include "r1/model/ops/linear.hpp"
 #include "r1/model/parallel_chunks.hpp"
 #include "r1/model/transformer.hpp"
@@ -162,6 +164,32 @@ void BM_GemmPeak(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows) * in * out * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GemmPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->MinTime(1.0);
+
+// One layer's attention of the reference batch, forward and backward (the step does this 4 times), in
+// causal GFLOP/s: 4 E T(T+1)/2 per head and sequence for the forward's two products, twice that backward.
+void BM_Attention(benchmark::State& state) {
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
+  const auto c = reference_config();
+  const r1::AttentionHeads shape{c.num_attention_heads, c.num_key_value_heads, c.head_dim()};
+  const std::int64_t T = kSeq + 1, N = kBatch * T;
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t s = 0; s <= kBatch; ++s) offsets.push_back(s * T);
+  r1::Philox rng(0);
+  std::vector<float> qkv(static_cast<std::size_t>(N * shape.qkv_width())), d_out(static_cast<std::size_t>(N * shape.q_width()));
+  for (auto& value : qkv) value = static_cast<float>(rng.normal());
+  for (auto& value : d_out) value = static_cast<float>(rng.normal());
+  std::vector<float> out(d_out.size()), lse(static_cast<std::size_t>(N * shape.heads)), d_qkv(qkv.size());
+  r1::AttentionScratch<float> scratch;
+  const std::span<const std::int64_t> spans(offsets);
+  for (auto _ : state) {
+    r1::attention_forward_packed(qkv.data(), spans, shape, out.data(), lse.data(), scratch);
+    r1::attention_backward_packed(d_out.data(), qkv.data(), out.data(), lse.data(), spans, shape, d_qkv.data(), scratch);
+    benchmark::DoNotOptimize(d_qkv.data());
+  }
+  const double causal = 0.5 * double(T) * double(T + 1) * double(shape.head_dim) * double(shape.heads) * kBatch;
+  state.counters["causal GFLOP/s"] = benchmark::Counter(12.0 * causal * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Attention)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->MinTime(0.5);
 
 // The optimizer's share of a step: AdamW over the reference model's parameters, which reads the parameters,
 // gradients and both moments and writes three of them back (28 bytes a parameter), against a plain loop moving

@@ -40,9 +40,10 @@ struct AttentionHeadInputs {
 namespace detail {
 // Queries are processed in blocks of this many rows; a block needs only the keys its last row can see, which
 // skips most of the masked upper triangle of the score matrix (about half its work for long sequences).
-// The reference model's attention (8 sequences of 257, 4 heads of 64, forward + backward, 2 threads) took
-// 27.5 ms per step with blocks of 48 against 29.8 with 64, 29.6 with 32, 29.2 with 96 and 32.4 with 128
-// (AVX2 build: 39.3 against 43.6 with 64).
+// The reference model's attention (8 sequences of 257, 4 heads of 64, forward + backward, 2 threads, x4
+// layers; best of 40 runs of a one-off driver rebuilt per block size) took 27.5 ms per step with blocks of 48
+// against 29.8 with 64, 29.6 with 32, 29.2 with 96 and 32.4 with 128 (AVX2 build: 39.3 against 43.6 with 64).
+// BM_Attention in bench_model_train_step times the same work for one layer (a mean, not a best).
 inline constexpr Eigen::Index kAttentionQueryBlock = 48;
 // Below this many queries (a decode step) the forward uses Eigen's products, a GEMV for one query, instead of
 // packing the head's keys and values for a handful of rows.

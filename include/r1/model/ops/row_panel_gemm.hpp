@@ -20,13 +20,14 @@ namespace r1 {
 
 namespace detail {
 // Rows of C per panel: 64 rows of the widest reference layer (1536 outputs) are 384 KiB of C, which stays in the
-// L2 cache next to the packed weight. 32 to 128 measured within noise of each other; 512 lost most of the gain.
+// L2 cache next to the packed weight. In one-off runs 32 to 128 were within noise of each other; 512 lost most
+// of the gain over Eigen's product.
 inline constexpr Eigen::Index kPanelRows = 64;
 // The weight is packed whole, once per chunk of rows, when it fits this many bytes; a larger one goes through
 // Eigen's product, which blocks it.
 inline constexpr Eigen::Index kPackedWeightBytes = Eigen::Index{4} << 20;
 // The kernel streams one depth block of the packed weight per panel; it keeps its speed while that block takes
-// about a third of the L2 cache. Eigen's gebp_kernel alone, one core, hot, 64 columns: 190-196 GFLOP/s with
+// about a third of the L2 cache. Eigen's gebp_kernel alone (a one-off driver), one core, hot, 64 columns: 190-196 GFLOP/s with
 // blocks of 48-768 rows x 256 deep (0.05-0.75 MiB), 164 with 1536 x 256 (1.5 MiB), 183 with 1536 x 128.
 inline constexpr Eigen::Index kWeightBlockBytes = Eigen::Index{768} << 10;
 inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;

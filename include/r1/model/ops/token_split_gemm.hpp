@@ -19,7 +19,7 @@
 namespace r1 {
 
 namespace detail {
-// Blocks of 256 tokens x 256 output features: for the reference model's weight gradients at 2 threads, runs
+// Blocks of 256 tokens x 256 output features: for the reference model's weight gradients at 2 threads, one-off runs
 // with 128-1024 tokens and 128-all outputs per block were within a few % of each other, 1024 tokens slower.
 inline constexpr Eigen::Index kTokenBlock = 256, kOutputBlock = 256;
 // Each chunk but the first sums into a buffer the size of the weight: up to this many bytes.
