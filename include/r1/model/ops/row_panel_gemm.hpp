@@ -10,10 +10,12 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
 #include "r1/model/ops/packed_gemm.hpp"
+#include "r1/model/ops/register_tile_gemm.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -80,7 +82,7 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   const Index M = weight_rows, K = depth;
   const Index depth_limit = std::clamp(detail::kWeightBlockBytes / (M * static_cast<Index>(sizeof(Scalar))),
                                        detail::kMinDepthBlock, detail::kMaxDepthBlock);
-  const Index depth_blocks = (K + depth_limit - 1) / depth_limit;
+  const Index depth_blocks = std::max<Index>(1, (K + depth_limit - 1) / depth_limit);
   const Index depth_block = (K + depth_blocks - 1) / depth_blocks;
   // The kernel loads packed operands with aligned loads: every depth block starts on a cache line.
   constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
@@ -89,6 +91,36 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
   const Index weight_stride = weight_stored == Stored::as_is ? K : M;
   using Kind = typename PanelStart<Scalar>::Kind;
+  if constexpr (std::is_same_v<Scalar, float> && kHasRegisterTileGemm) {
+    // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`.
+    const Index tile_block_stride = register_tile::packed_size(depth_block, M);
+    parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
+      auto& scratch = detail::row_panel_scratch<Scalar>();
+      grow_to(scratch.packed_weight, tile_block_stride * depth_blocks);
+      for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
+        const Scalar* rows_k = b_stored == Stored::as_is ? weight + k * weight_stride : weight + k;
+        register_tile::pack_b(scratch.packed_weight.data() + block * tile_block_stride, rows_k, weight_stride,
+                              std::min(depth_block, K - k), M, b_stored == Stored::transposed);
+      }
+      for (Index first = begin; first < end; first += detail::kPanelRows) {
+        const Index panel_rows = std::min(detail::kPanelRows, end - first);
+        Scalar* c_panel = c + first * M;
+        const auto panel_bytes = sizeof(Scalar) * static_cast<std::size_t>(panel_rows * M);
+        if (K == 0 && start.kind == Kind::zeros) std::memset(c_panel, 0, panel_bytes);
+        if (K == 0 && start.kind == Kind::copy) std::memcpy(c_panel, start.residual + first * M, panel_bytes);
+        for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
+          const Scalar* c_in = c_panel;
+          if (k == 0 && start.kind == Kind::zeros) c_in = nullptr;
+          else if (k == 0 && start.kind == Kind::copy) c_in = start.residual + first * M;
+          register_tile::multiply(a + first * K + k, K, 1, scratch.packed_weight.data() + block * tile_block_stride,
+                                  std::min(depth_block, K - k), M, panel_rows, c_in, M, c_panel, M);
+        }
+        if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
+        epilogue(first, panel_rows);
+      }
+    });
+    return;
+  }
   parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
     auto& scratch = detail::row_panel_scratch<Scalar>();
     grow_to(scratch.packed_weight, block_stride * depth_blocks);

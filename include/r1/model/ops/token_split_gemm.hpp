@@ -9,11 +9,13 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
 #include "r1/model/ops/packed_gemm.hpp"
+#include "r1/model/ops/register_tile_gemm.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -69,6 +71,33 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     grow_to(scratch.packed_dy[static_cast<std::size_t>(c)], detail::kOutputBlock * detail::kTokenBlock);
     if (c > 0) grow_to(scratch.accumulators[static_cast<std::size_t>(c - 1)], out * in);
   }
+  if constexpr (std::is_same_v<Scalar, float> && kHasRegisterTileGemm) {
+    // r1's register-tile kernel: C = dW (out, in), A = dY^T read in place, B = a block of X packed; a chunk's
+    // accumulator starts from its first block's product, without a zeroing pass.
+    for (int c = 0; c < chunks; ++c)
+      grow_to(scratch.packed_x[static_cast<std::size_t>(c)], register_tile::packed_size(detail::kTokenBlock, in));
+    parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
+      Scalar* sum = chunk == 0 ? dweight : scratch.accumulators[static_cast<std::size_t>(chunk - 1)].data();
+      Scalar* packed_x = scratch.packed_x[static_cast<std::size_t>(chunk)].data();
+      Scalar* packed_dy = scratch.packed_dy[static_cast<std::size_t>(chunk)].data();
+      for (Index k = begin; k < end; k += detail::kTokenBlock) {
+        const Index tokens = std::min(detail::kTokenBlock, end - k);
+        register_tile::pack_b(packed_x, x + k * in, in, tokens, in, false);
+        const Scalar* start = chunk > 0 && k == begin ? nullptr : sum;
+        // Each tile's 8 rows of dY^T, copied together (8 values per token) so they stay in the L1 cache
+        // while every panel of X goes past.
+        constexpr Index kRows = register_tile::kTileRows;
+        for (Index r = 0; r < out; r += kRows) {
+          const Index tile_rows = std::min(kRows, out - r);
+          for (Index t = 0; t < tokens; ++t)
+            for (Index i = 0; i < tile_rows; ++i) packed_dy[t * kRows + i] = dy[(k + t) * out + r + i];
+          register_tile::multiply(packed_dy, 1, kRows, packed_x, tokens, in, tile_rows,
+                                  start == nullptr ? nullptr : start + r * in, in, sum + r * in, in);
+        }
+      }
+      if (chunk > 0 && begin == end) std::memset(sum, 0, sizeof(Scalar) * static_cast<std::size_t>(out * in));
+    });
+  } else {
   parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
     Scalar* sum = dweight;
     if (chunk > 0) {
@@ -88,6 +117,7 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
       }
     }
   });
+  }
   // The chunks' sums and the bias gradient, by ranges of output features.
   parallel_chunks(out, chunk_count(out, 16), [&](int, Index begin, Index end) {
     auto dW = view(dweight + begin * in, end - begin, in);
