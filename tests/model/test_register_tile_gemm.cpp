@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
@@ -88,9 +89,9 @@ void check(Index rows, Index depth, Index cols, bool a_transposed, bool b_transp
 }  // namespace
 
 TEST_CASE("register tiles equal double-precision sums") {
-  MESSAGE((r1::kHasRegisterTileGemm ? "AVX-512 register tiles" : "no AVX-512: the plain loops"));
+  MESSAGE(std::string(r1::kHasRegisterTileGemm ? "AVX-512 register tiles" : "no AVX-512: the plain loops"));
   for (const Index rows : {1, 2, 3, 4, 5, 6, 7, 8, 9, 17})
-    for (const Index cols : {1, 15, 16, 17, 33, 47, 48, 49, 96, 100})
+    for (const Index cols : {1, 7, 8, 9, 15, 16, 17, 33, 47, 48, 49, 96, 100})
       for (const bool a_transposed : {false, true})
         for (const Start start : {Start::zeros, Start::itself, Start::other}) check(rows, 37, cols, a_transposed, false, start);
   for (const Index depth : {1, 15, 16, 17, 64, 300})
@@ -110,14 +111,17 @@ TEST_CASE("pack_b: B and B^T give the same packing, zero-padded to whole vectors
       bt[static_cast<std::size_t>(j * depth + k)] = value;
     }
   const Index size = r1::register_tile::packed_size(depth, cols);
-  CHECK(size == depth * 64);
+  constexpr Index P = r1::register_tile::kPanelColumns, L = r1::register_tile::kLanes;
+  CHECK(size == depth * ((cols + L - 1) / L * L));
   r1::AlignedVector<float> from_b(static_cast<std::size_t>(size)), from_bt(static_cast<std::size_t>(size));
   r1::register_tile::pack_b(from_b.data(), b.data(), cols, depth, cols, false);
   r1::register_tile::pack_b(from_bt.data(), bt.data(), depth, depth, cols, true);
   CHECK(std::memcmp(from_b.data(), from_bt.data(), sizeof(float) * static_cast<std::size_t>(size)) == 0);
-  // Panel 0: k-th row holds columns 0..47; panel 1 starts at 48 * depth, rows of 16 with 11 zeros.
+  // Panel 0: its k-th row holds columns 0..P-1. The last panel starts at `last * depth` and its rows hold the
+  // remaining columns, then zeros up to a whole vector.
   CHECK(from_b[0] == 1.0f);
-  CHECK(from_b[48 * 2 + 47] == 2 * 100 + 47 + 1);
-  CHECK(from_b[static_cast<std::size_t>(48 * depth + 16 * 3 + 4)] == 3 * 100 + 52 + 1);
-  CHECK(from_b[static_cast<std::size_t>(48 * depth + 16 * 3 + 5)] == 0.0f);
+  CHECK(from_b[static_cast<std::size_t>(P * 2 + P - 1)] == static_cast<float>(2 * 100 + P - 1 + 1));
+  const Index last = (cols - 1) / P * P, last_width = (cols - last + L - 1) / L * L;
+  CHECK(from_b[static_cast<std::size_t>(last * depth + last_width * 3 + (cols - 1 - last))] == static_cast<float>(3 * 100 + cols - 1 + 1));
+  CHECK(from_b[static_cast<std::size_t>(last * depth + last_width * 3 + (cols - last))] == 0.0f);
 }
