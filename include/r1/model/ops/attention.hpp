@@ -8,8 +8,10 @@
 // P from it (as FlashAttention-2, Dao 2023, Alg. 2) instead of storing T x S per head:
 //   dV += P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dO * O));  dQ = dS K / sqrt(E);  dK += dS^T Q / sqrt(E).
 // Queries go in blocks; a block needs only the keys its last query can see. A head's keys and values are
-// packed once for all its blocks (packed_gemm.hpp); a block's score rows are padded to whole cache lines,
-// the masked keys set to -inf, so the softmax runs on whole vectors.
+// packed once for all its blocks; a block's score rows are padded to whole cache lines, the masked keys set to
+// -inf, so the softmax runs on whole vectors. The products run on r1's register tiles for float with AVX-512
+// (register_tile_gemm.hpp: the left operand, P^T and dS^T included, read in place), otherwise on Eigen's
+// kernel (packed_gemm.hpp).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -17,11 +19,13 @@
 #include <cstring>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
 #include "r1/model/ops/packed_gemm.hpp"
+#include "r1/model/ops/register_tile_gemm.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -66,12 +70,14 @@ struct AttentionWorkspace {
   AlignedVector<Scalar> values_t_as_b, keys_k_as_b;             // V^T and K for dP = dO V^T, dQ = dS K
   AlignedVector<Scalar> block_as_a, scores_as_a, block_as_b;    // one block's packed operands
 
-  // Room for heads of up to `keys` keys (and queries) of `head_dim`.
+  // Room for heads of up to `keys` keys (and queries) of `head_dim`. Packed operands take up to a whole cache
+  // line more per row and column than the matrix (register_tile_gemm.hpp pads its panels' columns).
   void reserve(Eigen::Index keys, Eigen::Index head_dim) {
     const Eigen::Index ld = detail::round_up_to_line<Scalar>(keys), block = detail::kAttentionQueryBlock;
+    const Eigen::Index line_keys = ld, line_dim = detail::round_up_to_line<Scalar>(head_dim);
     for (auto* buffer : {&scores, &d_scores, &scores_as_a}) grow_to(*buffer, block * ld);
-    for (auto* buffer : {&keys_as_b, &values_as_b, &values_t_as_b, &keys_k_as_b}) grow_to(*buffer, keys * head_dim);
-    for (auto* buffer : {&block_as_a, &block_as_b}) grow_to(*buffer, block * head_dim);
+    for (auto* buffer : {&keys_as_b, &values_as_b, &values_t_as_b, &keys_k_as_b}) grow_to(*buffer, line_keys * line_dim);
+    for (auto* buffer : {&block_as_a, &block_as_b}) grow_to(*buffer, block * line_dim);
   }
 };
 
@@ -97,6 +103,45 @@ template <class Scalar>
 void clear_rows(Scalar* data, Eigen::Index rows, Eigen::Index cols, Eigen::Index ld) {
   for (Eigen::Index i = 0; i < rows; ++i) fill_segment(data + i * ld, 0, cols, kClearedZero<Scalar>);
 }
+
+// A head's products, C (rows, cols) = [C +] A (rows, depth) B (depth, cols), with B packed once by `pack` and
+// used at a smaller depth or a prefix of its columns, and A(r, k) = a[r * a_row_stride + k * a_depth_stride]
+// (one stride is 1). Float with AVX-512: r1's register tiles, A read in place and C written from zeros or
+// itself. Otherwise Eigen's kernel: A packed into `a_room`, C cleared first, and only whole panels of B's
+// columns usable (`scored_columns`).
+template <class Scalar>
+struct HeadProducts {
+  using Index = Eigen::Index;
+  static constexpr bool kTiles = std::is_same_v<Scalar, float> && kHasRegisterTileGemm;
+  struct Packed {
+    const Scalar* data;
+    Index depth, cols;
+  };
+  // Packs B (depth, cols) from b at row stride `stride`: B itself (as_is) or B^T (transposed).
+  template <Stored stored>
+  static Packed pack(Scalar* packed, const Scalar* b, Index stride, Index depth, Index cols) {
+    if constexpr (kTiles) register_tile::pack_b(packed, b, stride, depth, cols, stored == Stored::transposed);
+    else PackedGemm<Scalar>::template pack_b<stored>(packed, b, stride, depth, cols);
+    return {packed, depth, cols};
+  }
+  static void product(const Scalar* a, Index a_row_stride, Index a_depth_stride, const Packed& b, Index rows,
+                      Index depth, Index cols, Scalar* c, Index ldc, bool accumulate, Scalar* a_room) {
+    if constexpr (kTiles) {
+      register_tile::multiply(a, a_row_stride, a_depth_stride, register_tile::PackedB{b.data, b.depth, b.cols}, depth,
+                              cols, rows, accumulate ? c : nullptr, ldc, c, ldc);
+    } else {
+      if (!accumulate) clear_rows(c, rows, cols, ldc);
+      if (a_depth_stride == 1) PackedGemm<Scalar>::template pack_a<Stored::as_is>(a_room, a, a_row_stride, rows, depth);
+      else PackedGemm<Scalar>::template pack_a<Stored::transposed>(a_room, a, a_depth_stride, rows, depth);
+      PackedGemm<Scalar>::multiply_add(c, ldc, a_room, b.data, rows, depth, cols, depth, b.depth);
+    }
+  }
+  // Columns of a packed K^T (S keys) to score when the first `seen` keys are visible.
+  static Index scored_columns(Index seen, Index keys) {
+    if constexpr (kTiles) return seen;
+    else return PackedGemm<Scalar>::usable_columns(seen, keys);
+  }
+};
 
 // The forward for few queries: Eigen's products (a GEMV for one query). scores: queries x keys.
 template <class Scalar>
@@ -130,7 +175,7 @@ void attention_head_forward_few_queries(const AttentionHeadInputs<Scalar>& in, S
 template <class Scalar>
 void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, Eigen::Index out_stride, Scalar* lse,
                             Eigen::Index lse_stride, AttentionWorkspace<Scalar>& work) {
-  using Gemm = PackedGemm<Scalar>;
+  using Products = detail::HeadProducts<Scalar>;
   using Index = Eigen::Index;
   work.reserve(in.keys, in.head_dim);
   if (in.queries < detail::kPackedAttentionMinQueries) {
@@ -140,17 +185,16 @@ void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, 
   const Index T = in.queries, S = in.keys, E = in.head_dim, shift = S - T;
   const Index ld = detail::round_up_to_line<Scalar>(S);
   const Scalar scale = Scalar(1) / std::sqrt(Scalar(E));
-  Gemm::template pack_b<Stored::transposed>(work.keys_as_b.data(), in.k, in.kv_stride, E, S);  // K^T (E, S)
-  Gemm::template pack_b<Stored::as_is>(work.values_as_b.data(), in.v, in.kv_stride, S, E);     // V (S, E)
+  const auto keys_t = Products::template pack<Stored::transposed>(work.keys_as_b.data(), in.k, in.kv_stride, E, S);  // K^T (E, S)
+  const auto values = Products::template pack<Stored::as_is>(work.values_as_b.data(), in.v, in.kv_stride, S, E);     // V (S, E)
   Scalar* P = work.scores.data();
   for (Index first = 0; first < T; first += detail::kAttentionQueryBlock) {
     const Index rows = std::min(detail::kAttentionQueryBlock, T - first);
-    const Index seen = first + rows + shift;                    // keys visible to the block's last query
-    const Index width = Gemm::usable_columns(seen, S);          // keys scored: seen, rounded up to whole panels
+    const Index seen = first + rows + shift;                      // keys visible to the block's last query
+    const Index width = Products::scored_columns(seen, S);        // keys scored
     const Index padded = std::min(ld, detail::round_up_to_line<Scalar>(width));
-    std::memset(P, 0, sizeof(Scalar) * static_cast<std::size_t>(rows * ld));
-    Gemm::template pack_a<Stored::as_is>(work.block_as_a.data(), in.q + first * in.q_stride, in.q_stride, rows, E);
-    Gemm::multiply_add(P, ld, work.block_as_a.data(), work.keys_as_b.data(), rows, E, width);  // Q K^T
+    Products::product(in.q + first * in.q_stride, in.q_stride, 1, keys_t, rows, E, width, P, ld, false,
+                      work.block_as_a.data());  // Q K^T
     for (Index i = 0; i < rows; ++i) {
       const Index visible = first + i + shift + 1;
       Scalar* row_data = P + i * ld;
@@ -164,10 +208,8 @@ void attention_head_forward(const AttentionHeadInputs<Scalar>& in, Scalar* out, 
       row /= sum;
       lse[(first + i) * lse_stride] = max_score + std::log(sum);
     }
-    Scalar* O = out + first * out_stride;
-    detail::clear_rows(O, rows, E, out_stride);
-    Gemm::template pack_a<Stored::as_is>(work.scores_as_a.data(), P, ld, rows, width);
-    Gemm::multiply_add(O, out_stride, work.scores_as_a.data(), work.values_as_b.data(), rows, width, E, width, S);  // P V
+    Products::product(P, ld, 1, values, rows, width, E, out + first * out_stride, out_stride, false,
+                      work.scores_as_a.data());  // P V
   }
 }
 
@@ -177,34 +219,34 @@ void attention_head_backward(const AttentionHeadInputs<Scalar>& in, const Scalar
                              const Scalar* lse, Eigen::Index lse_stride, const Scalar* d_out, Eigen::Index d_out_stride,
                              Scalar* dq, Eigen::Index dq_stride, Scalar* dk, Scalar* dv, Eigen::Index dkv_stride,
                              AttentionWorkspace<Scalar>& work) {
-  using Gemm = PackedGemm<Scalar>;
+  using Products = detail::HeadProducts<Scalar>;
   using Index = Eigen::Index;
   work.reserve(in.keys, in.head_dim);
   const Index T = in.queries, S = in.keys, E = in.head_dim, shift = S - T;
   const Index ld = detail::round_up_to_line<Scalar>(S);
   const Scalar scale = Scalar(1) / std::sqrt(Scalar(E));
-  Gemm::template pack_b<Stored::transposed>(work.keys_as_b.data(), in.k, in.kv_stride, E, S);      // K^T
-  Gemm::template pack_b<Stored::transposed>(work.values_t_as_b.data(), in.v, in.kv_stride, E, S);  // V^T
-  Gemm::template pack_b<Stored::as_is>(work.keys_k_as_b.data(), in.k, in.kv_stride, S, E);         // K
+  const auto keys_t = Products::template pack<Stored::transposed>(work.keys_as_b.data(), in.k, in.kv_stride, E, S);        // K^T
+  const auto values_t = Products::template pack<Stored::transposed>(work.values_t_as_b.data(), in.v, in.kv_stride, E, S);  // V^T
+  const auto keys = Products::template pack<Stored::as_is>(work.keys_k_as_b.data(), in.k, in.kv_stride, S, E);             // K
   Scalar* P = work.scores.data();
   Scalar* dS = work.d_scores.data();
   for (Index first = 0; first < T; first += detail::kAttentionQueryBlock) {
     const Index rows = std::min(detail::kAttentionQueryBlock, T - first);
     const Index seen = first + rows + shift;
-    const Index width = Gemm::usable_columns(seen, S);
+    const Index width = Products::scored_columns(seen, S);
     const Index padded = std::min(ld, detail::round_up_to_line<Scalar>(width));
     const Scalar* q_block = in.q + first * in.q_stride;
     const Scalar* d_out_block = d_out + first * d_out_stride;
-    std::memset(P, 0, sizeof(Scalar) * static_cast<std::size_t>(rows * ld));
-    std::memset(dS, 0, sizeof(Scalar) * static_cast<std::size_t>(rows * ld));
-    Gemm::template pack_a<Stored::as_is>(work.block_as_a.data(), q_block, in.q_stride, rows, E);
-    Gemm::multiply_add(P, ld, work.block_as_a.data(), work.keys_as_b.data(), rows, E, width);  // Q K^T
-    Gemm::template pack_a<Stored::as_is>(work.block_as_a.data(), d_out_block, d_out_stride, rows, E);
-    Gemm::multiply_add(dS, ld, work.block_as_a.data(), work.values_t_as_b.data(), rows, E, width);  // dP = dO V^T
+    Products::product(q_block, in.q_stride, 1, keys_t, rows, E, width, P, ld, false, work.block_as_a.data());  // Q K^T
+    Products::product(d_out_block, d_out_stride, 1, values_t, rows, E, width, dS, ld, false,
+                      work.block_as_a.data());  // dP = dO V^T
     for (Index i = 0; i < rows; ++i) {
       const Index visible = first + i + shift + 1;
       Scalar* p_data = P + i * ld;
-      // Every entry is finite (scored or zeroed), so the masked ones can be cleared after the exp.
+      // Entries [width, padded) were not scored: cleared, every entry is finite, and the masked ones can be
+      // cleared after the exp.
+      detail::fill_segment(p_data, width, padded, detail::kClearedZero<Scalar>);
+      detail::fill_segment(dS + i * ld, width, padded, detail::kClearedZero<Scalar>);
       auto p = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(p_data, padded);
       p = (p * scale - lse[(first + i) * lse_stride]).exp();
       detail::fill_segment(p_data, visible, padded, detail::kClearedZero<Scalar>);
@@ -215,17 +257,13 @@ void attention_head_backward(const AttentionHeadInputs<Scalar>& in, const Scalar
       auto d_scores = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(dS + i * ld, padded);
       d_scores = p * (d_scores - row_dot) * scale;
     }
-    Scalar* dq_block = dq + first * dq_stride;
-    detail::clear_rows(dq_block, rows, E, dq_stride);
-    Gemm::template pack_a<Stored::as_is>(work.scores_as_a.data(), dS, ld, rows, width);
-    Gemm::multiply_add(dq_block, dq_stride, work.scores_as_a.data(), work.keys_k_as_b.data(), rows, width, E, width, S);  // dS K
+    Products::product(dS, ld, 1, keys, rows, width, E, dq + first * dq_stride, dq_stride, false,
+                      work.scores_as_a.data());  // dQ = dS K
     // Keys [seen, width) were scored but masked for every query of the block: their rows of dK and dV get zeros.
-    Gemm::template pack_a<Stored::transposed>(work.scores_as_a.data(), P, ld, width, rows);
-    Gemm::template pack_b<Stored::as_is>(work.block_as_b.data(), d_out_block, d_out_stride, rows, E);
-    Gemm::multiply_add(dv, dkv_stride, work.scores_as_a.data(), work.block_as_b.data(), width, rows, E);  // P^T dO
-    Gemm::template pack_a<Stored::transposed>(work.scores_as_a.data(), dS, ld, width, rows);
-    Gemm::template pack_b<Stored::as_is>(work.block_as_b.data(), q_block, in.q_stride, rows, E);
-    Gemm::multiply_add(dk, dkv_stride, work.scores_as_a.data(), work.block_as_b.data(), width, rows, E);  // dS^T Q
+    const auto d_out_rows = Products::template pack<Stored::as_is>(work.block_as_b.data(), d_out_block, d_out_stride, rows, E);
+    Products::product(P, 1, ld, d_out_rows, width, rows, E, dv, dkv_stride, true, work.scores_as_a.data());  // dV += P^T dO
+    const auto q_rows = Products::template pack<Stored::as_is>(work.block_as_b.data(), q_block, in.q_stride, rows, E);
+    Products::product(dS, 1, ld, q_rows, width, rows, E, dk, dkv_stride, true, work.scores_as_a.data());  // dK += dS^T Q
   }
 }
 

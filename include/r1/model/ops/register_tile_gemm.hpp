@@ -45,6 +45,13 @@ inline Index padded_columns(Index cols) { return (cols + kLanes - 1) / kLanes * 
 // Floats a packed B of depth x cols takes.
 inline Index packed_size(Index depth, Index cols) { return depth * padded_columns(cols); }
 
+// A B packed by pack_b with this depth and number of columns. A product may use it at a smaller depth (the
+// first depths of each panel) and a prefix of its columns.
+struct PackedB {
+  const float* data;
+  Index depth, cols;
+};
+
 #if defined(R1_REGISTER_TILE_GEMM)
 namespace detail {
 
@@ -63,18 +70,18 @@ struct VectorOps {
 };
 
 // One tile: kRows rows x kVectors vectors of C; the last vector's lanes outside `tail` are neither read nor
-// written. a points at A(0, 0) of the tile, b at the panel, c_in may be null (start from zeros).
+// written. a points at A(0, 0) of the tile, b at the panel (b_stride floats per depth), c_in may be null
+// (start from zeros).
 template <int kRows, int kVectors>
-inline void tile(const float* a, Index a_row_stride, Index a_depth_stride, const float* b, Index depth,
+inline void tile(const float* a, Index a_row_stride, Index a_depth_stride, const float* b, Index b_stride, Index depth,
                  const float* c_in, Index c_in_stride, float* c, Index c_stride, VectorOps::Tail tail) {
   using V = VectorOps;
-  constexpr Index kWidth = kVectors * kLanes;
   typename V::Vector sum[kRows][kVectors];
   for (int r = 0; r < kRows; ++r)
     for (int v = 0; v < kVectors; ++v) sum[r][v] = V::zero();
   for (Index k = 0; k < depth; ++k) {
     typename V::Vector column[kVectors];
-    for (int v = 0; v < kVectors; ++v) column[v] = V::load(b + k * kWidth + v * kLanes);
+    for (int v = 0; v < kVectors; ++v) column[v] = V::load(b + k * b_stride + v * kLanes);
     const float* a_k = a + k * a_depth_stride;
     for (int r = 0; r < kRows; ++r) {
       const auto element = V::broadcast(a_k + r * a_row_stride);
@@ -94,38 +101,40 @@ inline void tile(const float* a, Index a_row_stride, Index a_depth_stride, const
 
 template <int kRows, int kVectors = kPanelVectors>
 inline void panel_tile(Index vectors, const float* a, Index a_row_stride, Index a_depth_stride, const float* b,
-                       Index depth, const float* c_in, Index c_in_stride, float* c, Index c_stride,
+                       Index b_stride, Index depth, const float* c_in, Index c_in_stride, float* c, Index c_stride,
                        VectorOps::Tail tail) {
   if constexpr (kVectors > 1) {
     if (vectors < kVectors) {
-      panel_tile<kRows, kVectors - 1>(vectors, a, a_row_stride, a_depth_stride, b, depth, c_in, c_in_stride, c, c_stride, tail);
+      panel_tile<kRows, kVectors - 1>(vectors, a, a_row_stride, a_depth_stride, b, b_stride, depth, c_in, c_in_stride, c,
+                                      c_stride, tail);
       return;
     }
   }
-  tile<kRows, kVectors>(a, a_row_stride, a_depth_stride, b, depth, c_in, c_in_stride, c, c_stride, tail);
+  tile<kRows, kVectors>(a, a_row_stride, a_depth_stride, b, b_stride, depth, c_in, c_in_stride, c, c_stride, tail);
 }
 
 template <int kRows>
-inline void row_tiles(const float* a, Index a_row_stride, Index a_depth_stride, const float* packed_b, Index depth,
+inline void row_tiles(const float* a, Index a_row_stride, Index a_depth_stride, const PackedB& b, Index depth,
                       Index cols, const float* c_in, Index c_in_stride, float* c, Index c_stride) {
   for (Index first = 0; first < cols; first += kPanelColumns) {
     const Index width = std::min(kPanelColumns, cols - first);
     const Index rem = width % kLanes;
-    panel_tile<kRows>((width + kLanes - 1) / kLanes, a, a_row_stride, a_depth_stride, packed_b + first * depth, depth,
+    panel_tile<kRows>((width + kLanes - 1) / kLanes, a, a_row_stride, a_depth_stride, b.data + first * b.depth,
+                      padded_columns(std::min(kPanelColumns, b.cols - first)), depth,
                       c_in == nullptr ? nullptr : c_in + first, c_in_stride, c + first, c_stride,
                       VectorOps::tail(rem == 0 ? kLanes : rem));
   }
 }
 
 template <int kRows>
-inline void rest_rows(Index rows, const float* a, Index a_row_stride, Index a_depth_stride, const float* packed_b,
+inline void rest_rows(Index rows, const float* a, Index a_row_stride, Index a_depth_stride, const PackedB& b,
                       Index depth, Index cols, const float* c_in, Index c_in_stride, float* c, Index c_stride) {
   if constexpr (kRows > 0) {
     if (rows == kRows) {
-      row_tiles<kRows>(a, a_row_stride, a_depth_stride, packed_b, depth, cols, c_in, c_in_stride, c, c_stride);
+      row_tiles<kRows>(a, a_row_stride, a_depth_stride, b, depth, cols, c_in, c_in_stride, c, c_stride);
       return;
     }
-    rest_rows<kRows - 1>(rows, a, a_row_stride, a_depth_stride, packed_b, depth, cols, c_in, c_in_stride, c, c_stride);
+    rest_rows<kRows - 1>(rows, a, a_row_stride, a_depth_stride, b, depth, cols, c_in, c_in_stride, c, c_stride);
   }
 }
 
@@ -179,30 +188,37 @@ inline void pack_b(float* packed, const float* b, Index stride, Index depth, Ind
 }
 
 // C (rows, cols), row stride c_stride, = C_in + A B over `depth`, with A(r, k) = a[r * a_row_stride + k *
-// a_depth_stride] and B packed by pack_b with this depth and cols. c_in (row stride c_in_stride) may be null
+// a_depth_stride] and B packed (depth <= b.depth, cols <= b.cols). c_in (row stride c_in_stride) may be null
 // (zeros) or equal to c. With AVX-512 (kHasRegisterTileGemm) it runs the register tiles; otherwise plain loops.
-inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, const float* packed_b, Index depth,
+inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, const PackedB& b, Index depth,
                      Index cols, Index rows, const float* c_in, Index c_in_stride, float* c, Index c_stride) {
   if (rows <= 0 || cols <= 0) return;
 #if defined(R1_REGISTER_TILE_GEMM)
   Index r = 0;
   for (; r + kTileRows <= rows; r += kTileRows)
-    detail::row_tiles<kTileRows>(a + r * a_row_stride, a_row_stride, a_depth_stride, packed_b, depth, cols,
+    detail::row_tiles<kTileRows>(a + r * a_row_stride, a_row_stride, a_depth_stride, b, depth, cols,
                                  c_in == nullptr ? nullptr : c_in + r * c_in_stride, c_in_stride, c + r * c_stride, c_stride);
-  detail::rest_rows<kTileRows - 1>(rows - r, a + r * a_row_stride, a_row_stride, a_depth_stride, packed_b, depth, cols,
+  detail::rest_rows<kTileRows - 1>(rows - r, a + r * a_row_stride, a_row_stride, a_depth_stride, b, depth, cols,
                                    c_in == nullptr ? nullptr : c_in + r * c_in_stride, c_in_stride, c + r * c_stride, c_stride);
 #else
   for (Index r = 0; r < rows; ++r)
     for (Index first = 0; first < cols; first += kPanelColumns) {
-      const Index width = std::min(kPanelColumns, cols - first), padded = padded_columns(width);
-      const float* panel = packed_b + first * depth;
+      const Index width = std::min(kPanelColumns, cols - first);
+      const Index stride = padded_columns(std::min(kPanelColumns, b.cols - first));
+      const float* panel = b.data + first * b.depth;
       for (Index j = 0; j < width; ++j) {
         float sum = 0.0f;
-        for (Index k = 0; k < depth; ++k) sum += a[r * a_row_stride + k * a_depth_stride] * panel[k * padded + j];
+        for (Index k = 0; k < depth; ++k) sum += a[r * a_row_stride + k * a_depth_stride] * panel[k * stride + j];
         c[r * c_stride + first + j] = (c_in == nullptr ? 0.0f : c_in[r * c_in_stride + first + j]) + sum;
       }
     }
 #endif
+}
+// The same with B used whole.
+inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, const float* packed_b, Index depth,
+                     Index cols, Index rows, const float* c_in, Index c_in_stride, float* c, Index c_stride) {
+  multiply(a, a_row_stride, a_depth_stride, PackedB{packed_b, depth, cols}, depth, cols, rows, c_in, c_in_stride, c,
+           c_stride);
 }
 
 }  // namespace register_tile
