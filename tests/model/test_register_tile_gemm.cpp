@@ -91,7 +91,7 @@ void check(Index rows, Index depth, Index cols, bool a_transposed, bool b_transp
 TEST_CASE("register tiles equal double-precision sums") {
   MESSAGE(std::string(r1::kHasRegisterTileGemm ? "AVX-512 register tiles" : "no AVX-512: the plain loops"));
   for (const Index rows : {1, 2, 3, 4, 5, 6, 7, 8, 9, 17})
-    for (const Index cols : {1, 7, 8, 9, 15, 16, 17, 33, 47, 48, 49, 96, 100})
+    for (const Index cols : {1, 7, 8, 9, 15, 16, 17, 33, 47, 48, 49, 64, 96, 100, 112})
       for (const bool a_transposed : {false, true})
         for (const Start start : {Start::zeros, Start::itself, Start::other}) check(rows, 37, cols, a_transposed, false, start);
   for (const Index depth : {1, 15, 16, 17, 64, 300})

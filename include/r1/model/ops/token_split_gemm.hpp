@@ -72,8 +72,8 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     if (c > 0) grow_to(scratch.accumulators[static_cast<std::size_t>(c - 1)], out * in);
   }
   if constexpr (std::is_same_v<Scalar, float> && kHasRegisterTileGemm) {
-    // r1's register-tile kernel: C = dW (out, in), A = dY^T read in place, B = a block of X packed; a chunk's
-    // accumulator starts from its first block's product, without a zeroing pass.
+    // r1's register-tile kernel: C = dW (out, in), A = a block of dY^T (copied a tile's rows at a time) and B the
+    // same block of X, packed; a chunk's accumulator starts from its first block's product, without a zeroing pass.
     for (int c = 0; c < chunks; ++c)
       grow_to(scratch.packed_x[static_cast<std::size_t>(c)], register_tile::packed_size(detail::kTokenBlock, in));
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
@@ -84,13 +84,19 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
         const Index tokens = std::min(detail::kTokenBlock, end - k);
         register_tile::pack_b(packed_x, x + k * in, in, tokens, in, false);
         const Scalar* start = chunk > 0 && k == begin ? nullptr : sum;
-        // Each tile's 8 rows of dY^T, copied together (8 values per token) so they stay in the L1 cache
-        // while every panel of X goes past.
+        // Each tile's rows of dY^T, copied together (kRows values per token) so they stay in the L1 cache while
+        // every panel of X goes past.
         constexpr Index kRows = register_tile::kTileRows;
         for (Index r = 0; r < out; r += kRows) {
           const Index tile_rows = std::min(kRows, out - r);
-          for (Index t = 0; t < tokens; ++t)
-            for (Index i = 0; i < tile_rows; ++i) packed_dy[t * kRows + i] = dy[(k + t) * out + r + i];
+          const Scalar* dy_rows = dy + k * out + r;
+          if (tile_rows == kRows) {  // fixed-size copies, which the compiler turns into vector moves
+            for (Index t = 0; t < tokens; ++t)
+              for (Index i = 0; i < kRows; ++i) packed_dy[t * kRows + i] = dy_rows[t * out + i];
+          } else {
+            for (Index t = 0; t < tokens; ++t)
+              for (Index i = 0; i < tile_rows; ++i) packed_dy[t * kRows + i] = dy_rows[t * out + i];
+          }
           register_tile::multiply(packed_dy, 1, kRows, packed_x, tokens, in, tile_rows,
                                   start == nullptr ? nullptr : start + r * in, in, sum + r * in, in);
         }
