@@ -1,6 +1,7 @@
 // The linear layers' GEMMs of the reference model's train step (2048 tokens; q/k/v 256->768, o 256->256,
 // gate/up 256->1536, down 768->256, lm_head 256->512), each in r1's loop (linear.hpp: row_panel_gemm.hpp for
-// the forward and input gradient, token_split_gemm.hpp for the weight gradient) and as Eigen's own product over
+// the forward and input gradient, token_split_gemm.hpp for the weight gradient; r1's register tiles in an
+// AVX-512 build, register_tile_gemm.hpp, Eigen's kernel otherwise) and as Eigen's own product over
 // the same row chunks (the peer, what linear.hpp did before), in the same run. Every buffer is bigger than the
 // caches in total and is visited in step order, as in a step. Counters: GFLOP/s; compare r1 and Eigen rows.
 #include <benchmark/benchmark.h>

@@ -1,9 +1,11 @@
 #pragma once
 // C (rows, M) = A (rows, K) * L^T, or C += ..., for a weight L (M, K) of a few MiB: the GEMM of a linear
-// layer over many tokens, y = x W^T or dx = dy W. Built from Eigen's own packing routines and register kernel
-// (packed_gemm.hpp), with a different loop around them:
-//   - each chunk of rows packs the weight once, and then walks its rows in panels of kPanelRows;
-//   - a panel's slice of C is zeroed just before the kernel adds into it, while it sits in the cache.
+// layer over many tokens, y = x W^T or dx = dy W. Each chunk of rows packs the weight once, and then walks its
+// rows in panels of kPanelRows, running an epilogue on each panel while it is in the cache. The kernel:
+//   - float with AVX-512: r1's register tiles (register_tile_gemm.hpp), which read A in place and write each
+//     panel's C once, starting from zeros, C itself or a residual, with no zeroing or copying pass;
+//   - otherwise Eigen's packing routines and register kernel (packed_gemm.hpp), a panel's slice of C zeroed
+//     (or the residual copied in) just before the kernel adds into it, while it sits in the cache.
 // Eigen's `C.noalias() = A * B` zeroes all of C first and reads it back cold, and at these shapes packs the
 // weight in blocks that it re-packs per block of rows. bench/model/bench_linear measures this loop against
 // Eigen's product.

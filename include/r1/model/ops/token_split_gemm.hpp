@@ -3,7 +3,8 @@
 // split over the N tokens: each chunk of tokens sums its share into its own accumulator (the first chunk
 // straight into dW), and the accumulators are added into dW at the end. Splitting the output or input
 // features instead, as Eigen's product would be split, makes every chunk pack the whole of the other operand;
-// here each token's row of dY and X is packed once. Built from packed_gemm.hpp, in blocks of
+// here each token's row of dY and X is packed once. For float with AVX-512 the kernel is r1's register tiles
+// (register_tile_gemm.hpp), over blocks of kTokenBlock tokens; otherwise Eigen's (packed_gemm.hpp), in blocks of
 // kTokenBlock tokens x kOutputBlock output features, which keep the block of dW being summed in the L2 cache.
 // bench/model/bench_linear measures it against Eigen's feature split.
 #include <Eigen/Core>
