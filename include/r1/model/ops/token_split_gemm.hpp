@@ -105,25 +105,25 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
       if (chunk > 0 && begin == end) std::memset(sum, 0, sizeof(Scalar) * static_cast<std::size_t>(out * in));
     });
   } else {
-  parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
-    Scalar* sum = dweight;
-    if (chunk > 0) {
-      sum = scratch.accumulators[static_cast<std::size_t>(chunk - 1)].data();
-      std::memset(sum, 0, sizeof(Scalar) * static_cast<std::size_t>(out * in));
-    }
-    Scalar* packed_x = scratch.packed_x[static_cast<std::size_t>(chunk)].data();
-    Scalar* packed_dy = scratch.packed_dy[static_cast<std::size_t>(chunk)].data();
-    // C = dW (out, in) += A B with A = dY^T (dy holds A^T) and B = X.
-    for (Index k = begin; k < end; k += detail::kTokenBlock) {
-      const Index tokens = std::min(detail::kTokenBlock, end - k);
-      Gemm::template pack_b<Stored::as_is>(packed_x, x + k * in, in, tokens, in);
-      for (Index j = 0; j < out; j += detail::kOutputBlock) {
-        const Index outputs = std::min(detail::kOutputBlock, out - j);
-        Gemm::template pack_a<Stored::transposed>(packed_dy, dy + k * out + j, out, outputs, tokens);
-        Gemm::multiply_add(sum + j * in, in, packed_dy, packed_x, outputs, tokens, in);
+    parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
+      Scalar* sum = dweight;
+      if (chunk > 0) {
+        sum = scratch.accumulators[static_cast<std::size_t>(chunk - 1)].data();
+        std::memset(sum, 0, sizeof(Scalar) * static_cast<std::size_t>(out * in));
       }
-    }
-  });
+      Scalar* packed_x = scratch.packed_x[static_cast<std::size_t>(chunk)].data();
+      Scalar* packed_dy = scratch.packed_dy[static_cast<std::size_t>(chunk)].data();
+      // C = dW (out, in) += A B with A = dY^T (dy holds A^T) and B = X.
+      for (Index k = begin; k < end; k += detail::kTokenBlock) {
+        const Index tokens = std::min(detail::kTokenBlock, end - k);
+        Gemm::template pack_b<Stored::as_is>(packed_x, x + k * in, in, tokens, in);
+        for (Index j = 0; j < out; j += detail::kOutputBlock) {
+          const Index outputs = std::min(detail::kOutputBlock, out - j);
+          Gemm::template pack_a<Stored::transposed>(packed_dy, dy + k * out + j, out, outputs, tokens);
+          Gemm::multiply_add(sum + j * in, in, packed_dy, packed_x, outputs, tokens, in);
+        }
+      }
+    });
   }
   // The chunks' sums and the bias gradient, by ranges of output features.
   parallel_chunks(out, chunk_count(out, 16), [&](int, Index begin, Index end) {
