@@ -19,7 +19,6 @@
 #include <cstring>
 #include <limits>
 #include <span>
-#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
@@ -74,9 +73,9 @@ struct AttentionWorkspace {
   // line more per row and column than the matrix (register_tile_gemm.hpp pads its panels' columns).
   void reserve(Eigen::Index keys, Eigen::Index head_dim) {
     const Eigen::Index ld = detail::round_up_to_line<Scalar>(keys), block = detail::kAttentionQueryBlock;
-    const Eigen::Index line_keys = ld, line_dim = detail::round_up_to_line<Scalar>(head_dim);
+    const Eigen::Index line_dim = detail::round_up_to_line<Scalar>(head_dim);
     for (auto* buffer : {&scores, &d_scores, &scores_as_a}) grow_to(*buffer, block * ld);
-    for (auto* buffer : {&keys_as_b, &values_as_b, &values_t_as_b, &keys_k_as_b}) grow_to(*buffer, line_keys * line_dim);
+    for (auto* buffer : {&keys_as_b, &values_as_b, &values_t_as_b, &keys_k_as_b}) grow_to(*buffer, ld * line_dim);
     for (auto* buffer : {&block_as_a, &block_as_b}) grow_to(*buffer, block * line_dim);
   }
 };
@@ -112,7 +111,7 @@ void clear_rows(Scalar* data, Eigen::Index rows, Eigen::Index cols, Eigen::Index
 template <class Scalar>
 struct HeadProducts {
   using Index = Eigen::Index;
-  static constexpr bool kTiles = std::is_same_v<Scalar, float> && kHasRegisterTileGemm;
+  static constexpr bool kTiles = kUsesRegisterTiles<Scalar>;
   struct Packed {
     const Scalar* data;
     Index depth, cols;

@@ -20,6 +20,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -33,6 +34,9 @@ inline constexpr bool kHasRegisterTileGemm = true;
 #else
 inline constexpr bool kHasRegisterTileGemm = false;
 #endif
+// Whether r1's GEMM loops run the register tiles for this scalar type (otherwise Eigen's kernel).
+template <class Scalar>
+inline constexpr bool kUsesRegisterTiles = std::is_same_v<Scalar, float> && kHasRegisterTileGemm;
 
 namespace register_tile {
 

@@ -12,7 +12,6 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
@@ -93,7 +92,7 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
   const Index weight_stride = weight_stored == Stored::as_is ? K : M;
   using Kind = typename PanelStart<Scalar>::Kind;
-  if constexpr (std::is_same_v<Scalar, float> && kHasRegisterTileGemm) {
+  if constexpr (kUsesRegisterTiles<Scalar>) {
     // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`.
     const Index tile_block_stride = register_tile::packed_size(depth_block, M);
     parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {

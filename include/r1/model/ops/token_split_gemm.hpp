@@ -10,7 +10,6 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
@@ -72,9 +71,10 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     grow_to(scratch.packed_dy[static_cast<std::size_t>(c)], detail::kOutputBlock * detail::kTokenBlock);
     if (c > 0) grow_to(scratch.accumulators[static_cast<std::size_t>(c - 1)], out * in);
   }
-  if constexpr (std::is_same_v<Scalar, float> && kHasRegisterTileGemm) {
+  if constexpr (kUsesRegisterTiles<Scalar>) {
     // r1's register-tile kernel: C = dW (out, in), A = a block of dY^T (copied a tile's rows at a time) and B the
-    // same block of X, packed; a chunk's accumulator starts from its first block's product, without a zeroing pass.
+    // same block of X, packed; a chunk's accumulator starts from its first block's product, without a zeroing pass
+    // (a chunk holds at least kMinTokensPerChunk tokens, so every chunk has a first block).
     for (int c = 0; c < chunks; ++c)
       grow_to(scratch.packed_x[static_cast<std::size_t>(c)], register_tile::packed_size(detail::kTokenBlock, in));
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
@@ -102,7 +102,6 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
                                   start == nullptr ? nullptr : start + r * in, in, sum + r * in, in);
         }
       }
-      if (chunk > 0 && begin == end) std::memset(sum, 0, sizeof(Scalar) * static_cast<std::size_t>(out * in));
     });
   } else {
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
