@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/model/ops/attention.hpp"
 #include "r1/model/ops/linear.hpp"
@@ -127,11 +128,13 @@ void BM_StepMatmuls(benchmark::State& state) {
     shapes.push_back({F, D});      // down
   }
   shapes.push_back({D, V});  // lm_head
-  std::vector<std::vector<float>> weights, grads, inputs, outputs;
+  // 64-byte aligned, as the model's parameters and activations are (AlignedVector).
+  std::vector<r1::AlignedVector<float>> weights, grads, inputs, outputs, d_inputs;
   for (const auto& shape : shapes) {
     weights.emplace_back(static_cast<std::size_t>(shape.in * shape.out), 0.01f);
     grads.emplace_back(static_cast<std::size_t>(shape.in * shape.out), 0.0f);
     inputs.emplace_back(static_cast<std::size_t>(N * shape.in), 0.5f);
+    d_inputs.emplace_back(static_cast<std::size_t>(N * shape.in), 0.0f);
     outputs.emplace_back(static_cast<std::size_t>(N * shape.out), 0.0f);
   }
   double flops = 0;
@@ -141,7 +144,7 @@ void BM_StepMatmuls(benchmark::State& state) {
       r1::linear_forward(inputs[i].data(), weights[i].data(), static_cast<const float*>(nullptr), N, shapes[i].in,
                          shapes[i].out, outputs[i].data());
     for (std::size_t i = shapes.size(); i-- > 0;) {
-      r1::linear_backward_input(outputs[i].data(), weights[i].data(), N, shapes[i].in, shapes[i].out, inputs[i].data());
+      r1::linear_backward_input(outputs[i].data(), weights[i].data(), N, shapes[i].in, shapes[i].out, d_inputs[i].data());
       r1::linear_backward_weight(outputs[i].data(), inputs[i].data(), N, shapes[i].in, shapes[i].out, grads[i].data(),
                                  static_cast<float*>(nullptr));
     }
@@ -155,7 +158,7 @@ BENCHMARK(BM_StepMatmuls)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRea
 void BM_GemmPeak(benchmark::State& state) {
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(0)));
   const Eigen::Index rows = kBatch * kSeq, in = 256, out = 768;
-  std::vector<float> x(static_cast<std::size_t>(rows * in), 0.5f), w(static_cast<std::size_t>(out * in), 0.25f),
+  r1::AlignedVector<float> x(static_cast<std::size_t>(rows * in), 0.5f), w(static_cast<std::size_t>(out * in), 0.25f),
       y(static_cast<std::size_t>(rows * out));
   for (auto _ : state) {
     r1::linear_forward(x.data(), w.data(), static_cast<const float*>(nullptr), rows, in, out, y.data());

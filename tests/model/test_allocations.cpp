@@ -3,6 +3,7 @@
 // second score + backward (and a second prefill + decode) runs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -29,6 +30,19 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+// The aligned forms too (r1's AlignedVector allocates through them); buffers of 4 MiB or more come from mmap
+// instead (aligned_vector.hpp), which this test's small models never reach.
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const auto align = static_cast<std::size_t>(alignment);
+  if (void* p = std::aligned_alloc(align, (std::max<std::size_t>(size, 1) + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) { return operator new(size, alignment); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -50,6 +64,8 @@ TEST_CASE("score + backward and prefill + decode allocate nothing after the firs
   int* volatile probe_allocation = new int(1);  // volatile: the compiler may not elide this new
   delete probe_allocation;
   REQUIRE(g_allocations.load() == probe + 1);  // the counter sees allocations
+  { const r1::AlignedVector<float> aligned_probe(16); }
+  REQUIRE(g_allocations.load() == probe + 2);  // and aligned ones
   r1::ModelConfig config = r1::test::tiny_llama();
   config.vocab_size = 64;
   r1::Transformer<r1::cpu> model(config);

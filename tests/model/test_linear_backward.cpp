@@ -91,5 +91,8 @@ TEST_CASE("linear backward equals double-precision sums for both weight-gradient
       // a rest), output blocks of 256 and a rest.
       check_backward(601, 37, 300, threads, with_bias);
       check_backward(601, 300, 37, threads, with_bias);
+      // More output features than the register-tile path transposes of dY at a time (kDyTransposeRows, 2048):
+      // two slabs, the second of 53 features (6 whole groups of 8 and a group of 5).
+      check_backward(520, 5, 2101, threads, with_bias);
     }
 }

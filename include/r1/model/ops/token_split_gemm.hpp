@@ -24,6 +24,8 @@ namespace detail {
 // Blocks of 256 tokens x 256 output features: for the reference model's weight gradients at 2 threads, one-off runs
 // with 128-1024 tokens and 128-all outputs per block were within a few % of each other, 1024 tokens slower.
 inline constexpr Eigen::Index kTokenBlock = 256, kOutputBlock = 256;
+// The register-tile path transposes a block of dY up to this many output features at a time (2 MiB at 256 tokens).
+inline constexpr Eigen::Index kDyTransposeRows = 2048;
 // Each chunk but the first sums into a buffer the size of the weight: up to this many bytes.
 inline constexpr Eigen::Index kTokenSplitWeightBytes = Eigen::Index{4} << 20;
 // A chunk takes at least this many tokens: fewer, and adding its accumulator costs more than it saves.
@@ -72,11 +74,16 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     if (c > 0) grow_to(scratch.accumulators[static_cast<std::size_t>(c - 1)], out * in);
   }
   if constexpr (kUsesRegisterTiles<Scalar>) {
-    // r1's register-tile kernel: C = dW (out, in), A = a block of dY^T (copied a tile's rows at a time) and B the
+    constexpr Index kRows = register_tile::kTileRows;
+    static_assert(detail::kDyTransposeRows % kRows == 0);
+    // r1's register-tile kernel: C = dW (out, in), A = a block of dY^T (copied a tile's rows together) and B the
     // same block of X, packed; a chunk's accumulator starts from its first block's product, without a zeroing pass
     // (a chunk holds at least kMinTokensPerChunk tokens, so every chunk has a first block).
-    for (int c = 0; c < chunks; ++c)
+    for (int c = 0; c < chunks; ++c) {
       grow_to(scratch.packed_x[static_cast<std::size_t>(c)], register_tile::packed_size(detail::kTokenBlock, in));
+      grow_to(scratch.packed_dy[static_cast<std::size_t>(c)],
+              std::min(detail::kDyTransposeRows, (out + kRows - 1) / kRows * kRows) * detail::kTokenBlock);
+    }
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
       Scalar* sum = chunk == 0 ? dweight : scratch.accumulators[static_cast<std::size_t>(chunk - 1)].data();
       Scalar* packed_x = scratch.packed_x[static_cast<std::size_t>(chunk)].data();
@@ -85,21 +92,27 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
         const Index tokens = std::min(detail::kTokenBlock, end - k);
         register_tile::pack_b(packed_x, x + k * in, in, tokens, in, false);
         const Scalar* start = chunk > 0 && k == begin ? nullptr : sum;
-        // Each tile's rows of dY^T, copied together (kRows values per token) so they stay in the L1 cache while
-        // every panel of X goes past.
-        constexpr Index kRows = register_tile::kTileRows;
-        for (Index r = 0; r < out; r += kRows) {
-          const Index tile_rows = std::min(kRows, out - r);
-          const Scalar* dy_rows = dy + k * out + r;
-          if (tile_rows == kRows) {  // fixed-size copies, which the compiler turns into vector moves
-            for (Index t = 0; t < tokens; ++t)
-              for (Index i = 0; i < kRows; ++i) packed_dy[t * kRows + i] = dy_rows[t * out + i];
-          } else {
-            for (Index t = 0; t < tokens; ++t)
-              for (Index i = 0; i < tile_rows; ++i) packed_dy[t * kRows + i] = dy_rows[t * out + i];
+        // The block of dY^T, kDyTransposeRows output features at a time, in one pass along dY's rows: tile row group
+        // g (features r0 + [kRows g, kRows g + kRows)) holds its kRows values per token at packed_dy + g tokens kRows,
+        // so each tile reads its A contiguously. Copying each group's strided column of dY just before its tile
+        // instead stalled on cache misses; the one pass took the step's weight gradients from about 260 to 270-278
+        // GFLOP/s at 2 threads (a one-off driver, the reference model's shapes, cold buffers as in the step).
+        for (Index r0 = 0; r0 < out; r0 += detail::kDyTransposeRows) {
+          const Index features = std::min(detail::kDyTransposeRows, out - r0), groups = (features + kRows - 1) / kRows;
+          for (Index t = 0; t < tokens; ++t) {
+            const Scalar* dy_row = dy + (k + t) * out + r0;
+            Index g = 0;
+            for (; g < features / kRows; ++g)  // fixed-size copies, which the compiler turns into vector moves
+              for (Index i = 0; i < kRows; ++i) packed_dy[(g * tokens + t) * kRows + i] = dy_row[g * kRows + i];
+            if (g < groups)
+              for (Index i = 0; i < features - g * kRows; ++i) packed_dy[(g * tokens + t) * kRows + i] = dy_row[g * kRows + i];
           }
-          register_tile::multiply(packed_dy, 1, kRows, packed_x, tokens, in, tile_rows,
-                                  start == nullptr ? nullptr : start + r * in, in, sum + r * in, in);
+          for (Index g = 0; g < groups; ++g) {
+            const Index r = r0 + g * kRows;
+            register_tile::multiply(packed_dy + g * tokens * kRows, 1, kRows, packed_x, tokens, in,
+                                    std::min(kRows, out - r), start == nullptr ? nullptr : start + r * in, in,
+                                    sum + r * in, in);
+          }
         }
       }
     });
