@@ -1,6 +1,6 @@
-// AlignedVector (aligned_vector.hpp): every buffer starts on a 64-byte boundary; buffers of 4 MiB or more come
-// from mmap on 2 MiB boundaries (transparent huge pages on Linux), hold what is written to them across growth,
-// and are returned whole.
+// AlignedVector (aligned_vector.hpp): every buffer starts on a 64-byte boundary; buffers of a huge page (2 MiB)
+// or more come from mmap on 2 MiB boundaries (transparent huge pages on Linux), hold what is written to them
+// across growth, and are returned whole.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -17,7 +17,7 @@ bool aligned_to(const void* pointer, std::uintptr_t alignment) {
 }  // namespace
 
 TEST_CASE("AlignedVector starts on a cache line at every size, and large buffers on a huge page") {
-  const std::size_t huge = r1::detail::kHugePageMinBytes / sizeof(float);
+  const std::size_t huge = r1::detail::kHugePage / sizeof(float);
   for (const std::size_t count : {std::size_t{1}, std::size_t{17}, std::size_t{4096}, huge - 1, huge, huge + 1,
                                   3 * huge + 12345}) {
     CAPTURE(count);
@@ -31,7 +31,7 @@ TEST_CASE("AlignedVector starts on a cache line at every size, and large buffers
 }
 
 TEST_CASE("growing across the huge-page size keeps the contents") {
-  const std::size_t huge = r1::detail::kHugePageMinBytes / sizeof(std::int32_t);
+  const std::size_t huge = r1::detail::kHugePage / sizeof(std::int32_t);
   r1::AlignedVector<std::int32_t> buffer(1000);
   std::iota(buffer.begin(), buffer.end(), 0);
   r1::grow_to(buffer, static_cast<std::ptrdiff_t>(huge + 7));  // small -> mmap
@@ -45,10 +45,4 @@ TEST_CASE("growing across the huge-page size keeps the contents") {
   buffer.clear();
   buffer.shrink_to_fit();  // mmap -> nothing: the mapping is returned
   CHECK(buffer.capacity() == 0);
-}
-
-TEST_CASE("huge_page_bytes rounds up to whole 2 MiB pages") {
-  CHECK(r1::detail::huge_page_bytes(1) == r1::detail::kHugePage);
-  CHECK(r1::detail::huge_page_bytes(r1::detail::kHugePage) == r1::detail::kHugePage);
-  CHECK(r1::detail::huge_page_bytes(r1::detail::kHugePage + 1) == 2 * r1::detail::kHugePage);
 }

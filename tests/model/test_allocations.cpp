@@ -30,7 +30,7 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-// The aligned forms too (r1's AlignedVector allocates through them); buffers of 4 MiB or more come from mmap
+// The aligned forms too (r1's AlignedVector allocates through them); buffers of 2 MiB or more come from mmap
 // instead (aligned_vector.hpp), which this test's small models never reach.
 void* operator new(std::size_t size, std::align_val_t alignment) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);

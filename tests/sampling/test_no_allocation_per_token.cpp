@@ -31,7 +31,7 @@ void operator delete(void* pointer) noexcept { std::free(pointer); }
 void operator delete[](void* pointer) noexcept { std::free(pointer); }
 void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
 void operator delete[](void* pointer, std::size_t) noexcept { std::free(pointer); }
-// The aligned forms too (r1's AlignedVector allocates through them); buffers of 4 MiB or more come from mmap
+// The aligned forms too (r1's AlignedVector allocates through them); buffers of 2 MiB or more come from mmap
 // instead (aligned_vector.hpp), which this test's small models never reach.
 void* operator new(std::size_t size, std::align_val_t alignment) {
   allocation_count.fetch_add(1, std::memory_order_relaxed);
