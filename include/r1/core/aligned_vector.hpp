@@ -4,6 +4,7 @@
 // element, so the same data at a different alignment is summed in a different
 // order: buffers that always start aligned make results independent of where
 // malloc happened to put them (a copied model, a resumed run, bit for bit).
+// Buffers of 2 MiB or more start on a 2 MiB boundary, in transparent huge pages.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -20,9 +21,9 @@ namespace r1 {
 namespace detail {
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
 // Buffers of at least one huge page come from mmap, starting on a 2 MiB boundary, and the kernel is asked for
-// transparent huge pages (madvise): reads across a large activation or weight then miss the TLB less. (The
-// reference model's train step at 2 threads, bench/model/bench_train_step: the matmuls alone 270 -> 293 GFLOP/s,
-// the whole step 3-4% faster, in alternating one-off runs.) The mapping is as long as the buffer, rounded to
+// transparent huge pages (madvise): reads across a large activation or weight then miss the TLB less
+// (bench_model_train_step's BM_TrainStep, run alternately with and without R1_NO_HUGE_PAGES, says by how much;
+// the README has the figures). The mapping is as long as the buffer, rounded to
 // whole base pages, so a part of a huge page past its end stays in base pages and costs no memory. On Linux,
 // unless the environment sets R1_NO_HUGE_PAGES; fixed for the process, so deallocate knows where a buffer came
 // from.
