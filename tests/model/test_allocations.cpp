@@ -30,8 +30,11 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-// The aligned forms too (r1's AlignedVector allocates through them); buffers of 2 MiB or more come from mmap
-// instead (aligned_vector.hpp), which this test's small models never reach.
+// The aligned forms too (r1's AlignedVector allocates through them). Buffers of 2 MiB or more would come from
+// mmap instead (aligned_vector.hpp); R1_NO_HUGE_PAGES, set before main runs, sends them here as well.
+namespace {
+const bool huge_pages_off = setenv("R1_NO_HUGE_PAGES", "1", 1) == 0;
+}  // namespace
 void* operator new(std::size_t size, std::align_val_t alignment) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   const auto align = static_cast<std::size_t>(alignment);
@@ -66,6 +69,7 @@ TEST_CASE("score + backward and prefill + decode allocate nothing after the firs
   REQUIRE(g_allocations.load() == probe + 1);  // the counter sees allocations
   { const r1::AlignedVector<float> aligned_probe(16); }
   REQUIRE(g_allocations.load() == probe + 2);  // and aligned ones
+  REQUIRE((huge_pages_off && !r1::detail::huge_pages_enabled()));  // and large ones
   r1::ModelConfig config = r1::test::tiny_llama();
   config.vocab_size = 64;
   r1::Transformer<r1::cpu> model(config);

@@ -3,8 +3,12 @@
 // chunks with oneTBB. Chunk c gets items [begin, end) and its index c, so a
 // caller can hand each chunk its own preallocated scratch (no allocation, no
 // thread-local lookup). Eigen is built without OpenMP, so this is how r1's
-// GEMMs use more than one core.
+// GEMMs use more than one core. The chunks run in an isolated region
+// (tbb::this_task_arena::isolate): while the calling thread waits for them it runs
+// only their work, never an unrelated task that could reuse the scratch the caller
+// handed to its chunks.
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,10 +35,12 @@ void parallel_chunks(std::int64_t count, int chunks, Fn&& fn) {
     fn(0, std::int64_t{0}, count);
     return;
   }
-  tbb::parallel_for(0, chunks, [&](int chunk) {
-    const auto [begin, end] = range(chunk);
-    fn(chunk, begin, end);
-  }, tbb::simple_partitioner{});
+  tbb::this_task_arena::isolate([&] {
+    tbb::parallel_for(0, chunks, [&](int chunk) {
+      const auto [begin, end] = range(chunk);
+      fn(chunk, begin, end);
+    }, tbb::simple_partitioner{});
+  });
 }
 
 // fn(chunk, item) for items dealt round-robin to `chunks` chunks (item i to chunk i % chunks):
@@ -50,7 +56,7 @@ void parallel_dealt(std::int64_t count, int chunks, Fn&& fn) {
     run(0);
     return;
   }
-  tbb::parallel_for(0, chunks, run, tbb::simple_partitioner{});
+  tbb::this_task_arena::isolate([&] { tbb::parallel_for(0, chunks, run, tbb::simple_partitioner{}); });
 }
 
 }  // namespace r1

@@ -12,6 +12,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/model/ops/matrix_views.hpp"
@@ -37,9 +38,18 @@ inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;
 
 template <class Scalar>
 struct RowPanelScratch {
-  AlignedVector<Scalar> packed_weight, packed_panel;
+  std::vector<AlignedVector<Scalar>> packed_weight, packed_panel;  // one per chunk
+  // Grows the buffers of `chunks` chunks, on the calling thread, before they run.
+  void grow(int chunks, Eigen::Index weight_size, Eigen::Index panel_size) {
+    const auto count = static_cast<std::size_t>(chunks);
+    if (packed_weight.size() < count) packed_weight.resize(count), packed_panel.resize(count);
+    for (std::size_t c = 0; c < count; ++c) grow_to(packed_weight[c], weight_size), grow_to(packed_panel[c], panel_size);
+  }
 };
-// One per thread: a chunk runs start to end on one thread, with no nested parallel wait inside it.
+// The calling thread's, one buffer per chunk, reached through a reference from the chunks' threads and grown before
+// they start: once a shape has been seen, no call allocates, whichever thread runs which chunk (per-thread buffers
+// grew whenever a thread first ran a chunk of a shape, which test_model_allocations caught). A concurrent caller
+// has its own.
 template <class Scalar>
 RowPanelScratch<Scalar>& row_panel_scratch() {
   thread_local RowPanelScratch<Scalar> scratch;
@@ -65,7 +75,8 @@ struct PanelStart {
 };
 
 // After each panel: epilogue(first_row, panel_rows), on the chunk's thread, while the panel's rows of C are in
-// the cache (e.g. an activation of the rows just computed).
+// the cache (e.g. an activation of the rows just computed). It must not itself call row_panel_gemm, whose
+// buffers belong to the calling thread.
 struct NoEpilogue {
   void operator()(Eigen::Index, Eigen::Index) const {}
 };
@@ -92,15 +103,17 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
   const Index weight_stride = weight_stored == Stored::as_is ? K : M;
   using Kind = typename PanelStart<Scalar>::Kind;
+  chunks = static_cast<int>(std::clamp<Index>(chunks, 1, std::max<Index>(rows, 1)));  // as parallel_chunks runs them
+  auto& scratch = detail::row_panel_scratch<Scalar>();
   if constexpr (kUsesRegisterTiles<Scalar>) {
     // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`.
     const Index tile_block_stride = register_tile::packed_size(depth_block, M);
-    parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
-      auto& scratch = detail::row_panel_scratch<Scalar>();
-      grow_to(scratch.packed_weight, tile_block_stride * depth_blocks);
+    scratch.grow(chunks, tile_block_stride * depth_blocks, 0);
+    parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
+      Scalar* packed_weight = scratch.packed_weight[static_cast<std::size_t>(chunk)].data();
       for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
         const Scalar* rows_k = b_stored == Stored::as_is ? weight + k * weight_stride : weight + k;
-        register_tile::pack_b(scratch.packed_weight.data() + block * tile_block_stride, rows_k, weight_stride,
+        register_tile::pack_b(packed_weight + block * tile_block_stride, rows_k, weight_stride,
                               std::min(depth_block, K - k), M, b_stored == Stored::transposed);
       }
       for (Index first = begin; first < end; first += detail::kPanelRows) {
@@ -113,7 +126,7 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
           const Scalar* c_in = c_panel;
           if (k == 0 && start.kind == Kind::zeros) c_in = nullptr;
           else if (k == 0 && start.kind == Kind::copy) c_in = start.residual + first * M;
-          register_tile::multiply(a + first * K + k, K, 1, scratch.packed_weight.data() + block * tile_block_stride,
+          register_tile::multiply(a + first * K + k, K, 1, packed_weight + block * tile_block_stride,
                                   std::min(depth_block, K - k), M, panel_rows, c_in, M, c_panel, M);
         }
         if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
@@ -122,13 +135,13 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
     });
     return;
   }
-  parallel_chunks(rows, chunks, [&](int, Index begin, Index end) {
-    auto& scratch = detail::row_panel_scratch<Scalar>();
-    grow_to(scratch.packed_weight, block_stride * depth_blocks);
-    grow_to(scratch.packed_panel, depth_block * detail::kPanelRows);
+  scratch.grow(chunks, block_stride * depth_blocks, depth_block * detail::kPanelRows);
+  parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
+    Scalar* packed_weight = scratch.packed_weight[static_cast<std::size_t>(chunk)].data();
+    Scalar* packed_panel = scratch.packed_panel[static_cast<std::size_t>(chunk)].data();
     for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
       const Scalar* rows_k = b_stored == Stored::as_is ? weight + k * weight_stride : weight + k;
-      Gemm::template pack_b<b_stored>(scratch.packed_weight.data() + block * block_stride, rows_k, weight_stride,
+      Gemm::template pack_b<b_stored>(packed_weight + block * block_stride, rows_k, weight_stride,
                                       std::min(depth_block, K - k), M);
     }
     for (Index first = begin; first < end; first += detail::kPanelRows) {
@@ -139,8 +152,8 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
       else if (start.kind == Kind::copy) std::memcpy(c_panel, start.residual + first * M, panel_bytes);
       for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
         const Index block_depth = std::min(depth_block, K - k);
-        Gemm::template pack_a<Stored::as_is>(scratch.packed_panel.data(), a + first * K + k, K, panel_rows, block_depth);
-        Gemm::multiply_add(c_panel, M, scratch.packed_panel.data(), scratch.packed_weight.data() + block * block_stride,
+        Gemm::template pack_a<Stored::as_is>(packed_panel, a + first * K + k, K, panel_rows, block_depth);
+        Gemm::multiply_add(c_panel, M, packed_panel, packed_weight + block * block_stride,
                            panel_rows, block_depth, M);
       }
       if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
