@@ -2,9 +2,11 @@
 """compare_with_torch.py - issue 3's speed figure: r1's train step (bench_train_step)
 and the PyTorch peer (torch_train_peer.py) on the same machine in the same run, at 1
 and 2 threads. Prints ms/step for both, the ratio torch/r1 (> 1: r1 faster), r1's
-GFLOP/s and that as % of the GEMM peak measured by the same binary, the step's matmuls
-alone (BM_StepMatmuls) as GFLOP/s, % of that peak and share of the step's time, and both sides'
-process CPU time per step (the steadier figure when other work shares the machine).
+GFLOP/s and that as % of the GEMM peak measured by the same binary (BM_GemmPeak), the step's
+matmuls alone (BM_StepMatmuls) as GFLOP/s, as % of the peak measured right after each of their
+iterations (the median of those ratios, so drift of the machine's speed cancels) and as share of
+the step's time, and both sides' process CPU time per step (the steadier figure when other work
+shares the machine).
 
 Run: python3 bench/model/compare_with_torch.py [--rounds=N] BUILD/bench/model/bench_model_train_step \
          [BUILD/bench/model/bench_model_train_step_native or OTHER_BUILD/bench/model/bench_model_train_step]
@@ -76,7 +78,8 @@ def main():
     peers = {threads: {field: statistics.median(run[field] for run in runs) for field in ("step_ms", "step_cpu_ms")}
              for threads, runs in peer_runs.items()}
     print("build     | threads | r1 ms/step | torch ms/step | torch/r1 | r1 CPU ms | torch CPU ms | torch/r1 CPU | "
-          "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak | matmuls GFLOP/s | matmuls % of peak | matmul ms / step ms")
+          "r1 GFLOP/s | GEMM peak GFLOP/s | r1 % of peak | matmuls GFLOP/s | peak beside them | matmuls % of peak | "
+          "matmul ms / step ms")
     for label, r1 in results.items():
         for threads in (1, 2):
             step = r1[("BM_TrainStep", threads)]
@@ -87,7 +90,7 @@ def main():
             print(f"{label:9s} | {threads:7d} | {step['real_time']:10.1f} | {peer['step_ms']:13.1f} | "
                   f"{peer['step_ms'] / step['real_time']:8.2f} | {step['cpu_time']:9.1f} | {peer['step_cpu_ms']:12.1f} | "
                   f"{peer['step_cpu_ms'] / step['cpu_time']:12.2f} | {gflops:10.1f} | {peak:17.1f} | {100 * gflops / peak:11.1f} | "
-                  f"{matmuls['GFLOP/s']:15.1f} | {100 * matmuls['GFLOP/s'] / peak:17.1f} | "
+                  f"{matmuls['GFLOP/s']:15.1f} | {matmuls['peak GFLOP/s']:16.1f} | {matmuls['% of peak']:17.1f} | "
                   f"{matmuls['real_time'] / step['real_time']:19.2f}")
 
 

@@ -1,5 +1,6 @@
 // linear_backward_input and linear_backward_weight (linear.hpp) against double-precision sums, at 1 and 2
-// threads, on shapes that take each split: rows for the input gradient; tokens (enough of them, at 2 threads),
+// threads, on shapes that take each split: rows for the input gradient; tokens (enough of them, at 2 threads,
+// or at 1 with AVX-512, whose register tiles take a single chunk of tokens too),
 // output features (out >= in) or input features (in > out) for the weight gradient, with and without a bias
 // gradient.
 //
@@ -88,7 +89,8 @@ TEST_CASE("linear backward equals double-precision sums for both weight-gradient
       check_backward(3, 130, 65, threads, with_bias);   // few rows
       check_backward(129, 64, 64, threads, with_bias);  // square
       // Enough tokens for token_split_gemm.hpp at 2 threads: chunks of 300 and 301 tokens (blocks of 256 and
-      // a rest), output blocks of 256 and a rest.
+      // a rest of 44 or 45, which the transpose of dY takes 8 tokens at a time and a rest), output blocks of 256
+      // and a rest; with AVX-512 at 1 thread one chunk of 601 (blocks of 256, 256 and 89).
       check_backward(601, 37, 300, threads, with_bias);
       check_backward(601, 300, 37, threads, with_bias);
       // More output features than the register-tile path transposes of dY at a time (kDyTransposeRows, 2048):
