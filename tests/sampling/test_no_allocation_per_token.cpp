@@ -1,53 +1,14 @@
 // The decode loop allocates nothing per token: a generate call makes the same
 // number of heap allocations for 8 and for 64 new tokens (buffers are sized
-// once per call). Counts every operator new in this executable.
+// once per call). Counts every operator new in this executable (counting_new.hpp).
 #include <doctest/doctest.h>
 
-// The replacement operator new below is malloc and operator delete is free, a
-// pairing the standard allows; GCC 12 sees free() on a pointer from an inlined
-// `new` and warns (a false positive), so that one warning is off in this file.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-#include <algorithm>
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "counting_new.hpp"
 #include "r1/core/aligned_vector.hpp"
 #include "r1/sampling/kv_sampler.hpp"
 #include "table_model.hpp"
-
-namespace {
-std::atomic<long> allocation_count{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* pointer) noexcept { std::free(pointer); }
-void operator delete[](void* pointer) noexcept { std::free(pointer); }
-void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
-void operator delete[](void* pointer, std::size_t) noexcept { std::free(pointer); }
-// The aligned forms too (r1's AlignedVector allocates through them). Buffers of 2 MiB or more would come from
-// mmap instead (aligned_vector.hpp); R1_NO_HUGE_PAGES, set before main runs, sends them here as well.
-namespace {
-const bool huge_pages_off = setenv("R1_NO_HUGE_PAGES", "1", 1) == 0;
-}  // namespace
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  const auto align = static_cast<std::size_t>(alignment);
-  if (void* pointer = std::aligned_alloc(align, (std::max<std::size_t>(size, 1) + align - 1) / align * align)) return pointer;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) { return operator new(size, alignment); }
-void operator delete(void* pointer, std::align_val_t) noexcept { std::free(pointer); }
-void operator delete[](void* pointer, std::align_val_t) noexcept { std::free(pointer); }
-void operator delete(void* pointer, std::size_t, std::align_val_t) noexcept { std::free(pointer); }
-void operator delete[](void* pointer, std::size_t, std::align_val_t) noexcept { std::free(pointer); }
 
 namespace {
 
@@ -66,9 +27,9 @@ long allocations_for(int max_new_tokens, float temperature, int top_k, float top
   request.prompts = prompts;
   request.samples_per_prompt = 4;
   request.seed = 17;
-  const long before = allocation_count.load();
+  const long before = r1::test::allocation_count();
   const auto completions = sampler.generate(model, request);
-  const long during = allocation_count.load() - before;
+  const long during = r1::test::allocation_count() - before;
   for (const auto& completion : completions) REQUIRE(completion.ids.size() == static_cast<std::size_t>(max_new_tokens));
   return during;
 }
@@ -76,7 +37,7 @@ long allocations_for(int max_new_tokens, float temperature, int top_k, float top
 }  // namespace
 
 TEST_CASE("allocations per generate call do not grow with the number of new tokens") {
-  REQUIRE((huge_pages_off && !r1::detail::huge_pages_enabled()));  // every buffer goes through the counted new
+  REQUIRE((r1::test::huge_pages_off() && !r1::detail::huge_pages_enabled()));  // every buffer goes through the counted new
   for (const auto& [temperature, top_k, top_p, penalty] :
        std::vector<std::tuple<float, int, float, float>>{{1.0f, 0, 1.0f, 1.0f}, {0.7f, 10, 0.9f, 1.3f}, {0.0f, 0, 1.0f, 1.2f}}) {
     CAPTURE(temperature);

@@ -68,9 +68,17 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     scratch.packed_dy.resize(static_cast<std::size_t>(chunks));
   }
   if (static_cast<int>(scratch.accumulators.size()) < chunks - 1) scratch.accumulators.resize(static_cast<std::size_t>(chunks - 1));
+  // Each chunk's packed blocks of X and dY, as the kernel below lays them out.
+  Index packed_x_size = detail::kTokenBlock * in, packed_dy_size = detail::kOutputBlock * detail::kTokenBlock;
+  if constexpr (kUsesRegisterTiles<Scalar>) {
+    packed_x_size = register_tile::packed_size(detail::kTokenBlock, in);
+    const Index rows_per_group = register_tile::kTileRows;
+    packed_dy_size = std::min(detail::kDyTransposeRows, (out + rows_per_group - 1) / rows_per_group * rows_per_group) *
+                     detail::kTokenBlock;
+  }
   for (int c = 0; c < chunks; ++c) {
-    grow_to(scratch.packed_x[static_cast<std::size_t>(c)], detail::kTokenBlock * in);
-    grow_to(scratch.packed_dy[static_cast<std::size_t>(c)], detail::kOutputBlock * detail::kTokenBlock);
+    grow_to(scratch.packed_x[static_cast<std::size_t>(c)], packed_x_size);
+    grow_to(scratch.packed_dy[static_cast<std::size_t>(c)], packed_dy_size);
     if (c > 0) grow_to(scratch.accumulators[static_cast<std::size_t>(c - 1)], out * in);
   }
   if constexpr (kUsesRegisterTiles<Scalar>) {
@@ -80,11 +88,6 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
     // r1's register-tile kernel: C = dW (out, in), A = a block of dY^T (copied a tile's rows together) and B the
     // same block of X, packed; a chunk's accumulator starts from its first block's product, without a zeroing pass
     // (a chunk holds at least kMinTokensPerChunk tokens, so every chunk has a first block).
-    for (int c = 0; c < chunks; ++c) {
-      grow_to(scratch.packed_x[static_cast<std::size_t>(c)], register_tile::packed_size(detail::kTokenBlock, in));
-      grow_to(scratch.packed_dy[static_cast<std::size_t>(c)],
-              std::min(detail::kDyTransposeRows, (out + kRows - 1) / kRows * kRows) * detail::kTokenBlock);
-    }
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
       Scalar* sum = chunk == 0 ? dweight : scratch.accumulators[static_cast<std::size_t>(chunk - 1)].data();
       Scalar* packed_x = scratch.packed_x[static_cast<std::size_t>(chunk)].data();
