@@ -1,8 +1,9 @@
 // linear_forward and linear_backward_input (linear.hpp) against double-precision sums, in float and double, at
 // 1 and 2 threads, on shapes that reach every path of row_panel_gemm.hpp: output widths that are not a whole
-// number of the kernel's panels, several depth blocks (K above kMaxDepthBlock, and a wide weight whose depth
-// blocks are cut short to fit kWeightBlockBytes) whose packed offsets are not multiples of a cache line, rows
-// that leave a partial panel, bias, accumulate, and a weight too large for row_panel_gemm (Eigen's product).
+// number of the kernel's panels, several depth blocks (K above kMaxDepthBlock, and a wide weight, which the
+// register tiles split into blocks of columns as well and Eigen's kernel into shorter depth blocks) whose packed
+// offsets are not multiples of a cache line, rows that leave a partial panel, bias, accumulate, a residual
+// (linear_forward_residual), and a weight too large for row_panel_gemm (Eigen's product).
 //
 // Tolerance: each entry is a dot product of K terms, plus the value already there (accumulate) and the bias:
 // |error| <= gamma_{K+2} (sum |x w| + |before| + |bias|) (Higham, Accuracy and Stability of Numerical
@@ -75,6 +76,34 @@ void check_linear(std::int64_t N, std::int64_t in, std::int64_t out, int threads
   CHECK(failures == 0);
 }
 
+// y (N, out) = residual + x (N, in) W^T + b (linear_forward_residual), against double sums.
+template <class Scalar>
+void check_residual(std::int64_t N, std::int64_t in, std::int64_t out, int threads) {
+  CAPTURE(N);
+  CAPTURE(in);
+  CAPTURE(out);
+  CAPTURE(threads);
+  r1::ThreadLimit limit{threads};
+  r1::Philox rng(static_cast<std::uint64_t>(N * 104729 + in * 17 + out));
+  const auto x = random_values<Scalar>(N * in, rng), w = random_values<Scalar>(out * in, rng);
+  const auto bias = random_values<Scalar>(out, rng), residual = random_values<Scalar>(N * out, rng);
+  std::vector<Scalar> y(static_cast<std::size_t>(N * out));
+  r1::linear_forward_residual(x.data(), w.data(), bias.data(), residual.data(), N, in, out, y.data());
+  const auto at = [](const std::vector<Scalar>& v, std::int64_t i) { return static_cast<double>(v[static_cast<std::size_t>(i)]); };
+  std::int64_t failures = 0;
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t o = 0; o < out; ++o) {
+      double exact = at(residual, n * out + o) + at(bias, o);
+      double magnitude = std::abs(at(residual, n * out + o)) + std::abs(at(bias, o));
+      for (std::int64_t i = 0; i < in; ++i) {
+        exact += at(x, n * in + i) * at(w, o * in + i);
+        magnitude += std::abs(at(x, n * in + i) * at(w, o * in + i));
+      }
+      failures += !(std::abs(at(y, n * out + o) - exact) <= gamma<Scalar>(in + 2) * magnitude);
+    }
+  CHECK(failures == 0);
+}
+
 template <class Scalar>
 void check_shapes() {
   for (const int threads : {1, 2})
@@ -82,9 +111,18 @@ void check_shapes() {
       check_linear<Scalar>(130, 37, 101, threads, accumulate, true);    // widths off the panels, a partial row panel
       check_linear<Scalar>(70, 1000, 45, threads, accumulate, false);   // forward: 3 depth blocks of 334
       check_linear<Scalar>(40, 45, 1000, threads, accumulate, false);   // input gradient: 3 depth blocks
-      check_linear<Scalar>(66, 300, 2500, threads, accumulate, true);   // wide weight: short depth blocks
+      // Wide weight: register tiles in 2 depth blocks of 150 x column blocks of 1296 and 1204; Eigen's kernel in
+      // short depth blocks.
+      check_linear<Scalar>(66, 300, 2500, threads, accumulate, true);
       check_linear<Scalar>(33, 2, 3, threads, accumulate, true);        // tiny
     }
+  for (const int threads : {1, 2}) {
+    check_residual<Scalar>(130, 37, 101, threads);
+    check_residual<Scalar>(70, 1000, 45, threads);
+    // Each column block starts from its stretch of the residual; register tiles: depth blocks of 151 and 150 (the
+    // last block's packed panels are laid out at its own depth).
+    check_residual<Scalar>(66, 301, 2500, threads);
+  }
   check_linear<Scalar>(40, 1100, 1100, 2, false, true);  // 1.2M entries: beyond row_panel_gemm, Eigen's product
 }
 

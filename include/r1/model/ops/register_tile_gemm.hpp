@@ -210,7 +210,8 @@ inline void pack_b(float* packed, const float* b, Index stride, Index depth, Ind
 #pragma GCC diagnostic pop
           // The lines kPackAhead blocks along each of these kLanes rows are asked for now: the rows of a weight
           // come from beyond the cache, kLanes streams at once.
-          for (Index c = 0; c < kLanes; ++c) detail::prefetch<_MM_HINT_T0>(b, (first + j + c) * stride + k0 + kPackAhead * kLanes);
+          for (Index c = 0; c < kLanes; ++c)
+            detail::prefetch<_MM_HINT_T0>(b, (first + j + c) * stride + k0 + kPackAhead * kLanes);
           for (Index c = 0; c < kLanes; ++c)
             block.packet[c] = Eigen::internal::ploadu<Packet>(b + (first + j + c) * stride + k0);
           Eigen::internal::ptranspose(block);

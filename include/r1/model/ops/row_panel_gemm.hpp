@@ -30,11 +30,14 @@ inline constexpr Eigen::Index kPanelRows = 64;
 // The weight is packed whole, once per chunk of rows, when it fits this many bytes; a larger one goes through
 // Eigen's product, which blocks it.
 inline constexpr Eigen::Index kPackedWeightBytes = Eigen::Index{4} << 20;
-// The kernel streams one depth block of the packed weight per panel; it keeps its speed while that block takes
-// about a third of the L2 cache. Eigen's gebp_kernel alone (a one-off driver), one core, hot, 64 columns: 190-196 GFLOP/s with
-// blocks of 48-768 rows x 256 deep (0.05-0.75 MiB), 164 with 1536 x 256 (1.5 MiB), 183 with 1536 x 128.
+// The kernel streams one block of the packed weight (of depth; with register tiles, of depth x columns) per panel;
+// it keeps its speed while that block takes about a third of the L2 cache. Eigen's gebp_kernel alone (a one-off
+// driver), one core, hot, 64 columns: 190-196 GFLOP/s with blocks of 48-768 rows x 256 deep (0.05-0.75 MiB), 164
+// with 1536 x 256 (1.5 MiB), 183 with 1536 x 128.
 inline constexpr Eigen::Index kWeightBlockBytes = Eigen::Index{768} << 10;
 inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;
+// The register-tile path sizes its depth blocks for this many columns and splits wider weights into column blocks.
+inline constexpr Eigen::Index kColumnBlock = 768;
 
 template <class Scalar>
 struct RowPanelScratch {
@@ -106,15 +109,30 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   chunks = static_cast<int>(std::clamp<Index>(chunks, 1, std::max<Index>(rows, 1)));  // as parallel_chunks runs them
   auto& scratch = detail::row_panel_scratch<Scalar>();
   if constexpr (kUsesRegisterTiles<Scalar>) {
-    // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`.
-    const Index tile_block_stride = register_tile::packed_size(depth_block, M);
-    scratch.grow(chunks, tile_block_stride * depth_blocks, 0);
+    // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`. A wide
+    // weight is split into blocks of columns before depth: the depth of a block is what kWeightBlockBytes allows
+    // for kColumnBlock columns, and the columns of a block what it allows for that depth, so each block of the
+    // packed weight stays within kWeightBlockBytes. Splitting the depth of the 256 x 1536 gate/up weight in two
+    // instead had the kernel re-read and re-write each panel of C: that layer's forward on cold buffers went from
+    // 263-279 to 278-293 GFLOP/s at 2 threads, and the reference model's matmuls from 78.7-81.5% to 80.5-81.8% of
+    // the peak measured beside them (one-off drivers, 3 alternating runs each).
+    const Index tile_depth_limit = std::clamp(
+        detail::kWeightBlockBytes / (std::min(M, detail::kColumnBlock) * static_cast<Index>(sizeof(Scalar))),
+        detail::kMinDepthBlock, detail::kMaxDepthBlock);
+    const Index tile_depth_blocks = std::max<Index>(1, (K + tile_depth_limit - 1) / tile_depth_limit);
+    const Index tile_depth = (K + tile_depth_blocks - 1) / tile_depth_blocks;
+    const Index column_block = std::clamp(
+        detail::kWeightBlockBytes / (std::max<Index>(tile_depth, 1) * static_cast<Index>(sizeof(Scalar))) /
+            register_tile::kPanelColumns * register_tile::kPanelColumns,
+        register_tile::kPanelColumns, std::max<Index>(M, 1));
+    const Index tile_block_stride = register_tile::packed_size(tile_depth, M);
+    scratch.grow(chunks, tile_block_stride * tile_depth_blocks, 0);
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
       Scalar* packed_weight = scratch.packed_weight[static_cast<std::size_t>(chunk)].data();
-      for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
+      for (Index k = 0, block = 0; k < K; k += tile_depth, ++block) {
         const Scalar* rows_k = b_stored == Stored::as_is ? weight + k * weight_stride : weight + k;
         register_tile::pack_b(packed_weight + block * tile_block_stride, rows_k, weight_stride,
-                              std::min(depth_block, K - k), M, b_stored == Stored::transposed);
+                              std::min(tile_depth, K - k), M, b_stored == Stored::transposed);
       }
       for (Index first = begin; first < end; first += detail::kPanelRows) {
         const Index panel_rows = std::min(detail::kPanelRows, end - first);
@@ -122,12 +140,19 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
         const auto panel_bytes = sizeof(Scalar) * static_cast<std::size_t>(panel_rows * M);
         if (K == 0 && start.kind == Kind::zeros) std::memset(c_panel, 0, panel_bytes);
         if (K == 0 && start.kind == Kind::copy) std::memcpy(c_panel, start.residual + first * M, panel_bytes);
-        for (Index k = 0, block = 0; k < K; k += depth_block, ++block) {
-          const Scalar* c_in = c_panel;
-          if (k == 0 && start.kind == Kind::zeros) c_in = nullptr;
-          else if (k == 0 && start.kind == Kind::copy) c_in = start.residual + first * M;
-          register_tile::multiply(a + first * K + k, K, 1, packed_weight + block * tile_block_stride,
-                                  std::min(depth_block, K - k), M, panel_rows, c_in, M, c_panel, M);
+        // Column block j0 of a depth block's packed weight starts j0 x its depth floats in (pack_b's panel layout).
+        for (Index j0 = 0; j0 < M; j0 += column_block) {
+          const Index columns = std::min(column_block, M - j0);
+          for (Index k = 0, block = 0; k < K; k += tile_depth, ++block) {
+            const Index depth_here = std::min(tile_depth, K - k);
+            const Scalar* c_in = c_panel + j0;
+            if (k == 0 && start.kind == Kind::zeros) c_in = nullptr;
+            else if (k == 0 && start.kind == Kind::copy) c_in = start.residual + first * M + j0;
+            const register_tile::PackedB b{packed_weight + block * tile_block_stride + j0 * depth_here, depth_here,
+                                           M - j0};
+            register_tile::multiply(a + first * K + k, K, 1, b, depth_here, columns, panel_rows, c_in, M, c_panel + j0,
+                                    M);
+          }
         }
         if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
         epilogue(first, panel_rows);
