@@ -230,15 +230,17 @@ inline void pack_b(float* packed, const float* b, Index stride, Index depth, Ind
 // C (rows, cols), row stride c_stride, = C_in + A B over `depth`, with A(r, k) = a[r * a_row_stride + k *
 // a_depth_stride] and B packed (depth <= b.depth, cols <= b.cols). c_in (row stride c_in_stride) may be null
 // (zeros) or equal to c. With AVX-512 (kHasRegisterTileGemm) it runs the register tiles; otherwise plain loops.
+// prefetch_a_rows, for an A read along its rows (a_depth_stride 1) from beyond the L2 cache, such as a layer's
+// input: each tile asks for the next tile's rows, and the last for the kTileRows rows after A.
 inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, const PackedB& b, Index depth,
-                     Index cols, Index rows, const float* c_in, Index c_in_stride, float* c, Index c_stride) {
+                     Index cols, Index rows, const float* c_in, Index c_in_stride, float* c, Index c_stride,
+                     bool prefetch_a_rows = false) {
   if (rows <= 0 || cols <= 0) return;
 #if defined(R1_REGISTER_TILE_GEMM)
-  // A read along its rows (a layer's input in place) is prefetched a tile ahead. With pack_b's prefetch, the
-  // reference model's matmuls on cold buffers at 2 threads took 2-4% less time (a one-off driver alternating
-  // both ways in one process, 3 runs); 256 -> 256 alone, cold: forward 253 -> 317 GFLOP/s, input gradient
-  // 250 -> 295 (one run).
-  const bool prefetch_a = a_depth_stride == 1;
+  // With pack_b's prefetch, the reference model's matmuls on cold buffers at 2 threads took 2-4% less time (a
+  // one-off driver alternating both ways in one process, 3 runs); 256 -> 256 alone, cold: forward 253 -> 317
+  // GFLOP/s, input gradient 250 -> 295 (one run).
+  const bool prefetch_a = prefetch_a_rows && a_depth_stride == 1;
   const Index lines = (depth + kLanes - 1) / kLanes;
   Index r = 0;
   for (; r + kTileRows <= rows; r += kTileRows)
@@ -249,6 +251,7 @@ inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, c
   detail::rest_rows<kTileRows - 1>(rows - r, a + r * a_row_stride, a_row_stride, a_depth_stride, b, depth, cols,
                                    c_in == nullptr ? nullptr : c_in + r * c_in_stride, c_in_stride, c + r * c_stride, c_stride);
 #else
+  static_cast<void>(prefetch_a_rows);  // plain loops: nothing to prefetch for
   for (Index r = 0; r < rows; ++r)
     for (Index first = 0; first < cols; first += kPanelColumns) {
       const Index width = std::min(kPanelColumns, cols - first);

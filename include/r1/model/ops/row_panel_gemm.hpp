@@ -150,8 +150,9 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
             else if (k == 0 && start.kind == Kind::copy) c_in = start.residual + first * M + j0;
             const register_tile::PackedB b{packed_weight + block * tile_block_stride + j0 * depth_here, depth_here,
                                            M - j0};
+            // A (the layer's input, in place) comes from beyond the cache: its rows are prefetched a tile ahead.
             register_tile::multiply(a + first * K + k, K, 1, b, depth_here, columns, panel_rows, c_in, M, c_panel + j0,
-                                    M);
+                                    M, /*prefetch_a_rows=*/true);
           }
         }
         if (bias != nullptr) view(c_panel, panel_rows, M).rowwise() += Eigen::Map<const RowVectorOf<Scalar>>(bias, M);
