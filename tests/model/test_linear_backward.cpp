@@ -93,6 +93,8 @@ TEST_CASE("linear backward equals double-precision sums for both weight-gradient
       // and a rest; with AVX-512 at 1 thread one chunk of 601 (blocks of 256, 256 and 89).
       check_backward(601, 37, 300, threads, with_bias);
       check_backward(601, 300, 37, threads, with_bias);
+      // Too few tokens for two chunks: Eigen's feature split at 2 threads, one chunk of tiles at 1 with AVX-512.
+      check_backward(300, 37, 96, threads, with_bias);
       // More output features than the register-tile path transposes of dY at a time (kDyTransposeRows, 2048):
       // two slabs, the second of 53 features (6 whole groups of 8 and a group of 5).
       check_backward(520, 5, 2101, threads, with_bias);

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 
+#include "r1/core/threads.hpp"
 #include "r1/model/ops/few_rows_linear.hpp"
 #include "r1/model/ops/matrix_views.hpp"
 #include "r1/model/ops/row_panel_gemm.hpp"
@@ -110,11 +111,11 @@ void linear_backward_input(const Scalar* dy, const Scalar* weight, Eigen::Index 
 template <class Scalar>
 void linear_backward_weight(const Scalar* dy, const Scalar* x, Eigen::Index rows, Eigen::Index in_features,
                             Eigen::Index out_features, Scalar* dweight, Scalar* dbias) {
-  // One chunk too when the register tiles run: on one thread they beat Eigen's product, which also allocates its
-  // blocking buffers on every call (256 -> 768 over 2048 tokens, hot: 140-142 GFLOP/s against 121-127, a one-off
-  // driver).
-  const bool token_split =
-      token_split_chunks(rows) > 1 || (kUsesRegisterTiles<Scalar> && rows >= detail::kMinTokensPerChunk);
+  // One chunk too on a single thread when the register tiles run: they beat Eigen's product, which also allocates
+  // its blocking buffers on every call (256 -> 768 over 2048 tokens, hot: 140-142 GFLOP/s against 121-127, a
+  // one-off driver). With more threads and too few tokens for two chunks, Eigen's feature split uses them all.
+  const bool token_split = token_split_chunks(rows) > 1 || (kUsesRegisterTiles<Scalar> && active_threads() == 1 &&
+                                                            rows >= detail::kMinTokensPerChunk);
   if (token_split && token_split_weight_gradient_fits<Scalar>(out_features, in_features)) {
     token_split_weight_gradient(dy, x, rows, in_features, out_features, dweight, dbias);
     return;
