@@ -109,6 +109,11 @@ void BM_Score(benchmark::State& state) {
 }
 BENCHMARK(BM_Score)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime()->Iterations(5);
 
+double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2), values.end());
+  return values[values.size() / 2];
+}
+
 // The peak: r1's forward GEMM at the q/k/v projection's shape (N = 2048 rows, 256 -> 768), through the same row
 // split r1 uses, on buffers hot in the cache: r1's fastest GEMM on this machine (BM_GemmPeak, and interleaved with
 // BM_StepMatmuls below).
@@ -128,15 +133,9 @@ struct PeakGemm {
       run();
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    std::nth_element(seconds.begin(), seconds.begin() + calls / 2, seconds.end());
-    return flops() * 1e-9 / seconds[static_cast<std::size_t>(calls / 2)];
+    return flops() * 1e-9 / median(seconds);
   }
 };
-
-double median(std::vector<double> values) {
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2), values.end());
-  return values[values.size() / 2];
-}
 
 // The matmuls of one train step alone: every linear layer's forward, input gradient and weight gradient at
 // the reference shapes (N = kBatch * kSeq rows), through the same r1 calls the model makes, on buffers of the

@@ -39,6 +39,20 @@ inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;
 // The register-tile path sizes its depth blocks for this many columns and splits wider weights into column blocks.
 inline constexpr Eigen::Index kColumnBlock = 768;
 
+// A depth K in near-equal blocks of at most kWeightBlockBytes / (columns x element size) deep, clamped to
+// [kMinDepthBlock, kMaxDepthBlock]: how many, and the depth of each (the last may be shorter).
+struct DepthBlocks {
+  Eigen::Index count, depth;
+};
+template <class Scalar>
+DepthBlocks depth_blocks_for(Eigen::Index K, Eigen::Index columns) {
+  const Eigen::Index limit =
+      std::clamp(kWeightBlockBytes / (std::max<Eigen::Index>(columns, 1) * static_cast<Eigen::Index>(sizeof(Scalar))),
+                 kMinDepthBlock, kMaxDepthBlock);
+  const Eigen::Index count = std::max<Eigen::Index>(1, (K + limit - 1) / limit);
+  return {count, (K + count - 1) / count};
+}
+
 template <class Scalar>
 struct RowPanelScratch {
   std::vector<AlignedVector<Scalar>> packed_weight, packed_panel;  // one per chunk
@@ -95,13 +109,6 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
   using Gemm = PackedGemm<Scalar>;
   using Index = Eigen::Index;
   const Index M = weight_rows, K = depth;
-  const Index depth_limit = std::clamp(detail::kWeightBlockBytes / (M * static_cast<Index>(sizeof(Scalar))),
-                                       detail::kMinDepthBlock, detail::kMaxDepthBlock);
-  const Index depth_blocks = std::max<Index>(1, (K + depth_limit - 1) / depth_limit);
-  const Index depth_block = (K + depth_blocks - 1) / depth_blocks;
-  // The kernel loads packed operands with aligned loads: every depth block starts on a cache line.
-  constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
-  const Index block_stride = (M * depth_block + kLine - 1) / kLine * kLine;
   // The product is C = A B with B = L^T (K, M): stored transposed when the weight is L itself.
   constexpr Stored b_stored = weight_stored == Stored::as_is ? Stored::transposed : Stored::as_is;
   const Index weight_stride = weight_stored == Stored::as_is ? K : M;
@@ -116,17 +123,14 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
     // instead had the kernel re-read and re-write each panel of C: that layer's forward on cold buffers went from
     // 263-279 to 278-293 GFLOP/s at 2 threads, and the reference model's matmuls from 78.7-81.5% to 80.5-81.8% of
     // the peak measured beside them (one-off drivers, 3 alternating runs each).
-    const Index tile_depth_limit = std::clamp(
-        detail::kWeightBlockBytes / (std::min(M, detail::kColumnBlock) * static_cast<Index>(sizeof(Scalar))),
-        detail::kMinDepthBlock, detail::kMaxDepthBlock);
-    const Index tile_depth_blocks = std::max<Index>(1, (K + tile_depth_limit - 1) / tile_depth_limit);
-    const Index tile_depth = (K + tile_depth_blocks - 1) / tile_depth_blocks;
+    const detail::DepthBlocks tile_blocks = detail::depth_blocks_for<Scalar>(K, std::min(M, detail::kColumnBlock));
+    const Index tile_depth = tile_blocks.depth;
     const Index column_block = std::clamp(
         detail::kWeightBlockBytes / (std::max<Index>(tile_depth, 1) * static_cast<Index>(sizeof(Scalar))) /
             register_tile::kPanelColumns * register_tile::kPanelColumns,
         register_tile::kPanelColumns, std::max<Index>(M, 1));
     const Index tile_block_stride = register_tile::packed_size(tile_depth, M);
-    scratch.grow(chunks, tile_block_stride * tile_depth_blocks, 0);
+    scratch.grow(chunks, tile_block_stride * tile_blocks.count, 0);
     parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
       Scalar* packed_weight = scratch.packed_weight[static_cast<std::size_t>(chunk)].data();
       for (Index k = 0, block = 0; k < K; k += tile_depth, ++block) {
@@ -161,7 +165,13 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
     });
     return;
   }
-  scratch.grow(chunks, block_stride * depth_blocks, depth_block * detail::kPanelRows);
+  // Eigen's kernel: depth blocks sized for all M columns.
+  const detail::DepthBlocks blocks = detail::depth_blocks_for<Scalar>(K, M);
+  const Index depth_block = blocks.depth;
+  // The kernel loads packed operands with aligned loads: every depth block starts on a cache line.
+  constexpr Index kLine = 64 / static_cast<Index>(sizeof(Scalar));
+  const Index block_stride = (M * depth_block + kLine - 1) / kLine * kLine;
+  scratch.grow(chunks, block_stride * blocks.count, depth_block * detail::kPanelRows);
   parallel_chunks(rows, chunks, [&](int chunk, Index begin, Index end) {
     Scalar* packed_weight = scratch.packed_weight[static_cast<std::size_t>(chunk)].data();
     Scalar* packed_panel = scratch.packed_panel[static_cast<std::size_t>(chunk)].data();

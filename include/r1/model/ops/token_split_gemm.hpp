@@ -72,8 +72,8 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
   Index packed_x_size = detail::kTokenBlock * in, packed_dy_size = detail::kOutputBlock * detail::kTokenBlock;
   if constexpr (kUsesRegisterTiles<Scalar>) {
     packed_x_size = register_tile::packed_size(detail::kTokenBlock, in);
-    const Index rows_per_group = register_tile::kTileRows;
-    packed_dy_size = std::min(detail::kDyTransposeRows, (out + rows_per_group - 1) / rows_per_group * rows_per_group) *
+    constexpr Index kGroupRows = register_tile::kTileRows;  // dY^T is transposed in groups of a tile's rows
+    packed_dy_size = std::min(detail::kDyTransposeRows, (out + kGroupRows - 1) / kGroupRows * kGroupRows) *
                      detail::kTokenBlock;
   }
   for (int c = 0; c < chunks; ++c) {
