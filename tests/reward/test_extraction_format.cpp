@@ -34,7 +34,8 @@ TEST_CASE("extraction: boxed answers, nested braces, the last one wins") {
   CHECK(extracted("\\boxed 5 is it") == "5");
   CHECK(extracted("\\boxed {  9 }") == "9");
   CHECK(extracted("\\boxed{\\boxed{3}}") == "\\boxed{3}");  // the outermost box; MathAnswer unwraps the inner one
-  CHECK(extracted("unclosed \\boxed{12") == "<none>");
+  CHECK(r1::find_boxed_contents("unclosed \\boxed{12").empty());
+  CHECK(extracted("unclosed \\boxed{12") == "12");  // no box: the last number, as Math-Verify
   const auto boxes = r1::find_boxed_contents("\\boxed{1} and \\boxed{2} and \\boxed{x^{2}}");
   REQUIRE(boxes.size() == 3);
   CHECK(boxes[0] == "1");
@@ -49,15 +50,17 @@ TEST_CASE("extraction: <answer> tag, GSM8K marker, answer phrase, last number") 
   CHECK(extracted("<answer>unclosed") == "<none>");
   CHECK(extracted("Natalia sold 48 clips.\n#### 72") == "72");
   CHECK(extracted("So the answer is 3.5. Done") == "3.5");
-  CHECK(extracted("The answer is $\\frac{1}{2}$.") == "$\\frac{1}{2}$");
+  CHECK(extracted("The answer is $\\frac{1}{2}$.") == "\\frac{1}{2}");  // the span after the cue
   CHECK(extracted("Final Answer: 12") == "12");
-  CHECK(extracted("we get 12 then 13") == "<none>");
+  CHECK(extracted("we get 12 then 13") == "13");  // Math-Verify's last-number fallback
+  CHECK(extracted("<think>we get 12</think> nothing more") == "<none>");  // not inside the think block
   r1::AnswerExtractionOptions last_number;
   last_number.last_number = true;
   CHECK(extracted("we get 12 then 1,300.5 apples", last_number) == "1,300.5");
   CHECK(extracted("it is -7", last_number) == "-7");
   r1::AnswerExtractionOptions only_boxed;
   only_boxed.answer_tag = only_boxed.gsm8k_marker = only_boxed.answer_phrase = false;
+  only_boxed.latex_span = only_boxed.last_number = false;
   CHECK(extracted("<answer>4</answer> the answer is 5", only_boxed) == "<none>");
 }
 

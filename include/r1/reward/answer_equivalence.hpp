@@ -7,7 +7,18 @@
 //   (\frac{x+1}{2} == 0.5x+0.5), over the union of both sides' variables;
 // - tuples and intervals in order, with the same brackets ((0,1) != [0,1]);
 //   sets and bare comma lists unordered; unions unordered;
-// - equations side by side (either orientation), and `x = 3` against `3`;
+// - equations side by side (either orientation), and `x = 3` against `3`; a label
+//   (x, PQ, (a, b)) on one side of an equation names the answer on the other side
+//   (`(a, b) = (4, 1)` is `(4, 1)`; `2x + z = 1` is not `1`, as in Math-Verify);
+// - inequalities relation by relation (4 \geq t is t \leq 4), and a one-variable
+//   inequality against the interval it describes (x > 2 is (2, \infty); Math-Verify's
+//   allow_set_relation_comp, on here because a person marks it right);
+// - matrices element by element, whatever their brackets (pmatrix == bmatrix);
+// - a decimal gold accepts an answer that rounds to it at the gold's precision
+//   (gold 3.14: \pi and 3.1416 are right). With one decimal place the answer must not
+//   itself be a short decimal (gold 0.5, answer 0.54 is wrong). A gold that is not a
+//   decimal is never rounded to: Math-Verify compares at 6 places (1/3 == 0.333333);
+//   r1 keeps exact rationals there, so a truncated decimal is not the fraction;
 // - a percent gold (28\%) accepts 28, 0.28 and 28\%; a percent answer to a plain
 //   gold is read without its sign (MATH's grader strips "\%").
 #include <algorithm>
@@ -32,9 +43,45 @@ struct EquivalenceOptions {
   int sample_points = 8;
   std::int64_t max_bits = 1 << 14;
   std::size_t max_unordered_items = 256;
+  bool inequality_matches_interval = true;  // x > 2 == (2, \infty)
+  bool round_to_decimal_gold = true;        // gold 3.14 accepts 3.14159
 };
 
 namespace equivalence_detail {
+
+// Names an answer rather than being one: a variable (x, x_1, \alpha), letters written
+// together (PQ, AB: a product of variables, where e and \pi may appear among other
+// letters, "Area"), or a tuple of labels ((a, b)). No numbers, no operators.
+inline bool is_label_product(const MathExpression& e, std::int32_t index, int depth) {
+  const ExprNode& n = e.node(index);
+  if (depth > 32) return false;
+  if (n.kind == ExprKind::variable || n.kind == ExprKind::euler || n.kind == ExprKind::pi) return true;
+  return n.kind == ExprKind::multiply && is_label_product(e, n.first, depth + 1) && is_label_product(e, n.second, depth + 1);
+}
+inline bool is_label(const MathExpression& e, std::int32_t index) {
+  const ExprNode& n = e.node(index);
+  if (n.kind == ExprKind::variable) return true;
+  if (n.kind == ExprKind::multiply) return is_label_product(e, index, 0) && !e.variables(index).empty();
+  if (n.kind == ExprKind::tuple && n.open == '(') {
+    for (const auto item : n.items)
+      if (!is_label(e, item)) return false;
+    return true;
+  }
+  return false;
+}
+
+// The decimal places of a literal gold (3.14, -0.5), or -1.
+inline int literal_decimal_places(const MathExpression& e, std::int32_t index) {
+  const ExprNode& n = e.node(index);
+  if (n.kind == ExprKind::negate) return e.decimal_places(n.first);
+  return e.decimal_places(index);
+}
+
+// One interval of a set of reals, its ends as nodes of one expression.
+struct IntervalView {
+  std::int32_t low = -1, high = -1;  // -1: infinite
+  bool low_closed = false, high_closed = false;
+};
 
 inline bool is_structure(ExprKind kind) {
   return kind == ExprKind::tuple || kind == ExprKind::set || kind == ExprKind::list || kind == ExprKind::union_of ||
@@ -71,14 +118,25 @@ class Comparer {
       return (equal(a.first, b.first) && equal(a.second, b.second)) ||
              (equal(a.first, b.second) && equal(a.second, b.first));
     if (a.kind == ExprKind::equation) {
-      if (left_.node(a.first).kind == ExprKind::variable) return equal(a.second, y);
-      if (left_.node(a.second).kind == ExprKind::variable) return equal(a.first, y);
+      if (is_label(left_, a.first)) return equal(a.second, y);
+      if (is_label(left_, a.second)) return equal(a.first, y);
       return false;
     }
     if (b.kind == ExprKind::equation) {
-      if (right_.node(b.first).kind == ExprKind::variable) return equal(x, b.second);
-      if (right_.node(b.second).kind == ExprKind::variable) return equal(x, b.first);
+      // The answer's value is its last side (t = 4 + 8 = 12 is 12, as in Math-Verify), or
+      // the side opposite a label (12 = y). A bare statement between two constants
+      // (3 = 3) is not a value: strict where Math-Verify would read its right side.
+      if (is_label(right_, b.first)) return equal(x, b.second);
+      if (is_label(right_, b.second)) return equal(x, b.first);
+      if (b.number >= 3 || !right_.variables(b.first).empty()) return equal(x, b.second);
       return false;
+    }
+    if (a.kind == ExprKind::inequality || b.kind == ExprKind::inequality) return relations_equal(x, y);
+    if (a.kind == ExprKind::matrix || b.kind == ExprKind::matrix) {
+      if (a.kind != b.kind || a.items.size() != b.items.size()) return false;
+      for (std::size_t k = 0; k < a.items.size(); ++k)
+        if (!equal(a.items[k], b.items[k])) return false;
+      return true;
     }
     if (a.kind == ExprKind::tuple || b.kind == ExprKind::tuple) {
       if (a.kind != b.kind || a.open != b.open || a.close != b.close || a.items.size() != b.items.size()) return false;
@@ -117,6 +175,119 @@ class Comparer {
     return true;
   }
 
+  // Inequalities: the same relations between equal sides; else, for one variable, the
+  // same set of reals as intervals (x > 2 against (2, \infty), or 2 < x against x > 2).
+  bool relations_equal(std::int32_t x, std::int32_t y) const {
+    const ExprNode& a = left_.node(x);
+    const ExprNode& b = right_.node(y);
+    if (a.kind == ExprKind::inequality && b.kind == ExprKind::inequality && a.name == b.name &&
+        a.items.size() == b.items.size()) {
+      bool same = true;
+      for (std::size_t k = 0; k < a.items.size() && same; ++k) same = equal(a.items[k], b.items[k]);
+      if (same) return true;
+    }
+    if (!options_.inequality_matches_interval) return false;
+    std::vector<IntervalView> left_set, right_set;
+    std::string left_variable, right_variable;
+    if (!as_intervals(left_, x, left_set, left_variable) || !as_intervals(right_, y, right_set, right_variable))
+      return false;
+    if (!left_variable.empty() && !right_variable.empty() && left_variable != right_variable) return false;
+    if (left_set.size() != right_set.size()) return false;
+    std::vector<bool> used(right_set.size(), false);
+    for (const auto& interval : left_set) {
+      bool matched = false;
+      for (std::size_t k = 0; k < right_set.size() && !matched; ++k)
+        if (!used[k] && same_interval(interval, right_set[k])) matched = used[k] = true;
+      if (!matched) return false;
+    }
+    return true;
+  }
+  bool same_end(std::int32_t a, std::int32_t b) const {
+    if (a < 0 || b < 0) return a == b;
+    return equal(a, b);
+  }
+  bool same_interval(const IntervalView& a, const IntervalView& b) const {
+    return same_end(a.low, b.low) && same_end(a.high, b.high) && a.low_closed == b.low_closed &&
+           a.high_closed == b.high_closed;
+  }
+  // Reads an inequality in one variable, an interval or a union of intervals as a set
+  // of intervals; `variable` is the inequality's variable (empty for an interval).
+  static bool as_intervals(const MathExpression& e, std::int32_t index, std::vector<IntervalView>& out,
+                           std::string& variable) {
+    const ExprNode& n = e.node(index);
+    const auto infinite = [&](std::int32_t end, bool negative) {
+      const ExprNode& m = e.node(end);
+      if (negative) return m.kind == ExprKind::negate && e.node(m.first).kind == ExprKind::infinity;
+      return m.kind == ExprKind::infinity;
+    };
+    if (n.kind == ExprKind::tuple) {
+      if (n.items.size() != 2 || (n.open != '(' && n.open != '[') || (n.close != ')' && n.close != ']')) return false;
+      IntervalView view;
+      view.low = infinite(n.items[0], true) ? -1 : n.items[0];
+      view.high = infinite(n.items[1], false) ? -1 : n.items[1];
+      view.low_closed = view.low >= 0 && n.open == '[';
+      view.high_closed = view.high >= 0 && n.close == ']';
+      out.push_back(view);
+      return true;
+    }
+    if (n.kind == ExprKind::union_of) {
+      for (const auto item : n.items)
+        if (e.node(item).kind != ExprKind::tuple || !as_intervals(e, item, out, variable)) return false;
+      return true;
+    }
+    if (n.kind != ExprKind::inequality) return false;
+    const auto is_variable = [&](std::int32_t item) { return e.node(item).kind == ExprKind::variable; };
+    IntervalView view;
+    if (n.items.size() == 2 && n.name == "n") {  // x \ne c: everything but c
+      const std::int32_t c = is_variable(n.items[0]) ? n.items[1] : n.items[0];
+      variable = e.node(is_variable(n.items[0]) ? n.items[0] : n.items[1]).name;
+      if (!is_variable(n.items[0]) && !is_variable(n.items[1])) return false;
+      out.push_back({-1, c, false, false});
+      out.push_back({c, -1, false, false});
+      return true;
+    }
+    if (n.items.size() == 2 && is_variable(n.items[0])) {  // x < c
+      variable = e.node(n.items[0]).name;
+      view.high = n.items[1];
+      view.high_closed = n.name[0] == 'l';
+    } else if (n.items.size() == 2 && is_variable(n.items[1])) {  // c < x
+      variable = e.node(n.items[1]).name;
+      view.low = n.items[0];
+      view.low_closed = n.name[0] == 'l';
+    } else if (n.items.size() == 3 && is_variable(n.items[1])) {  // a < x <= b
+      variable = e.node(n.items[1]).name;
+      view.low = n.items[0];
+      view.low_closed = n.name[0] == 'l';
+      view.high = n.items[2];
+      view.high_closed = n.name[1] == 'l';
+    } else {
+      return false;
+    }
+    out.push_back(view);
+    return true;
+  }
+
+  // Gold 3.14 and an answer within half a unit of its last place: |a - g| * 2 * 10^d <= 1.
+  bool rounds_to_decimal_gold(std::int32_t x, std::int32_t y, const Rational* exact_answer, double answer) const {
+    if (!options_.round_to_decimal_gold) return false;
+    const int places = literal_decimal_places(left_, x);
+    if (places < 1 || places > 30) return false;
+    const int answer_places = literal_decimal_places(right_, y);
+    if (answer_places >= 0 && answer_places <= places) return false;  // not more precise than the gold
+    if (places == 1 && answer_places >= 0) return false;               // 0.54 is not 0.5
+    const auto gold = left_.evaluate_exact(x, options_.max_bits);
+    if (!gold) return false;
+    if (exact_answer != nullptr) {
+      const auto scale = Rational::power(Rational{10}, places, options_.max_bits);  // 10^d
+      const auto difference = Rational::subtract(*exact_answer, *gold, options_.max_bits);
+      if (!scale || !difference) return false;
+      const auto scaled = Rational::multiply(*difference, Rational::multiply(*scale, Rational{2}).value(), options_.max_bits);
+      return scaled && scaled->numerator().abs() <= scaled->denominator();
+    }
+    if (!std::isfinite(answer)) return false;
+    return std::fabs(answer - gold->to_double()) <= 0.5 * std::pow(10.0, -places) * (1.0 + 1e-12);
+  }
+
   bool values_equal(std::int32_t x, std::int32_t y) const {
     // Sampled over the union of both sides' variables: x - x equals 0, x + 1 never equals y + 1.
     auto variables = left_.variables(x);
@@ -132,7 +303,9 @@ class Comparer {
         const auto exact_right = right_.evaluate_exact(y, options_.max_bits);
         if (exact_right) {
           if (options_.rational_relative_tolerance <= 0.0) {
-            if (const auto same = Rational::equal(*exact_left, *exact_right, 2 * options_.max_bits)) return *same;
+            if (const auto same = Rational::equal(*exact_left, *exact_right, 2 * options_.max_bits)) {
+              return *same || rounds_to_decimal_gold(x, y, &*exact_right, 0.0);
+            }
           }
           return close(exact_left->to_double(), exact_right->to_double(),
                        std::max(options_.rational_relative_tolerance, 1e-15));
@@ -147,7 +320,7 @@ class Comparer {
       // An infinity is equal only to the same written infinity (interval ends): 2^{100000}
       // and 3^{100000} both overflow to inf in double and must not compare equal.
       if (std::isinf(a) || std::isinf(b)) return a == b && is_written_infinity(left_, x) && is_written_infinity(right_, y);
-      return close(a, b, options_.relative_tolerance);
+      return close(a, b, options_.relative_tolerance) || rounds_to_decimal_gold(x, y, nullptr, b);
     }
     // Identities are compared where both sides are defined; a point where exactly
     // one side is defined shows different domains (\sqrt{x^2} vs x is caught by value).

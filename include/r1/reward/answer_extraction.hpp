@@ -1,15 +1,22 @@
 #pragma once
-// Finding the final answer in a completion, the way math graders do:
+// Finding the final answer in a completion, the way Math-Verify (HF) does, in order:
 //   <answer>...</answer>   (the R1 template; a \boxed{} inside it wins)
-//   \boxed{...} / \fbox{...} (the last outermost one; braces nested to any depth)
+//   \boxed{...} / \fbox{...} (the last outermost one; braces nested to any depth), unless
+//                          an answer cue after it gives an answer ("... \boxed{200} ... Final
+//                          answer: $10,455$" is 10455)
 //   "#### 72"              (GSM8K)
-//   "the answer is ..." / "Final answer: ..."
-//   the last number        (off by default: it rewards answers the model never committed to)
-// Every scan is linear in the completion and byte-safe (NUL bytes, invalid UTF-8).
+//   after the last answer cue ("answer", "Final Answer", "réponse", "Antwort", "respuesta",
+//   "ответ", "答"): the LaTeX math span(s) of that sentence, else the number it states
+//   the last LaTeX math span ($...$, $$...$$, \(...\), \[...\]) or the last number,
+//                          whichever comes later
+// The fallbacks after "#### " look only past a closed </think>: reasoning inside it is
+// not an answer the model committed to (a difference from Math-Verify, which knows no
+// think block). Every scan is linear in the completion and byte-safe (NUL bytes, invalid UTF-8).
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace r1 {
@@ -18,13 +25,15 @@ struct AnswerExtractionOptions {
   bool answer_tag = true;
   bool boxed = true;
   bool gsm8k_marker = true;
-  bool answer_phrase = true;
-  bool last_number = false;
+  bool answer_phrase = true;  // answer cues in English, French, German, Spanish, Russian, Chinese, Japanese
+  bool latex_span = true;     // the last $...$, \(...\), \[...\], $$...$$
+  bool last_number = true;    // Math-Verify's plain-expression fallback
+  bool after_think = true;    // cue, span and number fallbacks read only past the last </think>
 };
 
 struct ExtractedAnswer {
   std::string text;                    // the answer as written (not yet normalised)
-  std::string_view method;             // "answer_tag", "boxed", "gsm8k", "phrase", "last_number", "whole"
+  std::string_view method;             // "answer_tag", "boxed", "gsm8k", "phrase", "latex", "last_number", "whole"
   std::vector<std::string_view> boxed;  // every outermost \boxed{} of the completion, in order
 };
 
@@ -51,6 +60,210 @@ inline std::size_t rfind_case_insensitive(std::string_view text, std::string_vie
     if (k == needle.size()) return start;
   }
   return std::string_view::npos;
+}
+
+inline bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The answer cues, lower case (ASCII letters are compared folded, other bytes exactly).
+// "答" covers 答案 (Chinese), 答え and 解答 (Japanese); both cases of "ответ" are listed
+// because Cyrillic is not folded.
+inline constexpr std::string_view answer_cues[] = {
+    "answer", "r\xC3\xA9ponse", "reponse", "antwort", "respuesta",
+    "\xD0\xBE\xD1\x82\xD0\xB2\xD0\xB5\xD1\x82", "\xD0\x9E\xD1\x82\xD0\xB2\xD0\xB5\xD1\x82", "\xE7\xAD\x94"};
+
+// End of the last answer cue in `text` (the position just after it), or npos. One
+// backward pass; at each byte only the cues starting with it are compared.
+inline std::size_t last_answer_cue_end(std::string_view text) {
+  for (std::size_t start = text.size(); start-- > 0;) {
+    const char first = lower(text[start]);
+    for (const std::string_view cue : answer_cues) {
+      if (cue[0] != first || start + cue.size() > text.size()) continue;
+      std::size_t k = 1;
+      while (k < cue.size() && lower(text[start + k]) == cue[k]) ++k;
+      if (k < cue.size()) continue;
+      // A word of its own: not "<answer>" (the R1 tag) nor inside a longer word.
+      if (start > 0 && (is_ascii_letter(text[start - 1]) || text[start - 1] == '<' || text[start - 1] == '/')) continue;
+      return start + cue.size();
+    }
+  }
+  return std::string_view::npos;
+}
+
+struct MathSpan {
+  std::size_t begin = 0;  // the opening delimiter
+  std::size_t end = 0;    // just past the closing delimiter
+  std::string_view content;
+};
+
+// Every LaTeX math span, in order: $$...$$ and \[...\] (display, may cross lines),
+// $...$ and \(...\) (inline: a line break ends the attempt, as in Math-Verify). \$ is a
+// dollar sign, not a delimiter. Linear: each search starts where the last one ended.
+inline std::vector<MathSpan> find_math_spans(std::string_view text) {
+  std::vector<MathSpan> spans;
+  std::size_t k = 0;
+  const auto close_at = [&](std::size_t from, std::string_view closer, bool inline_span) {
+    for (std::size_t m = from; m + closer.size() <= text.size(); ++m) {
+      if (inline_span && text[m] == '\n') return std::string_view::npos;
+      if (text[m] == '\\' && closer[0] != '\\') {  // \$ inside $...$
+        ++m;
+        continue;
+      }
+      if (text.compare(m, closer.size(), closer) == 0) return m;
+    }
+    return std::string_view::npos;
+  };
+  while (k < text.size()) {
+    const char c = text[k];
+    std::string_view closer;
+    std::size_t open_size = 0;
+    bool inline_span = false;
+    if (c == '\\' && k + 1 < text.size()) {
+      const char next = text[k + 1];
+      if (next == '(') closer = "\\)", inline_span = true;
+      else if (next == '[') closer = "\\]";
+      else {
+        k += 2;
+        continue;
+      }
+      open_size = 2;
+    } else if (c == '$') {
+      if (k + 1 < text.size() && text[k + 1] == '$') closer = "$$", open_size = 2;
+      else closer = "$", open_size = 1, inline_span = true;
+    } else {
+      ++k;
+      continue;
+    }
+    const std::size_t close = close_at(k + open_size, closer, inline_span);
+    if (close == std::string_view::npos) {
+      k += open_size;
+      continue;
+    }
+    spans.push_back({k, close + closer.size(), text.substr(k + open_size, close - k - open_size)});
+    k = close + closer.size();
+  }
+  return spans;
+}
+
+// The last number of `text` as people write it: -12,500.5, .4, 2/3, 28%; not one glued to
+// the end of a word ("AZYUK2A", "x_2"). Returns {begin, end} or {npos, npos}.
+inline std::pair<std::size_t, std::size_t> last_number_span(std::string_view text) {
+  std::size_t end = text.size();
+  while (end > 0) {
+    while (end > 0 && !is_digit(text[end - 1])) --end;
+    if (end == 0) break;
+    std::size_t start = end;
+    while (start > 0 && (is_digit(text[start - 1]) ||
+                         ((text[start - 1] == '.' || text[start - 1] == ',' || text[start - 1] == '/') && start >= 2 &&
+                          is_digit(text[start - 2]))))
+      --start;
+    if (start > 0 && text[start - 1] == '.') --start;  // .4
+    if (start > 0 && (is_ascii_letter(text[start - 1]) || text[start - 1] == '_' || text[start - 1] == '\\' ||
+                      text[start - 1] == '^')) {
+      end = start;  // part of a word or a subscript: look further back
+      while (end > 0 && is_digit(text[end - 1])) --end;
+      continue;
+    }
+    if (start > 0 && text[start - 1] == '-') --start;
+    std::size_t stop = end;
+    if (stop < text.size() && text[stop] == '%') ++stop;
+    return {start, stop};
+  }
+  return {std::string_view::npos, std::string_view::npos};
+}
+
+// The answer a cue introduces: `after` is the text after the cue. The math spans of its
+// sentence (several joined by ", " when only "and", "or", commas stand between them; a
+// span that is only a name, "the largest $n$ is 34", is skipped), else the sentence
+// itself when it is short math or a word answer, else the last number it states.
+inline std::optional<std::string> answer_after_cue(std::string_view after, const std::vector<MathSpan>& spans,
+                                                   std::size_t after_offset) {
+  // The sentence ends at a blank line or at ". " / ".\n" outside a span.
+  std::size_t sentence_end = after.size();
+  {
+    std::size_t span_index = 0;
+    for (std::size_t k = 0; k < after.size(); ++k) {
+      while (span_index < spans.size() && spans[span_index].end <= after_offset + k) ++span_index;
+      if (span_index < spans.size() && spans[span_index].begin <= after_offset + k) {
+        k = spans[span_index].end - after_offset - 1;
+        continue;
+      }
+      const char c = after[k];
+      if ((c == '\n' && k + 1 < after.size() && after[k + 1] == '\n' && k > 0) ||
+          ((c == '.' || c == '!' || c == '?') && (k + 1 == after.size() || after[k + 1] == ' ' || after[k + 1] == '\n'))) {
+        sentence_end = k;
+        break;
+      }
+    }
+  }
+  std::string joined;
+  std::size_t previous_end = after_offset;
+  for (const auto& span : spans) {
+    if (span.begin < after_offset) continue;
+    if (span.begin >= after_offset + sentence_end) break;
+    const std::string_view content = trim(span.content);
+    bool only_letters = !content.empty() && content.size() <= 3;
+    for (const char c : content) only_letters = only_letters && is_ascii_letter(c);
+    if (only_letters) continue;
+    if (!joined.empty()) {
+      // Only separators between two spans: "$12$ and $13$", "$x=1$, $x=2$".
+      bool separators_only = true;
+      std::string_view gap = after.substr(previous_end - after_offset, span.begin - previous_end);
+      std::string word;
+      for (const char c : gap) {
+        if (is_ascii_letter(c)) {
+          word.push_back(lower(c));
+          continue;
+        }
+        if (!word.empty() && word != "and" && word != "or") separators_only = false;
+        word.clear();
+        if (!(c == ' ' || c == ',' || c == ';' || c == '\n')) separators_only = false;
+      }
+      if (!word.empty() && word != "and" && word != "or") separators_only = false;
+      if (!separators_only) break;
+      joined += ", ";
+    }
+    joined.append(content);
+    previous_end = span.end;
+  }
+  if (!joined.empty()) return joined;
+  std::string_view sentence = trim(after.substr(0, sentence_end));
+  // "Answer: Monday", "the answer is Monday" state a word answer; after a bare "answer"
+  // ("no answer at all") only a number is taken.
+  bool stated = false;
+  while (!sentence.empty() && (sentence.front() == ':' || sentence.front() == '*' || sentence.front() == ' ' ||
+                               sentence.front() == '\n' || sentence.front() == '=')) {
+    stated = stated || sentence.front() == ':' || sentence.front() == '=';
+    sentence.remove_prefix(1);
+  }
+  for (const std::string_view verb : {"is ", "est ", "ist ", "es "}) {
+    if (sentence.size() >= verb.size() && lower(sentence[0]) == verb[0] && sentence.substr(1, verb.size() - 1) == verb.substr(1)) {
+      sentence.remove_prefix(verb.size());
+      stated = true;
+      break;
+    }
+  }
+  while (!sentence.empty() && sentence.back() == '*') sentence.remove_suffix(1);
+  sentence = trim(sentence);
+  if (sentence.empty()) return std::nullopt;
+  // Words (four letters or more, not a LaTeX command) beside a number: the number is the answer.
+  bool has_digit = false;
+  bool has_word = false;
+  int run = 0;
+  for (std::size_t k = 0; k < sentence.size(); ++k) {
+    if (is_digit(sentence[k])) has_digit = true;
+    if (is_ascii_letter(sentence[k])) {
+      if (run == 0 && k > 0 && sentence[k - 1] == '\\') run = -1000;  // a command
+      if (++run >= 4) has_word = true;
+    } else {
+      run = 0;
+    }
+  }
+  if (has_digit && (has_word || !stated)) {
+    const auto [begin, end] = last_number_span(sentence);
+    if (begin != std::string_view::npos) return std::string(sentence.substr(begin, end - begin));
+  }
+  if (!stated) return std::nullopt;
+  return std::string(sentence);
 }
 
 }  // namespace extraction_detail
@@ -140,7 +353,31 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
       if (!trim(*inside).empty()) return take(*inside, "answer_tag");
     }
   }
-  if (options.boxed && !result.boxed.empty()) return take(result.boxed.back(), "boxed");
+  // Where the fallbacks look: past the last </think> when there is one.
+  std::string_view region = completion;
+  std::size_t region_offset = 0;
+  if (options.after_think) {
+    if (const std::size_t think = completion.rfind("</think>"); think != std::string_view::npos) {
+      region_offset = think + 8;
+      region = completion.substr(region_offset);
+    }
+  }
+  std::vector<MathSpan> spans;
+  if (options.answer_phrase || options.latex_span) spans = find_math_spans(region);
+  std::optional<std::string> cued;
+  std::size_t cue_end = std::string_view::npos;
+  if (options.answer_phrase) {
+    cue_end = last_answer_cue_end(region);
+    if (cue_end != std::string_view::npos) cued = answer_after_cue(region.substr(cue_end), spans, cue_end);
+  }
+  if (options.boxed && !result.boxed.empty()) {
+    // A cue after the last box that states an answer of its own wins (Math-Verify's "final
+    // answer is" pattern has the box's priority and a later position).
+    const std::string_view last_box = result.boxed.back();
+    const std::size_t box_end = static_cast<std::size_t>(last_box.data() + last_box.size() - completion.data());
+    const bool cue_after_box = cued && region_offset + cue_end > box_end && cued->find("\\boxed") == std::string::npos;
+    if (!cue_after_box) return take(last_box, "boxed");
+  }
   if (options.gsm8k_marker) {
     if (const std::size_t marker = completion.rfind("####"); marker != std::string_view::npos) {
       std::string_view rest = completion.substr(marker + 4);
@@ -148,36 +385,21 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
       if (!trim(rest).empty()) return take(rest, "gsm8k");
     }
   }
-  if (options.answer_phrase) {
-    for (const std::string_view phrase : {"the answer is", "final answer is", "final answer:", "answer:"}) {
-      const std::size_t hit = rfind_case_insensitive(completion, phrase);
-      if (hit == std::string_view::npos) continue;
-      std::string_view rest = completion.substr(hit + phrase.size());
-      rest = rest.substr(0, rest.find('\n'));
-      // The sentence ends at ". " or a final '.', not at a decimal point.
-      for (std::size_t k = 0; k < rest.size(); ++k)
-        if (rest[k] == '.' && (k + 1 == rest.size() || rest[k + 1] == ' ')) {
-          rest = rest.substr(0, k);
-          break;
-        }
-      rest = trim(rest);
-      if (!rest.empty() && rest.front() == ':') rest = trim(rest.substr(1));
-      if (!rest.empty()) return take(rest, "phrase");
-    }
+  if (cued) {
+    result.text = std::move(*cued);
+    result.method = "phrase";
+    return std::optional<ExtractedAnswer>(std::move(result));
   }
+  // The last span or the last number after it, whichever comes later.
+  const std::size_t spans_end = spans.empty() ? 0 : spans.back().end;
   if (options.last_number) {
-    // The last [-]digits[.digits] (commas between digit groups allowed).
-    std::size_t end = completion.size();
-    while (end > 0 && !is_digit(completion[end - 1])) --end;
-    if (end > 0) {
-      std::size_t start = end;
-      while (start > 0 && (is_digit(completion[start - 1]) ||
-                           ((completion[start - 1] == '.' || completion[start - 1] == ',') && start >= 2 &&
-                            is_digit(completion[start - 2]))))
-        --start;
-      if (start > 0 && completion[start - 1] == '-') --start;
-      return take(completion.substr(start, end - start), "last_number");
-    }
+    const auto [begin, end] = last_number_span(region.substr(spans_end));
+    if (begin != std::string_view::npos) return take(region.substr(spans_end + begin, end - begin), "last_number");
+  }
+  if (options.latex_span && !spans.empty()) return take(spans.back().content, "latex");
+  if (options.last_number && spans_end > 0) {  // no span extraction: numbers anywhere
+    const auto [begin, end] = last_number_span(region);
+    if (begin != std::string_view::npos) return take(region.substr(begin, end - begin), "last_number");
   }
   return std::nullopt;
 }

@@ -39,7 +39,9 @@ enum class ExprKind : std::uint8_t {
   set,       // \{a, b\}: unordered
   list,      // a, b: bare comma list, unordered (MATH "all solutions")
   union_of,  // A \cup B
-  equation,  // lhs = rhs
+  equation,  // lhs = rhs (a chain a = b = c keeps its first and last sides)
+  inequality,  // a < b \le c, a \ne b: items are the sides, `name` the relations ('<' or 'l' for \le, 'n' for \ne)
+  matrix,      // \begin{pmatrix} ... \end{pmatrix}: items are the rows, each a tuple
 };
 
 enum class MathFunction : std::uint8_t { sqrt, sin, cos, tan, sec, csc, cot, arcsin, arccos, arctan, sinh, cosh, tanh, ln, log, exp, abs };
@@ -50,8 +52,8 @@ struct ExprNode {
   char open = 0, close = 0;   // tuple brackets
   std::int32_t first = -1;    // operand / left / base / index of the root
   std::int32_t second = -1;   // right / exponent / radicand / log base
-  std::int32_t number = -1;   // index into numbers
-  std::string name;           // variable name
+  std::int32_t number = -1;   // index into numbers; for an equation, how many sides its chain had
+  std::string name;           // variable name; an inequality's relations
   std::vector<std::int32_t> items;  // tuple, set, list, union
 };
 
@@ -60,6 +62,14 @@ class MathExpression {
   std::int32_t root() const { return root_; }
   const ExprNode& node(std::int32_t index) const { return nodes_[static_cast<std::size_t>(index)]; }
   std::size_t size() const { return nodes_.size(); }
+
+  // Digits after the decimal point of a number literal as written ("3.140" -> 3,
+  // "42" -> -1: no point); -1 for a node that is not a literal.
+  int decimal_places(std::int32_t index) const {
+    const ExprNode& n = node(index);
+    if (n.kind != ExprKind::number) return -1;
+    return number_decimals_[static_cast<std::size_t>(n.number)];
+  }
 
   // Free variables below `index`, sorted, unique.
   std::vector<std::string> variables(std::int32_t index) const {
@@ -203,6 +213,7 @@ class MathExpression {
   std::vector<ExprNode> nodes_;
   std::vector<Rational> numbers_;
   std::vector<double> number_values_;
+  std::vector<int> number_decimals_;
   std::int32_t root_ = -1;
 };
 
@@ -307,6 +318,8 @@ class MathExpressionParser {
     node.number = static_cast<std::int32_t>(result_.numbers_.size());
     result_.number_values_.push_back(value->to_double());
     result_.numbers_.push_back(std::move(*value));
+    const std::size_t point = literal.find('.');
+    result_.number_decimals_.push_back(point == std::string_view::npos ? -1 : static_cast<int>(literal.size() - point - 1));
     return add(std::move(node));
   }
   std::int32_t variable_node(std::string name) {
@@ -334,11 +347,97 @@ class MathExpressionParser {
     node.items = std::move(items);
     return add(std::move(node));
   }
-  // relation := union ('=' union)?
+  // The relation at the cursor, consumed: '=' (also \approx: '~'), '<', '>', 'l' (\le),
+  // 'g' (\ge), 'n' (\ne); 0 when none. ASCII, LaTeX and Unicode spellings are one relation.
+  char accept_relation() {
+    skip_spaces();
+    if (accept_text("<=") || accept_command("leq") || accept_command("le") || accept_command("leqslant") ||
+        accept_text("\xE2\x89\xA4"))
+      return 'l';
+    if (accept_text(">=") || accept_command("geq") || accept_command("ge") || accept_command("geqslant") ||
+        accept_text("\xE2\x89\xA5"))
+      return 'g';
+    if (accept_text("!=") || accept_command("neq") || accept_command("ne") || accept_text("\xE2\x89\xA0")) return 'n';
+    if (accept_text("==")) return '=';
+    if (accept('=')) return '=';
+    if (accept('<') || accept_command("lt")) return '<';
+    if (accept('>') || accept_command("gt")) return '>';
+    if (accept_command("approx") || accept_text("\xE2\x89\x88")) return '~';
+    return 0;
+  }
+  static bool is_relation_command(std::string_view command) {
+    for (const std::string_view relation : {"le", "leq", "leqslant", "ge", "geq", "geqslant", "lt", "gt", "ne", "neq",
+                                             "approx", "end"})
+      if (command == relation) return true;
+    return false;
+  }
+  // relation := ratio (rel ratio)*. A chain of '=' keeps its first side and the side
+  // after its last '=' (x = 4 + 8 = 12 is x = 12; Math-Verify's "last = is considered");
+  // \approx after an '=' is a remark and dropped (x = 1/3 \approx 0.33 is x = 1/3), and
+  // on its own reads as '='. Inequalities keep every side; > and \ge chains are
+  // turned around so every stored relation is '<', 'l' or 'n'.
   std::int32_t parse_relation() {
-    const std::int32_t lhs = parse_union();
-    if (failed_ || !accept('=')) return lhs;
-    return binary(ExprKind::equation, lhs, parse_union());
+    std::vector<std::int32_t> sides{parse_ratio()};
+    std::string relations;
+    while (!failed_) {
+      const char relation = accept_relation();
+      if (relation == 0) break;
+      relations.push_back(relation);
+      sides.push_back(parse_ratio());
+      if (relations.size() > 64) fail();
+    }
+    if (failed_ || relations.empty()) return sides[0];
+    const std::size_t last_equal = relations.find_last_of('=');
+    const bool only_equalities = relations.find_first_not_of("=~") == std::string::npos;
+    if (only_equalities) {
+      const std::size_t rhs = last_equal == std::string::npos ? sides.size() - 1 : last_equal + 1;
+      ExprNode node;
+      node.kind = ExprKind::equation;
+      node.first = sides[0];
+      node.second = sides[rhs];
+      node.number = static_cast<std::int32_t>(rhs + 1);  // sides written up to the kept one (2: a = b)
+      return add(std::move(node));
+    }
+    if (relations.find_first_of("=~") != std::string::npos) {  // 0 < x = 3: mixed chains are not answers
+      fail();
+      return 0;
+    }
+    if (relations.find('n') != std::string::npos && relations.size() != 1) {
+      fail();
+      return 0;
+    }
+    const bool decreasing = relations.find_first_of("<l") == std::string::npos && relations != "n";
+    const bool increasing = relations.find_first_of(">g") == std::string::npos;
+    if (!decreasing && !increasing) {
+      fail();
+      return 0;
+    }
+    if (decreasing) {
+      std::reverse(sides.begin(), sides.end());
+      std::reverse(relations.begin(), relations.end());
+      for (char& relation : relations) relation = relation == '>' ? '<' : 'l';
+    }
+    ExprNode node;
+    node.kind = ExprKind::inequality;
+    node.items = std::move(sides);
+    node.name = std::move(relations);
+    return add(std::move(node));
+  }
+  // ratio := union (':' union)*. Two terms are their quotient (5:12 == \frac{5}{12} == 10:24);
+  // three or more are an ordered tuple (1:2:3), compared term by term.
+  std::int32_t parse_ratio() {
+    std::vector<std::int32_t> terms{parse_union()};
+    while (!failed_ && accept(':')) {
+      terms.push_back(parse_union());
+      if (terms.size() > 64) fail();
+    }
+    if (failed_ || terms.size() == 1) return terms[0];
+    if (terms.size() == 2) return binary(ExprKind::divide, terms[0], terms[1]);
+    ExprNode node;
+    node.kind = ExprKind::tuple;
+    node.open = node.close = ':';
+    node.items = std::move(terms);
+    return add(std::move(node));
   }
   // union := sum ('\cup' sum)*
   std::int32_t parse_union() {
@@ -375,7 +474,7 @@ class MathExpressionParser {
     if (c == '\\') {
       const auto command = peek_command();
       return !command.empty() && command != "cdot" && command != "times" && command != "div" && command != "cup" &&
-             command != "pm" && command != "mp";
+             command != "pm" && command != "mp" && !is_relation_command(command);
     }
     const auto symbol = peek_unicode();
     return symbol == "\xCF\x80" || symbol == "\xE2\x88\x9E" || symbol == "\xE2\x88\x9A";
@@ -469,7 +568,8 @@ class MathExpressionParser {
   std::int32_t parse_postfix() {
     std::int32_t operand = parse_primary();
     while (!failed_) {
-      if (accept('!')) {
+      if (peek_char() == '!' && text_.substr(position_, 2) != "!=") {
+        ++position_;
         operand = unary(ExprKind::factorial, operand);
       } else if (accept('%')) {
         operand = unary(ExprKind::percent, operand);
@@ -523,6 +623,52 @@ class MathExpressionParser {
     return add(std::move(node));
   }
 
+  // The {name} after \begin or \end.
+  std::string_view environment_name() {
+    if (!accept('{')) return {};
+    const std::size_t close = text_.find('}', position_);
+    if (close == std::string_view::npos || close - position_ > 16) return {};
+    const std::string_view name = text_.substr(position_, close - position_);
+    position_ = close + 1;
+    return name;
+  }
+  // \begin{pmatrix} a & b \\ c & d \end{pmatrix} (also bmatrix, Bmatrix, matrix, smallmatrix,
+  // array{cc}): rows of entries; the bracket style is presentation, not value.
+  std::int32_t parse_matrix() {
+    DepthGuard guard(*this);
+    const std::string_view name = environment_name();
+    if (!(name == "pmatrix" || name == "bmatrix" || name == "Bmatrix" || name == "matrix" || name == "smallmatrix" ||
+          name == "array")) {
+      fail();
+      return 0;
+    }
+    if (name == "array" && environment_name().empty()) {  // the column specification {cc}
+      fail();
+      return 0;
+    }
+    ExprNode matrix;
+    matrix.kind = ExprKind::matrix;
+    while (!failed_) {
+      if (accept_text("\\end")) break;
+      ExprNode row;
+      row.kind = ExprKind::tuple;
+      row.open = '[';
+      row.close = ']';
+      row.items.push_back(parse_sum());
+      while (!failed_ && accept('&')) row.items.push_back(parse_sum());
+      if (failed_) return 0;
+      matrix.items.push_back(add(std::move(row)));
+      if (accept_text("\\\\")) continue;
+      if (!accept_text("\\end")) fail();
+      break;
+    }
+    if (failed_ || environment_name() != name || matrix.items.empty()) {
+      fail();
+      return 0;
+    }
+    return add(std::move(matrix));
+  }
+
   std::int32_t parse_function(MathFunction function) {
     ExprNode node;
     node.kind = ExprKind::function;
@@ -554,6 +700,7 @@ class MathExpressionParser {
       return 0;
     }
     position_ += command.size() + 1;
+    if (command == "begin") return parse_matrix();
     if (command == "frac") {
       const std::int32_t numerator = parse_argument();
       return binary(ExprKind::divide, numerator, parse_argument());

@@ -9,6 +9,8 @@
 //   normalize_latex_answer("\\left( 1, 2 \\right)")  == "(1,2)"
 //   normalize_latex_answer("90^\\circ")              == "90"
 //   normalize_latex_answer("\\text{(B)}")            == "(B)"
+//   normalize_latex_answer("12\\,500 \xE2\x82\xAC")            == "12500"
+//   normalize_latex_answer("1,000.99m\xC2\xB2")              == "1000.99"
 #include <array>
 #include <cctype>
 #include <cstddef>
@@ -104,6 +106,10 @@ inline bool is_unit_word(std::string_view word) {
       "gallons", "gallon", "degrees", "degree",  "dollars", "dollar", "cents",    "cent",    "units",   "unit",
       "square",  "sq",     "cubic",   "hours",   "hour",    "minutes", "minute",  "seconds", "second",  "days",
       "day",     "weeks",  "years",   "months",  "sec",     "min",    "hrs",      "percent"};
+  static constexpr std::array<std::string_view, 12> more_units = {
+      "pct", "percentage", "usd", "eur", "euros", "euro", "miles", "kilometers", "kilometres", "centimeters", "metres", "km/h"};
+  for (const auto unit : more_units)
+    if (word == unit) return true;
   for (const auto unit : units)
     if (word == unit) return true;
   return false;
@@ -126,7 +132,7 @@ inline void strip_trailing_units(std::string& text) {
     // A unit follows a number, a closing bracket, or another unit word after a space.
     const char before = text[b - 1];
     if (!(is_space(before) || is_digit(before) || before == '}' || before == ')' || before == '%')) break;
-    if (word == "percent") percent = true;
+    if (word == "percent" || word == "pct" || word == "percentage") percent = true;
     end = b;
     stripped = true;
   }
@@ -137,6 +143,32 @@ inline void strip_trailing_units(std::string& text) {
   if (!(is_digit(last) || last == '}' || last == ')' || last == '%' || last == '.')) return;
   text.resize(end);
   if (percent) text.push_back('%');
+}
+
+// "1,000.99m²", "12 cm^2", "5 km^{3}": a length unit raised to a power after a number goes.
+// Single letters (m) only here, where the power marks them as a unit, not a variable.
+inline void strip_area_units(std::string& text) {
+  std::size_t end = text.size();
+  bool powered = false;
+  for (const std::string_view power : {"\xC2\xB2", "\xC2\xB3", "^{2}", "^{3}", "^2", "^3"}) {
+    if (end >= power.size() && std::string_view(text).substr(end - power.size()) == power) {
+      end -= power.size();
+      powered = true;
+      break;
+    }
+  }
+  if (!powered) return;
+  std::size_t begin = end;
+  while (begin > 0 && is_letter(text[begin - 1])) --begin;
+  const std::string_view unit = std::string_view(text).substr(begin, end - begin);
+  bool known = false;
+  for (const std::string_view length : {"m", "cm", "mm", "km", "ft", "in", "yd", "mi", "inches", "feet", "meters", "metres", "units"})
+    known = known || unit == length;
+  if (!known || begin == 0) return;
+  std::size_t number_end = begin;
+  while (number_end > 0 && is_space(text[number_end - 1])) --number_end;
+  if (number_end == 0 || !(is_digit(text[number_end - 1]) || text[number_end - 1] == '}')) return;
+  text.resize(number_end);
 }
 
 // "7,425,000" -> "7425000" where every group after a comma has exactly three digits
@@ -154,19 +186,27 @@ inline std::string remove_thousands_separators(std::string_view text) {
     std::size_t end = k;
     while (end < text.size() && is_digit(text[end])) ++end;
     std::size_t groups_end = end;
-    bool grouped = end - k <= 3;
+    // "0,111" is a decimal comma, never a thousands group (Math-Verify reads it as 0.111).
+    bool grouped = end - k <= 3 && !(end - k == 1 && text[k] == '0');
     std::size_t probe = end;
     int groups = 0;
-    while (grouped && probe + 3 < text.size() + 0 && text[probe] == ',' && probe + 4 <= text.size() && is_digit(text[probe + 1]) &&
+    // One separator throughout a number: ',' (12,500) or a space (12 500, from 12\,500 or 12\ 500).
+    const char separator = probe < text.size() ? text[probe] : '\0';
+    if (separator != ',' && separator != ' ') grouped = false;
+    while (grouped && probe + 4 <= text.size() && text[probe] == separator && is_digit(text[probe + 1]) &&
            is_digit(text[probe + 2]) && is_digit(text[probe + 3]) &&
            (probe + 4 == text.size() || !is_digit(text[probe + 4]))) {
       probe += 4;
       ++groups;
       groups_end = probe;
     }
+    // "1 000, 2 000" keeps its list comma; a space group followed by ',' + digit is a list item, not grouping.
+    if (groups > 0 && separator == ' ' && groups_end < text.size() && text[groups_end] == ',' &&
+        groups_end + 1 < text.size() && is_digit(text[groups_end + 1]))
+      groups = 0;
     if (groups > 0) {
       for (std::size_t m = k; m < groups_end; ++m)
-        if (text[m] != ',') out.push_back(text[m]);
+        if (text[m] != separator) out.push_back(text[m]);
       k = groups_end;
     } else {
       out.append(text.substr(k, end - k));
@@ -183,6 +223,16 @@ inline std::string remove_thousands_separators(std::string_view text) {
 inline std::string normalize_latex_answer(std::string_view raw) {
   using namespace latex_detail;
   std::string text(raw);
+
+  // A matrix row break "\\\\" is kept whole (the "\\ " below would split it).
+  replace_all(text, "\\\\", "\x1e");
+  // Spaces that are not ASCII: no-break, thin and narrow no-break spaces.
+  replace_all(text, "\xC2\xA0", " ");
+  replace_all(text, "\xE2\x80\x89", " ");
+  replace_all(text, "\xE2\x80\xAF", " ");
+  // Currency signs are units: € £ ¥ ₹ and their LaTeX commands.
+  for (const std::string_view currency : {"\xE2\x82\xAC", "\xC2\xA3", "\xC2\xA5", "\xE2\x82\xB9"}) replace_all(text, currency, "");
+  for (const std::string_view currency : {"\\texteuro", "\\euro", "\\pounds", "\\yen"}) replace_command(text, currency, "");
 
   // Math delimiters and spacing commands.
   replace_all(text, "\\(", "");
@@ -223,7 +273,7 @@ inline std::string normalize_latex_answer(std::string_view raw) {
 
   // A trailing \text{ units} after a number is dropped (MATH style "10\text{ inches}");
   // any other \text{}, \mathrm{}, ... is unwrapped.
-  for (const std::string_view wrapper : {"\\text", "\\mbox", "\\mathrm"}) {
+  for (const std::string_view wrapper : {"\\text", "\\mbox", "\\mathrm", "\\textnormal", "\\textbf", "\\textrm", "\\textit"}) {
     const std::size_t hit = text.rfind(wrapper);
     if (hit == std::string::npos || hit == 0) continue;
     std::size_t open = hit + wrapper.size();
@@ -244,8 +294,9 @@ inline std::string normalize_latex_answer(std::string_view raw) {
     if (!candidate.empty() && (is_digit(candidate.back()) || candidate.back() == '}') && (probe == "0" || spaced_words))
       text = candidate;
   }
-  for (const std::string_view wrapper : {"\\textbf", "\\textit", "\\textrm", "\\text", "\\mbox", "\\mathrm", "\\mathbf",
-                                          "\\mathit", "\\operatorname", "\\boldsymbol"})
+  for (const std::string_view wrapper : {"\\textbf", "\\textit", "\\textrm", "\\textnormal", "\\textup", "\\textsf",
+                                          "\\texttt", "\\emph", "\\text", "\\mbox", "\\mathrm", "\\mathbf",
+                                          "\\mathit", "\\mathsf", "\\operatorname", "\\boldsymbol"})
     unwrap_command(text, wrapper);
 
   text = remove_thousands_separators(text);
@@ -265,8 +316,10 @@ inline std::string normalize_latex_answer(std::string_view raw) {
 
   // Trailing punctuation of a sentence: "42." "42;" (a decimal point needs a digit after it).
   while (!text.empty() && (text.back() == '.' || text.back() == ',' || text.back() == ';' || text.back() == ' ')) text.pop_back();
+  strip_area_units(text);
   strip_trailing_units(text);
   while (!text.empty() && text.back() == ' ') text.pop_back();
+  replace_all(text, "\x1e", "\\\\");
   return text;
 }
 

@@ -9,7 +9,10 @@
 //   accuracy(problem, "... so \\boxed{0.5}").score == 1.0
 //
 // The gold may be a bare answer, LaTeX in $...$ or \(...\), a \boxed{} (the last
-// one is used), or a GSM8K solution ending in "#### 72". An integer gold is matched
+// one is used), a GSM8K solution ending in "#### 72", or a sentence ("The answer is
+// $5$."), which goes through the same extraction as a completion. Lists written with
+// "or", "and" or ";" are the same list written with commas; a decimal comma (2,74) is
+// read as a point when the other side is a decimal. An integer gold is matched
 // only by a number (03225 == 3225 == 3225.0, but not 45*72 or \frac{6450}{2}; see
 // `integer_gold_needs_number`). A problem without a gold
 // answer is "not applicable". Work is bounded: answers longer than
@@ -95,6 +98,72 @@ inline bool is_text_answer(std::string_view text) {
   return longest >= 3;
 }
 
+// A run of three letters or more that is not a LaTeX command: words.
+inline bool has_words(std::string_view text) {
+  int run = 0;
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    if (is_letter(text[k])) {
+      if (run == 0 && k > 0 && text[k - 1] == '\\') run = -1000;
+      if (++run >= 3) return true;
+    } else {
+      run = 0;
+    }
+  }
+  return false;
+}
+
+// "x = 2 or x = 3", "2 and 3", "1; 2": the same list with commas, for the parser.
+inline std::string with_list_commas(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t k = 0;
+  while (k < text.size()) {
+    bool replaced = false;
+    for (const std::string_view word : {" or ", " and ", " et ", " und ", " \xD0\xB8\xD0\xBB\xD0\xB8 ", " \xD0\xB8 "}) {
+      if (text.compare(k, word.size(), word) == 0 && !out.empty()) {
+        out += ", ";
+        k += word.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (replaced) continue;
+    out.push_back(text[k] == ';' ? ',' : text[k]);
+    ++k;
+  }
+  return out;
+}
+
+// "2,74" read with a decimal point ("2.74"), or nullopt when the text is not one number
+// with one comma.
+inline std::optional<std::string> decimal_comma_reading(std::string_view text) {
+  std::size_t k = 0;
+  if (k < text.size() && text[k] == '-') ++k;
+  const std::size_t whole = k;
+  while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+  if (k == whole || k >= text.size() || text[k] != ',') return std::nullopt;
+  const std::size_t comma = k++;
+  const std::size_t fraction = k;
+  while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+  if (k == fraction || k != text.size()) return std::nullopt;
+  std::string out(text);
+  out[comma] = '.';
+  return out;
+}
+
+inline bool is_decimal_number(std::string_view text) {
+  std::size_t k = 0;
+  if (k < text.size() && text[k] == '-') ++k;
+  bool digits = false;
+  bool point = false;
+  for (; k < text.size(); ++k) {
+    if (text[k] >= '0' && text[k] <= '9') digits = true;
+    else if (text[k] == '.' && !point) point = true;
+    else return false;
+  }
+  return digits && point;
+}
+
 inline std::string folded_text(std::string_view text) {
   std::string out;
   for (const char c : text)
@@ -113,7 +182,61 @@ inline std::string gold_answer_text(std::string_view gold) {
   if (!boxed.empty()) return std::string(boxed.back());
   if (const std::size_t marker = gold.rfind("####"); marker != std::string_view::npos)
     return std::string(extraction_detail::trim(gold.substr(marker + 4)));
-  return std::string(extraction_detail::trim(gold));
+  const std::string_view trimmed = extraction_detail::trim(gold);
+  // A sentence around the answer ("The answer is $5$.", "$12$ and $13$"): extracted as a
+  // completion is. An answer cue, or words outside the math spans, mark one.
+  if (trimmed.find_first_of("$\\") == std::string_view::npos && extraction_detail::last_answer_cue_end(trimmed) == std::string_view::npos)
+    return std::string(trimmed);
+  const auto spans = extraction_detail::find_math_spans(trimmed);
+  const bool cued = extraction_detail::last_answer_cue_end(trimmed) != std::string_view::npos;
+  if (!cued) {
+    if (spans.empty()) return std::string(trimmed);
+    std::string outside;
+    std::size_t position = 0;
+    for (const auto& span : spans) {
+      outside.append(trimmed.substr(position, span.begin - position));
+      outside.push_back(' ');
+      position = span.end;
+    }
+    outside.append(trimmed.substr(position));
+    if (!math_answer_detail::has_words(outside)) {
+      // Spans separated by commas, "and", "or": the list they write.
+      if (spans.size() == 1) return std::string(trimmed);
+      std::string joined;
+      for (const auto& span : spans) {
+        if (!joined.empty()) joined += ", ";
+        joined.append(extraction_detail::trim(span.content));
+      }
+      bool separators_only = true;
+      for (const char c : outside)
+        separators_only = separators_only && (c == ' ' || c == ',' || c == ';' || c == '.' || c == '\n');
+      return separators_only ? joined : std::string(trimmed);
+    }
+    bool list_words_only = true;  // "$12$ and $13$"
+    std::string word;
+    for (const char c : outside + " ") {
+      if (math_answer_detail::is_letter(c)) {
+        word.push_back(c);
+        continue;
+      }
+      if (!word.empty() && word != "and" && word != "or") list_words_only = false;
+      word.clear();
+      if (!(c == ' ' || c == ',' || c == ';' || c == '.' || c == '\n')) list_words_only = false;
+    }
+    if (list_words_only) {
+      std::string joined;
+      for (const auto& span : spans) {
+        if (!joined.empty()) joined += ", ";
+        joined.append(extraction_detail::trim(span.content));
+      }
+      return joined;
+    }
+  }
+  AnswerExtractionOptions options;
+  options.answer_tag = false;
+  options.after_think = false;
+  if (const auto extracted = extract_answer(trimmed, options)) return extracted->text;
+  return std::string(trimmed);
 }
 
 class MathAnswer {
@@ -173,7 +296,9 @@ class MathAnswer {
                                ") and not identical"};
     }
     const std::string gold_normal = normalize_latex_answer(gold_answer_text(gold));
-    const std::string answer_normal = normalize_latex_answer(gold_answer_text(answer));
+    // The answer is already extracted: only a \boxed{} left around it is unwrapped.
+    const auto answer_boxes = find_boxed_contents(answer);
+    const std::string answer_normal = normalize_latex_answer(answer_boxes.empty() ? answer : answer_boxes.back());
     if (answer_normal.empty()) return {false, "empty answer"};
     if (without_spaces(gold_normal) == without_spaces(answer_normal)) return {true, "same after normalisation"};
 
@@ -188,9 +313,33 @@ class MathAnswer {
       return {same, same ? "same text" : "different text"};
     }
     if (verification_deadline_passed()) return {false, "timed out"};
-    const auto gold_expression = parse_math_expression(gold_normal, options_.limits);
+    const std::string gold_math = with_list_commas(gold_normal);
+    const std::string answer_math = with_list_commas(answer_normal);
+    AnswerComparison result = compare_math(gold_math, answer_math);
+    if (result.equal) return result;
+    // A decimal comma, 2,74 against 2.74: read as a point only when the other side is a
+    // decimal, so "1,2" stays the list of 1 and 2 against any other gold.
+    if (is_decimal_number(without_spaces(gold_math))) {
+      if (const auto reading = decimal_comma_reading(without_spaces(answer_math))) {
+        AnswerComparison as_decimal = compare_math(gold_math, *reading);
+        if (as_decimal.equal) return {true, "equivalent (decimal comma)"};
+      }
+    }
+    if (const auto reading = decimal_comma_reading(without_spaces(gold_math))) {
+      if (is_decimal_number(without_spaces(answer_math)) || decimal_comma_reading(without_spaces(answer_math))) {
+        const auto answer_reading = decimal_comma_reading(without_spaces(answer_math));
+        AnswerComparison as_decimal = compare_math(*reading, answer_reading ? *answer_reading : answer_math);
+        if (as_decimal.equal) return {true, "equivalent (decimal comma)"};
+      }
+    }
+    return result;
+  }
+
+  // Parses both (normalised) answers and compares them as math.
+  AnswerComparison compare_math(std::string_view gold_math, std::string_view answer_math) const {
+    const auto gold_expression = parse_math_expression(gold_math, options_.limits);
     if (!gold_expression) return {false, "gold not parsable as math; strings differ"};
-    const auto answer_expression = parse_math_expression(answer_normal, options_.limits);
+    const auto answer_expression = parse_math_expression(answer_math, options_.limits);
     if (!answer_expression) return {false, "answer not parsable as math"};
     if (verification_deadline_passed()) return {false, "timed out"};
     if (options_.integer_gold_needs_number && is_integer_literal(*gold_expression, gold_expression->root()) &&
@@ -217,11 +366,14 @@ class MathAnswer {
     if (n.kind == ExprKind::negate || n.kind == ExprKind::percent) return is_number_literal(e, n.first);
     return n.kind == ExprKind::number;
   }
+  // A literal, or an equation whose value (see expressions_equivalent) is one:
+  // "y = 12", "PQ = 12", "t = 4 + 8 = 12", "12 = y".
   static bool is_number_answer(const MathExpression& e) {
     const ExprNode& root = e.node(e.root());
     if (root.kind == ExprKind::equation) {
-      if (e.node(root.first).kind == ExprKind::variable) return is_number_literal(e, root.second);
-      if (e.node(root.second).kind == ExprKind::variable) return is_number_literal(e, root.first);
+      if (equivalence_detail::is_label(e, root.first)) return is_number_literal(e, root.second);
+      if (equivalence_detail::is_label(e, root.second)) return is_number_literal(e, root.first);
+      if (root.number >= 3 || !e.variables(root.first).empty()) return is_number_literal(e, root.second);
       return false;
     }
     return is_number_literal(e, e.root());
