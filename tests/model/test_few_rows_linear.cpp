@@ -13,7 +13,7 @@
 
 #include "r1/core/rng.hpp"
 #include "r1/core/threads.hpp"
-#include "r1/model/ops/few_rows_linear.hpp"
+#include "r1/model/gemm/few_rows_linear.hpp"
 #include "r1/model/ops/linear.hpp"
 
 namespace {

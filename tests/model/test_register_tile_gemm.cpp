@@ -16,7 +16,7 @@
 
 #include "r1/core/aligned_vector.hpp"
 #include "r1/core/rng.hpp"
-#include "r1/model/ops/register_tile_gemm.hpp"
+#include "r1/model/gemm/register_tile_gemm.hpp"
 
 namespace {
 

@@ -9,9 +9,8 @@
 //   dV += P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dO * O));  dQ = dS K / sqrt(E);  dK += dS^T Q / sqrt(E).
 // Queries go in blocks; a block needs only the keys its last query can see. A head's keys and values are
 // packed once for all its blocks; a block's score rows are padded to whole cache lines, the masked keys set to
-// -inf, so the softmax runs on whole vectors. The products run on r1's register tiles for float with AVX-512
-// (register_tile_gemm.hpp: the left operand, P^T and dS^T included, read in place), otherwise on Eigen's
-// kernel (packed_gemm.hpp).
+// -inf, so the softmax runs on whole vectors. The products run on r1's register tiles (register_tile_gemm.hpp:
+// the left operand, P^T and dS^T included, read in place) or Eigen's kernel (packed_gemm.hpp), as gemm.hpp says.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -22,9 +21,9 @@
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
-#include "r1/model/ops/matrix_views.hpp"
-#include "r1/model/ops/packed_gemm.hpp"
-#include "r1/model/ops/register_tile_gemm.hpp"
+#include "r1/model/gemm/packed_gemm.hpp"
+#include "r1/model/gemm/register_tile_gemm.hpp"
+#include "r1/model/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -43,10 +42,8 @@ struct AttentionHeadInputs {
 namespace detail {
 // Queries are processed in blocks of this many rows; a block needs only the keys its last row can see, which
 // skips most of the masked upper triangle of the score matrix (about half its work for long sequences).
-// The reference model's attention (8 sequences of 257, 4 heads of 64, forward + backward, 2 threads, x4
-// layers; best of 40 runs of a one-off driver rebuilt per block size) took 27.5 ms per step with blocks of 48
-// against 29.8 with 64, 29.6 with 32, 29.2 with 96 and 32.4 with 128 (AVX2 build: 39.3 against 43.6 with 64).
-// BM_Attention in bench_model_train_step times the same work for one layer (a mean, not a best).
+// 48 was the fastest of 32-128 on the reference model; BM_Attention in bench_model_train_step times its
+// attention, forward and backward.
 inline constexpr Eigen::Index kAttentionQueryBlock = 48;
 // Below this many queries (a decode step) the forward uses Eigen's products, a GEMV for one query, instead of
 // packing the head's keys and values for a handful of rows.

@@ -1,17 +1,15 @@
 #pragma once
-// Dense layer y = x W^T (+ b) with W row-major (out_features, in_features) as in
-// HF checkpoints, and its backward. Over many rows, the GEMMs are Eigen's kernel
-// in r1's loops (row_panel_gemm.hpp, token_split_gemm.hpp); otherwise Eigen's
-// products, with rows (or output features, when there are few rows) split
-// across r1's threads.
+// Dense layer y = x W^T (+ b) with W row-major (out_features, in_features) as in HF checkpoints, and its
+// backward. These functions pick the GEMM loop from the shape (r1/model/gemm/gemm.hpp says which runs where
+// and why): few rows read the weight in place, many rows go through row panels (forward, input gradient) or a
+// token split (weight gradient), and what those do not take goes to Eigen's product, split across r1's threads
+// by rows, or by output features when there are few rows.
 #include <Eigen/Core>
 #include <algorithm>
 
 #include "r1/core/threads.hpp"
-#include "r1/model/ops/few_rows_linear.hpp"
-#include "r1/model/ops/matrix_views.hpp"
-#include "r1/model/ops/row_panel_gemm.hpp"
-#include "r1/model/ops/token_split_gemm.hpp"
+#include "r1/model/gemm/gemm.hpp"
+#include "r1/model/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
@@ -20,9 +18,7 @@ namespace detail {
 // Below this many rows per chunk a split GEMM costs more in packing than it gains.
 inline constexpr Eigen::Index kMinRowsPerChunk = 32;
 // Up to this many rows (a decode step's live sequences) the weights are read in place (few_rows_linear.hpp)
-// instead of packed for Eigen's GEMM. bench/sampling/bench_generate at 2 threads, rebuilt with this limit at
-// 0, 16 and 64: batch 8 went from 8.2k to 10.0k new tokens/s with -march=native (AVX-512) and stayed at
-// about 8.2k with AVX2; at batch 64 (64 rows, AVX2) the kernel lost to Eigen's GEMM, 8.7k against 11.3k.
+// instead of packed for a GEMM; bench_generate (bench/sampling) measures decoding at batch 8 and 64.
 inline constexpr Eigen::Index kFewRows = 16;
 }  // namespace detail
 
@@ -112,8 +108,8 @@ template <class Scalar>
 void linear_backward_weight(const Scalar* dy, const Scalar* x, Eigen::Index rows, Eigen::Index in_features,
                             Eigen::Index out_features, Scalar* dweight, Scalar* dbias) {
   // One chunk too on a single thread when the register tiles run: they beat Eigen's product, which also allocates
-  // its blocking buffers on every call (256 -> 768 over 2048 tokens, hot: 140-142 GFLOP/s against 121-127, a
-  // one-off driver). With more threads and too few tokens for two chunks, Eigen's feature split uses them all.
+  // its blocking buffers on every call (bench_model_linear at 1 thread). With more threads and too few tokens for
+  // two chunks, Eigen's feature split uses them all.
   const bool token_split = token_split_chunks(rows) > 1 || (kUsesRegisterTiles<Scalar> && active_threads() == 1 &&
                                                             rows >= detail::kMinTokensPerChunk);
   if (token_split && token_split_weight_gradient_fits<Scalar>(out_features, in_features)) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
-#include "r1/model/ops/matrix_views.hpp"
+#include "r1/model/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {

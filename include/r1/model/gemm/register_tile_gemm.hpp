@@ -11,10 +11,7 @@
 // multiplication", ACM TOMS 34(3), 2008, section 4): a register tile fed by a packed operand streamed from the
 // L2 cache. The tile shape is this file's: 8 rows x 48 columns in 24 of the 32 vector registers; 3 vector
 // loads and 8 broadcasts per 24 fused multiply-adds (Eigen 3.4's kernel, packed_gemm.hpp, holds 4 x 48: 12
-// accumulators, 7 loads per 12 FMAs). bench/model/bench_linear measures r1's loops against Eigen's products in
-// the same run. Without AVX-512 callers keep Eigen's kernel: the same loop written for AVX2's 16 registers
-// (6 x 16 tiles) had GCC 12 spill its accumulators and ran at 79 GFLOP/s on one core against Eigen's 111 (a
-// one-off driver, 64 x 256 x 256).
+// accumulators, 7 loads per 12 FMAs). Where it runs and why only with AVX-512: gemm.hpp.
 // Each element of C is the sum over k in order, one FMA at a time from zero, then added to C_in (Eigen's kernel
 // accumulates onto C itself, so the two round a product that accumulates differently).
 #include <Eigen/Core>
@@ -231,15 +228,13 @@ inline void pack_b(float* packed, const float* b, Index stride, Index depth, Ind
 // a_depth_stride] and B packed (depth <= b.depth, cols <= b.cols). c_in (row stride c_in_stride) may be null
 // (zeros) or equal to c. With AVX-512 (kHasRegisterTileGemm) it runs the register tiles; otherwise plain loops.
 // prefetch_a_rows, for an A read along its rows (a_depth_stride 1) from beyond the L2 cache, such as a layer's
-// input: each tile asks for the next tile's rows, and the last for the kTileRows rows after A.
+// input: each tile asks for the next tile's rows, and the last for the kTileRows rows after A. The prefetches
+// here and in pack_b pay on cold buffers: bench_model_train_step's BM_StepMatmuls measures the step's matmuls.
 inline void multiply(const float* a, Index a_row_stride, Index a_depth_stride, const PackedB& b, Index depth,
                      Index cols, Index rows, const float* c_in, Index c_in_stride, float* c, Index c_stride,
                      bool prefetch_a_rows = false) {
   if (rows <= 0 || cols <= 0) return;
 #if defined(R1_REGISTER_TILE_GEMM)
-  // With pack_b's prefetch, the reference model's matmuls on cold buffers at 2 threads took 2-4% less time (a
-  // one-off driver alternating both ways in one process, 3 runs); 256 -> 256 alone, cold: forward 253 -> 317
-  // GFLOP/s, input gradient 250 -> 295 (one run).
   const bool prefetch_a = prefetch_a_rows && a_depth_stride == 1;
   const Index lines = (depth + kLanes - 1) / kLanes;
   Index r = 0;

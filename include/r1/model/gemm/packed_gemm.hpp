@@ -3,8 +3,7 @@
 // and B packed by the caller. Eigen's own `C.noalias() = A * B` packs both operands on every call and zeroes
 // all of C first; r1's linear layers and attention call these pieces directly so that an operand used by
 // many products (a weight, a head's keys) is packed once, and C is zeroed one cache-hot block at a time.
-// (For float with AVX-512 they run r1's own kernel instead, register_tile_gemm.hpp; these pieces serve double
-// and other instruction sets.)
+// They serve double, and float without AVX-512 (gemm.hpp says which kernel runs where).
 //
 // Eigen's kernel (gebp_kernel) is column-major: it computes C^T (cols, rows) += B^T A^T, packing B^T as its
 // left-hand side in panels of Traits::mr columns of C, and A^T as its right-hand side in panels of

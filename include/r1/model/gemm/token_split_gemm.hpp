@@ -3,8 +3,8 @@
 // split over the N tokens: each chunk of tokens sums its share into its own accumulator (the first chunk
 // straight into dW), and the accumulators are added into dW at the end. Splitting the output or input
 // features instead, as Eigen's product would be split, makes every chunk pack the whole of the other operand;
-// here each token's row of dY and X is packed once. For float with AVX-512 the kernel is r1's register tiles
-// (register_tile_gemm.hpp), over blocks of kTokenBlock tokens; otherwise Eigen's (packed_gemm.hpp), in blocks of
+// here each token's row of dY and X is packed once. The kernel (gemm.hpp says which runs where): the register
+// tiles (register_tile_gemm.hpp) over blocks of kTokenBlock tokens, or Eigen's (packed_gemm.hpp) in blocks of
 // kTokenBlock tokens x kOutputBlock output features, which keep the block of dW being summed in the L2 cache.
 // bench/model/bench_linear measures it against Eigen's feature split.
 #include <Eigen/Core>
@@ -13,16 +13,15 @@
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
-#include "r1/model/ops/matrix_views.hpp"
-#include "r1/model/ops/packed_gemm.hpp"
-#include "r1/model/ops/register_tile_gemm.hpp"
+#include "r1/model/gemm/packed_gemm.hpp"
+#include "r1/model/gemm/register_tile_gemm.hpp"
+#include "r1/model/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
 
 namespace detail {
-// Blocks of 256 tokens x 256 output features: for the reference model's weight gradients at 2 threads, one-off runs
-// with 128-1024 tokens and 128-all outputs per block were within a few % of each other, 1024 tokens slower.
+// Blocks of 256 tokens x 256 output features; bench_model_linear's weight gradients measure the choice.
 inline constexpr Eigen::Index kTokenBlock = 256, kOutputBlock = 256;
 // The register-tile path transposes a block of dY up to this many output features at a time (2 MiB at 256 tokens).
 inline constexpr Eigen::Index kDyTransposeRows = 2048;
@@ -98,13 +97,10 @@ void token_split_weight_gradient(const Scalar* dy, const Scalar* x, Eigen::Index
         const Scalar* start = chunk > 0 && k == begin ? nullptr : sum;
         // The block of dY^T, kDyTransposeRows output features at a time, in one pass along dY's rows: tile row group
         // g (features r0 + [kRows g, kRows g + kRows)) holds its kRows values per token at packed_dy + g tokens kRows,
-        // so each tile reads its A contiguously. Copying each group's strided column of dY just before its tile
-        // instead stalled on cache misses; the one pass took the step's weight gradients from about 260 to 270-278
-        // GFLOP/s at 2 threads (a one-off driver, the reference model's shapes, cold buffers as in the step).
-        // The pass takes kTransposeTokens tokens at a time, so each group's kRows x kTransposeTokens values fill
-        // whole lines of packed_dy in a row; one token at a time wrote half lines 8 KiB apart, evicted between
-        // their two halves. Weight gradient 256 -> 768 over 2048 tokens, hot, 2 runs each: 140-141 -> 151-153
-        // GFLOP/s at 1 thread, 260-276 -> 275-285 at 2 (a one-off driver).
+        // so each tile reads its A contiguously (a strided copy of each group's column of dY just before its tile
+        // stalls on cache misses). The pass takes kTransposeTokens tokens at a time, so each group's
+        // kRows x kTransposeTokens values fill whole lines of packed_dy in a row, rather than half lines 8 KiB
+        // apart that are evicted between their two halves.
         for (Index r0 = 0; r0 < out; r0 += detail::kDyTransposeRows) {
           const Index features = std::min(detail::kDyTransposeRows, out - r0), groups = (features + kRows - 1) / kRows;
           for (Index t0 = 0; t0 < tokens; t0 += kTransposeTokens) {

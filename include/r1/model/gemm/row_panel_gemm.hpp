@@ -1,9 +1,10 @@
 #pragma once
 // C (rows, M) = A (rows, K) * L^T, or C += ..., for a weight L (M, K) of a few MiB: the GEMM of a linear
 // layer over many tokens, y = x W^T or dx = dy W. Each chunk of rows packs the weight once, and then walks its
-// rows in panels of kPanelRows, running an epilogue on each panel while it is in the cache. The kernel:
-//   - float with AVX-512: r1's register tiles (register_tile_gemm.hpp), which read A in place and write each
-//     panel's C once, starting from zeros, C itself or a residual, with no zeroing or copying pass;
+// rows in panels of kPanelRows, running an epilogue on each panel while it is in the cache. The kernel
+// (gemm.hpp says which runs where):
+//   - register tiles (register_tile_gemm.hpp), which read A in place and write each panel's C once, starting
+//     from zeros, C itself or a residual, with no zeroing or copying pass;
 //   - otherwise Eigen's packing routines and register kernel (packed_gemm.hpp), a panel's slice of C zeroed
 //     (or the residual copied in) just before the kernel adds into it, while it sits in the cache.
 // Eigen's `C.noalias() = A * B` zeroes all of C first and reads it back cold, and at these shapes packs the
@@ -15,25 +16,22 @@
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
-#include "r1/model/ops/matrix_views.hpp"
-#include "r1/model/ops/packed_gemm.hpp"
-#include "r1/model/ops/register_tile_gemm.hpp"
+#include "r1/model/gemm/packed_gemm.hpp"
+#include "r1/model/gemm/register_tile_gemm.hpp"
+#include "r1/model/matrix_views.hpp"
 #include "r1/model/parallel_chunks.hpp"
 
 namespace r1 {
 
 namespace detail {
 // Rows of C per panel: 64 rows of the widest reference layer (1536 outputs) are 384 KiB of C, which stays in the
-// L2 cache next to the packed weight. In one-off runs 32 to 128 were within noise of each other; 512 lost most
-// of the gain over Eigen's product.
+// L2 cache next to the packed weight.
 inline constexpr Eigen::Index kPanelRows = 64;
 // The weight is packed whole, once per chunk of rows, when it fits this many bytes; a larger one goes through
 // Eigen's product, which blocks it.
 inline constexpr Eigen::Index kPackedWeightBytes = Eigen::Index{4} << 20;
-// The kernel streams one block of the packed weight (of depth; with register tiles, of depth x columns) per panel;
-// it keeps its speed while that block takes about a third of the L2 cache. Eigen's gebp_kernel alone (a one-off
-// driver), one core, hot, 64 columns: 190-196 GFLOP/s with blocks of 48-768 rows x 256 deep (0.05-0.75 MiB), 164
-// with 1536 x 256 (1.5 MiB), 183 with 1536 x 128.
+// The kernel streams one block of the packed weight (of depth; with register tiles, of depth x columns) per panel,
+// sized to about a third of the L2 cache so that the panel of C and a block of A stay beside it.
 inline constexpr Eigen::Index kWeightBlockBytes = Eigen::Index{768} << 10;
 inline constexpr Eigen::Index kMinDepthBlock = 64, kMaxDepthBlock = 384;
 // The register-tile path sizes its depth blocks for this many columns and splits wider weights into column blocks.
@@ -119,10 +117,8 @@ void row_panel_gemm(const Scalar* a, const Scalar* weight, const Scalar* bias, E
     // r1's register-tile kernel: A read in place, C written once per depth block, starting from `start`. A wide
     // weight is split into blocks of columns before depth: the depth of a block is what kWeightBlockBytes allows
     // for kColumnBlock columns, and the columns of a block what it allows for that depth, so each block of the
-    // packed weight stays within kWeightBlockBytes. Splitting the depth of the 256 x 1536 gate/up weight in two
-    // instead had the kernel re-read and re-write each panel of C: that layer's forward on cold buffers went from
-    // 263-279 to 278-293 GFLOP/s at 2 threads, and the reference model's matmuls from 78.7-81.5% to 80.5-81.8% of
-    // the peak measured beside them (one-off drivers, 3 alternating runs each).
+    // packed weight stays within kWeightBlockBytes and a column block's slice of C stays in the cache across its
+    // depth blocks. bench_model_linear's gate/up (256 -> 1536) is the shape that takes this path.
     const detail::DepthBlocks tile_blocks = detail::depth_blocks_for<Scalar>(K, std::min(M, detail::kColumnBlock));
     const Index tile_depth = tile_blocks.depth;
     const Index column_block = std::clamp(
