@@ -37,6 +37,27 @@ if("-march=native" IN_LIST R1_CPU_FLAGS_RESOLVED)
 else()
   set(R1_CPU_FLAGS_NATIVE OFF)
 endif()
+# The other of r1's two instruction-set choices, for the suites that CI also builds with it (tests/CMakeLists.txt,
+# r1_add_test's OTHER_ISA): AVX2 + FMA where the chosen flags are -march=native, -march=native where they are not
+# and the machine has AVX-512; empty (those twins report themselves skipped) where the machine has only one choice.
+set(R1_CPU_FLAGS_OTHER "")
+if(NOT CMAKE_CROSSCOMPILING AND EXISTS /proc/cpuinfo)
+  file(STRINGS /proc/cpuinfo r1_flags_line REGEX "^flags[ \t]*:" LIMIT_COUNT 1)
+  string(REGEX REPLACE "^[^:]*:" " " r1_machine_flags "${r1_flags_line} ")
+  check_cxx_compiler_flag("-mavx2 -mfma" R1_COMPILER_HAS_AVX2_FMA)
+  check_cxx_compiler_flag(-march=native R1_COMPILER_HAS_MARCH_NATIVE)
+  if(R1_CPU_FLAGS_NATIVE AND r1_machine_flags MATCHES " avx2 " AND r1_machine_flags MATCHES " fma "
+     AND R1_COMPILER_HAS_AVX2_FMA)
+    set(R1_CPU_FLAGS_OTHER -mavx2 -mfma)
+  elseif(NOT R1_CPU_FLAGS_NATIVE AND r1_machine_flags MATCHES " avx512f " AND R1_COMPILER_HAS_MARCH_NATIVE)
+    set(R1_CPU_FLAGS_OTHER -march=native)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      list(APPEND R1_CPU_FLAGS_OTHER -Wno-maybe-uninitialized)
+    endif()
+  endif()
+endif()
+message(STATUS "r1: the other instruction-set choice, for the OTHER_ISA test twins: "
+               "${R1_CPU_FLAGS_OTHER}")
 # Kept in the cache (rewritten at every configure) so bench/*/compare_with_torch.py can print it.
 set(R1_CPU_FLAGS_RESOLVED "${R1_CPU_FLAGS_RESOLVED}" CACHE INTERNAL "r1's resolved instruction-set flags")
 message(STATUS "r1: instruction-set flags of r1's own targets (R1_CPU_FLAGS=${R1_CPU_FLAGS}): "

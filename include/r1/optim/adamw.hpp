@@ -12,12 +12,9 @@
 #include <span>
 #include <string_view>
 
-#include <Eigen/Core>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/optim/fixed_blocks.hpp"
 #include "r1/optim/optimizer_base.hpp"
 #include "r1/optim/parameter.hpp"
 #include "r1/optim/slot_buffers.hpp"
@@ -78,22 +75,17 @@ class AdamW : public OptimizerBase<AdamWConfig> {
       const ParameterView& p = parameters[i];
       std::span<float> m = moments_.slot(i, 0), v = moments_.slot(i, 1);
       // Multiplying by 1 is exact, so parameters without decay take the same loop. Eigen's arrays vectorise
-      // it; a plain loop does not, because std::sqrt may set errno (a one-off driver: 3.1 ns a parameter on one
-      // core, 3x slower; BM_AdamWStep in bench_model_train_step times this loop).
+      // it; a plain loop does not, because std::sqrt may set errno (BM_AdamWStep in bench_model_train_step times
+      // this loop). Fixed blocks (r1/optim/fixed_blocks.hpp): the same bits at any thread count and address.
       const float decay_factor = p.weight_decay && config_.weight_decay != 0 ? decay : 1.0f;
-      // Element-wise, so splitting the range across threads changes no result.
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.value.size(), parallel_grain),
-                        [&](const tbb::blocked_range<std::size_t>& range) {
-                          using Array = Eigen::Array<float, Eigen::Dynamic, 1>;
-                          const auto begin = static_cast<Eigen::Index>(range.begin());
-                          const auto size = static_cast<Eigen::Index>(range.size());
-                          const Eigen::Map<const Array> g(p.grad.data() + begin, size);
-                          Eigen::Map<Array> value(p.value.data() + begin, size), m_k(m.data() + begin, size),
-                              v_k(v.data() + begin, size);
-                          m_k = beta1 * m_k + (1 - beta1) * g;
-                          v_k = beta2 * v_k + (1 - beta2) * g * g;
-                          value = value * decay_factor - step_size * m_k / (v_k.sqrt() / bias_correction2_sqrt + eps);
-                        });
+      update_in_fixed_blocks(
+          parallel_grain,
+          [&](UpdateBlockMap value, UpdateBlockMap g, UpdateBlockMap m_k, UpdateBlockMap v_k) {
+            m_k = beta1 * m_k + (1 - beta1) * g;
+            v_k = beta2 * v_k + (1 - beta2) * g * g;
+            value = value * decay_factor - step_size * m_k / (v_k.sqrt() / bias_correction2_sqrt + eps);
+          },
+          p.value, p.grad, m, v);
     }
   }
 

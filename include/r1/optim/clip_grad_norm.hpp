@@ -15,9 +15,13 @@
 
 namespace r1 {
 
-// The global L2 norm of all gradients, accumulated in double. The reduction
-// tree depends only on the sizes (fixed grain, deterministic reduce), so the
-// result does not depend on the thread count.
+// The global L2 norm of all gradients, accumulated in double. The same bits at
+// any thread count and on any instruction set: the reduction tree depends only on
+// the sizes (parallel_deterministic_reduce with a simple_partitioner halves a range
+// until it holds at most `grain` values, whoever runs it); each leaf adds in index
+// order (compilers keep a double sum's order unless told to reassociate), and the
+// square of a float is exact in double, so a fused multiply-add rounds as the
+// separate product and sum do.
 inline double global_grad_norm(std::span<const ParameterView> parameters) {
   constexpr std::size_t grain = 1 << 15;
   double squares = 0;
@@ -40,6 +44,7 @@ inline double clip_grad_norm(std::span<const ParameterView> parameters, double m
   if (!std::isfinite(norm) || max_norm <= 0 || std::isinf(max_norm)) return norm;
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1) {
+    // One rounded product per value: vector and scalar code agree, so any split gives the same bits.
     const auto scale = static_cast<float>(coefficient);
     for (const ParameterView& p : parameters)
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.grad.size(), std::size_t{1} << 15),

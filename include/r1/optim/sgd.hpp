@@ -11,11 +11,9 @@
 #include <span>
 #include <string_view>
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/optim/fixed_blocks.hpp"
 #include "r1/optim/optimizer_base.hpp"
 #include "r1/optim/parameter.hpp"
 #include "r1/optim/slot_buffers.hpp"
@@ -71,18 +69,20 @@ class Sgd : public OptimizerBase<SgdConfig> {
       const ParameterView& p = parameters[i];
       std::span<float> buffer = momentum_.slot(i, 0);
       const float decay = p.weight_decay ? config_.weight_decay : 0.0f;
-      // Element-wise, so splitting the range across threads changes no result.
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, p.value.size(), parallel_grain),
-                        [&](const tbb::blocked_range<std::size_t>& range) {
-                          for (std::size_t k = range.begin(); k != range.end(); ++k) {
-                            float g = p.grad[k] + decay * p.value[k];
-                            if (mu != 0) {
-                              buffer[k] = first ? g : mu * buffer[k] + (1 - config_.dampening) * g;
-                              g = config_.nesterov ? g + mu * buffer[k] : buffer[k];
-                            }
-                            p.value[k] -= lr * g;
-                          }
-                        });
+      // Fixed blocks (r1/optim/fixed_blocks.hpp): the same bits at any thread count and address.
+      const float dampening = config_.dampening;
+      const bool nesterov = config_.nesterov;
+      update_in_fixed_blocks(
+          parallel_grain,
+          [&](UpdateBlockMap value, UpdateBlockMap grad, UpdateBlockMap momentum) {
+            UpdateBlock g = grad + decay * value;
+            if (mu != 0) {
+              momentum = first ? g : mu * momentum + (1 - dampening) * g;
+              g = nesterov ? UpdateBlock(g + mu * momentum) : UpdateBlock(momentum);
+            }
+            value -= lr * g;
+          },
+          p.value, p.grad, buffer);
     }
   }
 
