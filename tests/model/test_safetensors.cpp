@@ -146,7 +146,18 @@ TEST_CASE("malformed files raise r1::Error naming the file, never crash") {
     expect_bad_file(write_raw("huge.safetensors", good, 16, std::numeric_limits<std::uint64_t>::max() - 1), "exceeds the file");
   }
   SUBCASE("data truncated") { expect_bad_file(write_raw("cut.safetensors", good, 12), "run past the data section"); }
-  SUBCASE("header not JSON") { expect_bad_file(write_raw("notjson.safetensors", "{\"w\": [", 0), "not valid JSON"); }
+  SUBCASE("header not JSON") { expect_bad_file(write_raw("notjson.safetensors", "{\"w\": [", 0), "header: malformed JSON"); }
+  SUBCASE("header number too large for a double") {
+    // nlohmann throws out_of_range, not parse_error, for 1e999: it escaped as std::terminate.
+    expect_bad_file(write_raw("inf.safetensors", R"({"__metadata__":{"x":"y"},"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}})", 4),
+                    "header: malformed JSON");
+  }
+  SUBCASE("header nested a million levels") {
+    expect_bad_file(write_raw("deep.safetensors", std::string(1'000'000, '['), 0), "nested deeper than");
+  }
+  SUBCASE("float extent") {
+    expect_bad_file(write_raw("float.safetensors", R"({"w":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}})", 16), "non-negative integers");
+  }
   SUBCASE("header not an object") { expect_bad_file(write_raw("array.safetensors", "[1,2]", 0), "JSON object"); }
   SUBCASE("offset out of range") {
     expect_bad_file(write_raw("range.safetensors", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[1000,1008]}})", 16),

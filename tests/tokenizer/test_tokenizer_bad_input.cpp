@@ -89,6 +89,35 @@ TEST_CASE("bad tokenizer.json content raises r1::Error naming the field") {
   bad_added["added_tokens"][0]["id"] = "seven";
   CHECK(load_error(bad_added).find("added_tokens[0]") != std::string::npos);
 
+  // An id near 2^31 made the loader size its id table at 2^31 strings (64 GB); ids are bounded by the
+  // vocabulary's size instead: 263 vocab entries + 7 added tokens = 270 in the fixture.
+  auto huge_vocab_id = fixture_json();
+  huge_vocab_id["model"]["vocab"]["Ġt"] = 2147483646;
+  CHECK(load_error(huge_vocab_id).find("bad.json: model.vocab['Ġt']: id 2147483646 is outside [0, 270)") !=
+        std::string::npos);
+  auto limit_vocab_id = fixture_json();
+  limit_vocab_id["model"]["vocab"]["Ġt"] = 270;
+  CHECK(load_error(limit_vocab_id).find("id 270 is outside [0, 270)") != std::string::npos);
+  auto float_vocab_id = fixture_json();
+  float_vocab_id["model"]["vocab"]["Ġt"] = 3.5;
+  CHECK(load_error(float_vocab_id).find("model.vocab['Ġt'] has the wrong type (number)") != std::string::npos);
+  auto huge_added_id = fixture_json();
+  huge_added_id["added_tokens"][1]["id"] = 2147483646;
+  CHECK(load_error(huge_added_id).find("added_tokens[1]: id 2147483646 is outside [0, 270)") != std::string::npos);
+  auto wrapped_added_id = fixture_json();
+  wrapped_added_id["added_tokens"][1]["id"] = r1::Json::parse("18446744073709551615");
+  CHECK(load_error(wrapped_added_id).find("added_tokens[1]: field 'id' is out of range") != std::string::npos);
+  // A gap is allowed within the vocabulary's size, which counts an added token that repeats a vocab
+  // token (DeepSeek's begin-of-sentence is both) twice: without 'aaaa' (id 260) but with 'Ġt' added
+  // again, 262 vocab entries + 8 added tokens bound the ids, the largest being 269.
+  auto gap = fixture_json();
+  gap["model"]["vocab"].erase("aaaa");
+  gap["model"]["merges"] = r1::Json::array();
+  gap["added_tokens"].push_back({{"id", gap["model"]["vocab"]["Ġt"]}, {"content", "Ġt"}, {"special", false}});
+  CHECK(load_error(gap) == "no error");
+  gap["added_tokens"].erase(7);  // now 269 is one past 262 + 7
+  CHECK(load_error(gap).find("added_tokens[6]: id 269 is outside [0, 269)") != std::string::npos);
+
   auto missing_byte = fixture_json();
   missing_byte["model"]["vocab"].erase("Ā");  // the character of byte 0
   missing_byte["model"]["merges"] = r1::Json::array();

@@ -94,6 +94,17 @@ TEST_CASE("resuming keeps the log through the checkpoint's step and drops a line
   CHECK_THROWS_WITH_AS(r1::keep_metrics_through_step(broken, 5), doctest::Contains("broken.jsonl:line 2: malformed JSON"),
                        r1::Error);
   CHECK_NOTHROW(r1::keep_metrics_through_step(dir.file("absent.jsonl"), 1));
+
+  // A number too large for a double makes nlohmann throw out_of_range, not parse_error: it escaped as std::terminate.
+  const auto huge = dir.write("huge.jsonl", "{\"step\":1}\n{\"step\":2,\"reward\":1e999}\n{\"step\":3}\n");
+  CHECK_THROWS_WITH_AS(r1::keep_metrics_through_step(huge, 5), doctest::Contains("huge.jsonl:line 2: malformed JSON"),
+                       r1::Error);
+  const auto huge_last = dir.write("huge_last.jsonl", "{\"step\":1}\n{\"step\":2,\"reward\":1e999}\n");
+  r1::keep_metrics_through_step(huge_last, 5);  // the last line: dropped like a line cut short
+  CHECK(r1::test::read_file_bytes(huge_last) == "{\"step\":1}\n");
+  const auto float_step = dir.write("float_step.jsonl", "{\"step\":1.5}\n");
+  CHECK_THROWS_WITH_AS(r1::keep_metrics_through_step(float_step, 5),
+                       doctest::Contains("float_step.jsonl:line 1: field 'step' has the wrong type"), r1::Error);
 }
 
 TEST_CASE("progress line formatting") {

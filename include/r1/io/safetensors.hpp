@@ -157,12 +157,7 @@ class SafetensorsFile {
 
  private:
   void parse_header(const std::string& header) {
-    Json json;
-    try {
-      json = Json::parse(header);
-    } catch (const Json::parse_error& e) {
-      fail(path_, ": the header is not valid JSON: ", e.what());
-    }
+    const Json json = parse_json(header, path_ + ": header");
     require(json.is_object(), path_, ": the header must be a JSON object");
     for (const auto& [name, entry] : json.items()) {
       if (name == "__metadata__") {

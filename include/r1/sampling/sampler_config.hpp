@@ -7,8 +7,10 @@
 //    "eos_token_ids": [1], "stop_strings": ["</answer>"]}
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "r1/core/error.hpp"
@@ -70,17 +72,21 @@ namespace detail {
 inline int json_int_field_or(const Json& object, std::string_view field, int fallback, std::string_view where) {
   const auto it = object.find(field);
   if (it == object.end()) return fallback;
-  require(it->is_number_integer(), where, ": field '", field, "': expected an integer, got ", it->dump());
-  const auto value = it->get<std::int64_t>();
-  require(value >= -2147483647LL && value <= 2147483647LL, where, ": field '", field, "' = ", value,
-          ": out of range for an int");
-  return static_cast<int>(value);
+  require(it->is_number_integer(), where, ": field '", field, "': expected an integer, got ", detail::json_excerpt(*it));
+  // get<std::int64_t> would wrap an unsigned value above INT64_MAX (18446744073709551615 to -1).
+  const bool fits = it->is_number_unsigned() ? it->get<std::uint64_t>() <= 2147483647ULL
+                                             : std::in_range<int>(it->get<std::int64_t>());
+  require(fits, where, ": field '", field, "' = ", it->dump(), ": out of range for an int");
+  return static_cast<int>(it->get<std::int64_t>());
 }
-// A number field (integer or float) whose value fits a float.
+// A number field (integer or float) whose value fits a float (1e300 would be
+// undefined behaviour in the conversion).
 inline float json_float_field_or(const Json& object, std::string_view field, float fallback, std::string_view where) {
   const auto it = object.find(field);
   if (it == object.end()) return fallback;
-  require(it->is_number(), where, ": field '", field, "': expected a number, got ", it->dump());
+  require(it->is_number(), where, ": field '", field, "': expected a number, got ", detail::json_excerpt(*it));
+  require(std::abs(it->get<double>()) <= std::numeric_limits<float>::max(), where, ": field '", field,
+          "' = ", it->dump(), ": out of range for a float");
   return static_cast<float>(it->get<double>());
 }
 // A list of token ids, each a JSON integer in [0, 2^31).

@@ -106,7 +106,11 @@ class BpeModel {
   };
 
   // `model` is tokenizer.json's "model" object; `where` names it in errors.
-  static BpeModel from_json(const Json& model, const std::string& where) {
+  // `added_token_count` is the length of tokenizer.json's added_tokens list: HF
+  // allows gaps in the ids only within the whole vocabulary, so every id is below
+  // vocab entries + added tokens. Bounding them so keeps a hostile id (2^31 - 2)
+  // from sizing the id table at gigabytes.
+  static BpeModel from_json(const Json& model, const std::string& where, std::size_t added_token_count = 0) {
     BpeModel result;
     require(model.is_object(), where, ": expected an object");
     const auto type = json_field_or<std::string>(model, "type", "BPE", where);
@@ -129,11 +133,12 @@ class BpeModel {
     const Json& vocab = model.contains("vocab") ? model["vocab"] : Json();
     require(vocab.is_object(), where, ".vocab: expected an object {token: id}");
     result.ids_.reserve(vocab.size());
+    const auto id_limit = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(std::uint64_t{vocab.size()} + added_token_count, (std::uint64_t{1} << 31) - 1));
     for (const auto& [token, id_json] : vocab.items()) {
-      require(id_json.is_number_integer(), where, ".vocab['", token, "']: expected an integer id");
-      const auto id = id_json.get<std::int64_t>();
-      require(id >= 0 && id < (std::int64_t{1} << 31) - 1, where, ".vocab['", token, "']: id ", id,
-              " is outside [0, 2^31 - 1)");
+      const auto id = json_value<std::int64_t>(id_json, where + ".vocab['" + token + "']");
+      require(id >= 0 && id < id_limit, where, ".vocab['", token, "']: id ", id, " is outside [0, ", id_limit,
+              "): the vocabulary has ", vocab.size(), " entries and ", added_token_count, " added tokens");
       result.ids_.emplace(token, static_cast<TokenId>(id));
       if (static_cast<std::size_t>(id) >= result.tokens_.size()) result.tokens_.resize(static_cast<std::size_t>(id) + 1);
       result.tokens_[static_cast<std::size_t>(id)] = token;
@@ -192,6 +197,8 @@ class BpeModel {
     return tokens_[static_cast<std::size_t>(id)];
   }
   std::int64_t size() const { return static_cast<std::int64_t>(tokens_.size()); }
+  // The number of entries in model.vocab (size() is one past the largest id).
+  std::size_t entries() const { return ids_.size(); }
   bool covers_all_bytes() const {
     return std::all_of(byte_ids_.begin(), byte_ids_.end(), [](TokenId id) { return id >= 0; });
   }

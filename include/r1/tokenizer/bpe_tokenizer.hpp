@@ -56,7 +56,9 @@ class BpeTokenizer {
     BpeTokenizer result;
     require(tokenizer.is_object(), name, ": expected a JSON object");
     require(tokenizer.contains("model"), name, ": missing field 'model'");
-    result.model_ = BpeModel::from_json(tokenizer["model"], name + ": model");
+    const Json& added_tokens = tokenizer.contains("added_tokens") ? tokenizer["added_tokens"] : Json::array();
+    const std::size_t added_count = added_tokens.is_array() ? added_tokens.size() : 0;
+    result.model_ = BpeModel::from_json(tokenizer["model"], name + ": model", added_count);
     result.normalizer_ = Normalizer::from_json(tokenizer.value("normalizer", Json()), name + ": normalizer");
     result.pre_tokenizer_ = PreTokenizer::from_json(tokenizer.value("pre_tokenizer", Json()), name + ": pre_tokenizer");
     result.read_decoder(tokenizer.value("decoder", Json()), name + ": decoder");
@@ -64,7 +66,7 @@ class BpeTokenizer {
     if (result.pre_tokenizer_.byte_level())
       require(result.model_.covers_all_bytes(), name,
               ": the ByteLevel pre-tokenizer needs all 256 byte characters in model.vocab");
-    result.read_added_tokens(tokenizer.value("added_tokens", Json::array()), name + ": added_tokens");
+    result.read_added_tokens(added_tokens, name + ": added_tokens", result.model_.entries() + added_count);
     result.vocab_size_ = result.model_.size();
     for (const auto& token : result.added_.tokens())
       result.vocab_size_ = std::max<std::int64_t>(result.vocab_size_, std::int64_t{token.id} + 1);
@@ -163,14 +165,17 @@ class BpeTokenizer {
     if (add_special_tokens) ids.insert(ids.end(), suffix_ids_.begin(), suffix_ids_.end());
   }
 
-  void read_added_tokens(const Json& list, const std::string& where) {
+  // `id_limit`: vocab entries + added tokens (see BpeModel::from_json).
+  void read_added_tokens(const Json& list, const std::string& where, std::size_t id_limit) {
     require(list.is_array(), where, ": expected an array");
     std::vector<AddedToken> tokens;
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string here = where + "[" + std::to_string(i) + "]";
       AddedToken token;
       const auto id = json_field<std::int64_t>(list[i], "id", here);
-      require(id >= 0 && id < (std::int64_t{1} << 31) - 1, here, ": id ", id, " is outside [0, 2^31 - 1)");
+      const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(id_limit, (std::size_t{1} << 31) - 1));
+      require(id >= 0 && id < limit, here, ": id ", id, " is outside [0, ", limit,
+              "): the vocabulary and added tokens have ", id_limit, " entries");
       token.id = static_cast<TokenId>(id);
       token.content = json_field<std::string>(list[i], "content", here);
       token.single_word = json_field_or<bool>(list[i], "single_word", false, here);

@@ -2,6 +2,7 @@
 // Settings of the GRPO trainer loop (the objective has its own GrpoConfig in r1/rl).
 // Defaults follow the toy R1-Zero run; the R1 paper's scale is in the comments.
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "r1/core/error.hpp"
@@ -21,12 +22,19 @@ struct GrpoTrainerConfig {
   bool use_behaviour_logprobs = false; // true: old log-probs = the sampler's; false: recompute (exact when mu = 1)
   bool shuffle_data = true;
   std::uint64_t seed = 0;
+  double verify_budget_ms = 1000.0;    // per completion (r1/reward/batch.hpp); past it the verdict is 0; <= 0: none
 
   void validate() const {
     require(steps >= 0, "grpo config: 'steps' must be >= 0");
     require(prompts_per_step > 0, "grpo config: 'prompts_per_step' must be > 0");
     require(group_size > 0, "grpo config: 'group_size' must be > 0");
-    require(minibatches_per_rollout > 0 && minibatches_per_rollout <= prompts_per_step * group_size,
+    // Both are positive ints, so their product fits in int64; the sequences of a
+    // rollout are then counted in int (and size_t) by the sampler and the update.
+    const std::int64_t rollout_sequences = std::int64_t{prompts_per_step} * group_size;
+    require(rollout_sequences <= std::numeric_limits<int>::max(), "grpo config: 'prompts_per_step' (",
+            prompts_per_step, ") x 'group_size' (", group_size, ") = ", rollout_sequences,
+            " sequences per rollout exceeds ", std::numeric_limits<int>::max());
+    require(minibatches_per_rollout > 0 && minibatches_per_rollout <= rollout_sequences,
             "grpo config: 'minibatches_per_rollout' must be in 1..prompts_per_step*group_size");
     require(epochs_per_rollout > 0, "grpo config: 'epochs_per_rollout' must be > 0");
     require(micro_batch_sequences >= 0, "grpo config: 'micro_batch_sequences' must be >= 0");
@@ -38,7 +46,7 @@ struct GrpoTrainerConfig {
     require_known_fields(json,
                          {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
                           "micro_batch_sequences", "temperature", "max_grad_norm", "use_behaviour_logprobs",
-                          "shuffle_data", "seed"},
+                          "shuffle_data", "seed", "verify_budget_ms"},
                          where);
     GrpoTrainerConfig c;
     c.steps = json_field_or(json, "steps", c.steps, where);
@@ -52,6 +60,7 @@ struct GrpoTrainerConfig {
     c.use_behaviour_logprobs = json_field_or(json, "use_behaviour_logprobs", c.use_behaviour_logprobs, where);
     c.shuffle_data = json_field_or(json, "shuffle_data", c.shuffle_data, where);
     c.seed = json_field_or(json, "seed", c.seed, where);
+    c.verify_budget_ms = json_field_or(json, "verify_budget_ms", c.verify_budget_ms, where);
     c.validate();
     return c;
   }
@@ -66,7 +75,8 @@ struct GrpoTrainerConfig {
                 {"max_grad_norm", max_grad_norm},
                 {"use_behaviour_logprobs", use_behaviour_logprobs},
                 {"shuffle_data", shuffle_data},
-                {"seed", seed}};
+                {"seed", seed},
+                {"verify_budget_ms", verify_budget_ms}};
   }
 };
 

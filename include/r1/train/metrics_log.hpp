@@ -164,8 +164,8 @@ inline void keep_metrics_through_step(const std::string& path, std::int64_t last
     const std::string& where = wheres[i];
     Json json;
     try {
-      json = Json::parse(lines[i]);
-    } catch (const Json::parse_error&) {
+      json = parse_json(lines[i], where);
+    } catch (const Error&) {
       require(i + 1 == lines.size(), where, ": malformed JSON before the last line");
       break;  // the line a crash cut short
     }

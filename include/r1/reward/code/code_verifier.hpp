@@ -18,6 +18,8 @@
 // several threads go through the process-wide slot pool (run_slots.hpp), which
 // bounds how many run at once; a hung program holds its thread for at most its
 // wall-clock limit.
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,13 +56,17 @@ struct CodeVerifierConfig {
     config.max_tests = json_field_or<std::size_t>(json, "max_tests", config.max_tests, where);
     config.stop_at_first_failure = json_field_or<bool>(json, "stop_at_first_failure", false, where);
     const int time_ms = json_field_or<int>(json, "time_limit_ms", config.run_limits.cpu_time_ms, where);
-    require(time_ms > 0, where, ": field 'time_limit_ms' must be positive, got ", time_ms);
+    // The default wall limit is twice the CPU limit, so the CPU limit is bounded for that product to fit an int.
+    require(time_ms > 0 && time_ms <= std::numeric_limits<int>::max() / 2, where,
+            ": field 'time_limit_ms' must be in [1, ", std::numeric_limits<int>::max() / 2, "], got ", time_ms);
     config.run_limits.cpu_time_ms = time_ms;
     config.run_limits.wall_time_ms = json_field_or<int>(json, "wall_time_limit_ms", 2 * time_ms, where);
     require(config.run_limits.wall_time_ms > 0, where, ": field 'wall_time_limit_ms' must be positive");
     const std::int64_t memory_mb = json_field_or<std::int64_t>(
         json, "memory_limit_mb", config.run_limits.address_space_bytes >> 20, where);
-    require(memory_mb >= 16, where, ": field 'memory_limit_mb' must be at least 16, got ", memory_mb);
+    require(memory_mb >= 16 && memory_mb <= std::numeric_limits<std::int64_t>::max() >> 20, where,
+            ": field 'memory_limit_mb' must be in [16, ", std::numeric_limits<std::int64_t>::max() >> 20, "], got ",
+            memory_mb);
     config.run_limits.address_space_bytes = memory_mb << 20;
     return config;
   }
@@ -248,8 +254,10 @@ class CodeVerifier {
     if (suite.style == TestStyle::function_call) {
       Json value;
       try {
-        value = Json::parse(run.stdout_text);
+        value = parse_json(run.stdout_text, "program output");
         matches = json_values_match(value, test.expected_value, test.float_tolerance);
+      } catch (const Error&) {  // output that is not JSON is a wrong answer
+        matches = false;
       } catch (const Json::exception&) {
         matches = false;
       }
