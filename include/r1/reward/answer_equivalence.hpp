@@ -123,12 +123,13 @@ class Comparer {
       return false;
     }
     if (b.kind == ExprKind::equation) {
-      // The answer's value is its last side (t = 4 + 8 = 12 is 12, as in Math-Verify), or
-      // the side opposite a label (12 = y). A bare statement between two constants
-      // (3 = 3) is not a value: strict where Math-Verify would read its right side.
+      // The answer's value is the side opposite a label (y = 12, 12 = y), or the last side
+      // of a chain (t = 4 + 8 = 12 is 12, as in Math-Verify). A two-sided statement
+      // without a label (3 = 3, x + 2 = 5) is not a value: strict where Math-Verify reads
+      // its right side, since a wrong statement would then be rewarded.
       if (is_label(right_, b.first)) return equal(x, b.second);
       if (is_label(right_, b.second)) return equal(x, b.first);
-      if (b.number >= 3 || !right_.variables(b.first).empty()) return equal(x, b.second);
+      if (b.number >= 3) return equal(x, b.second);
       return false;
     }
     if (a.kind == ExprKind::inequality || b.kind == ExprKind::inequality) return relations_equal(x, y);
@@ -144,20 +145,37 @@ class Comparer {
         if (!equal(a.items[k], b.items[k])) return false;
       return true;
     }
+    if (a.kind == ExprKind::union_of || b.kind == ExprKind::union_of) {
+      if (a.kind == b.kind && unordered_equal(a.items, b.items)) return true;
+      // \{1,3\} \cup \{2,4\} is the set \{1,2,3,4\}: unions of finite sets as their elements.
+      std::vector<std::int32_t> left_elements, right_elements;
+      if (!set_elements(left_, x, left_elements) || !set_elements(right_, y, right_elements)) return false;
+      return unordered_equal(left_elements, right_elements);
+    }
     const bool a_unordered = a.kind == ExprKind::set || a.kind == ExprKind::list;
     const bool b_unordered = b.kind == ExprKind::set || b.kind == ExprKind::list;
     if (a_unordered || b_unordered) {
       if (!(a_unordered && b_unordered)) return false;
       return unordered_equal(a.items, b.items);
     }
-    if (a.kind == ExprKind::union_of || b.kind == ExprKind::union_of) {
-      if (a.kind != b.kind) return false;
-      return unordered_equal(a.items, b.items);
-    }
     return values_equal(x, y);
   }
 
  private:
+  // The elements of a finite set or of a union of finite sets (duplicates dropped by
+  // node identity only: \{1\} \cup \{1\} keeps two, and then matches no set of one).
+  static bool set_elements(const MathExpression& e, std::int32_t index, std::vector<std::int32_t>& out) {
+    const ExprNode& n = e.node(index);
+    if (n.kind == ExprKind::set) {
+      out.insert(out.end(), n.items.begin(), n.items.end());
+      return true;
+    }
+    if (n.kind != ExprKind::union_of) return false;
+    for (const auto item : n.items)
+      if (e.node(item).kind != ExprKind::set || !set_elements(e, item, out)) return false;
+    return true;
+  }
+
   // Every item of one side matched to a distinct equal item of the other.
   bool unordered_equal(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) const {
     if (a.size() != b.size() || a.size() > options_.max_unordered_items) return false;

@@ -12,6 +12,8 @@
 // The fallbacks after "#### " look only past a closed </think>: reasoning inside it is
 // not an answer the model committed to (a difference from Math-Verify, which knows no
 // think block). Every scan is linear in the completion and byte-safe (NUL bytes, invalid UTF-8).
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -74,7 +76,17 @@ inline constexpr std::string_view answer_cues[] = {
 // End of the last answer cue in `text` (the position just after it), or npos. One
 // backward pass; at each byte only the cues starting with it are compared.
 inline std::size_t last_answer_cue_end(std::string_view text) {
+  static constexpr auto starts_cue = [] {  // the first bytes of the cues, both cases
+    std::array<bool, 256> table{};
+    for (const std::string_view cue : answer_cues) {
+      const auto byte = static_cast<unsigned char>(cue[0]);
+      table[byte] = true;
+      if (byte >= 'a' && byte <= 'z') table[byte - 'a' + 'A'] = true;
+    }
+    return table;
+  }();
   for (std::size_t start = text.size(); start-- > 0;) {
+    if (!starts_cue[static_cast<unsigned char>(text[start])]) continue;
     const char first = lower(text[start]);
     for (const std::string_view cue : answer_cues) {
       if (cue[0] != first || start + cue.size() > text.size()) continue;
@@ -163,12 +175,43 @@ inline std::pair<std::size_t, std::size_t> last_number_span(std::string_view tex
       while (end > 0 && is_digit(text[end - 1])) --end;
       continue;
     }
+    // "1 000 000": groups of three digits after a space belong to the number.
+    while (start >= 2 && text[start - 1] == ' ' && is_digit(text[start - 2]) && start + 3 <= end &&
+           is_digit(text[start]) && is_digit(text[start + 1]) && is_digit(text[start + 2]) &&
+           (start + 3 == end || !is_digit(text[start + 3]))) {
+      std::size_t group = start - 1;
+      while (group > 0 && is_digit(text[group - 1]) && start - 1 - group < 3) --group;
+      if (group > 0 && (is_digit(text[group - 1]) || is_ascii_letter(text[group - 1]))) break;
+      start = group;
+    }
     if (start > 0 && text[start - 1] == '-') --start;
     std::size_t stop = end;
     if (stop < text.size() && text[stop] == '%') ++stop;
     return {start, stop};
   }
   return {std::string_view::npos, std::string_view::npos};
+}
+
+// Text between two items of one list: spaces, commas, semicolons, "and", "or".
+inline bool only_list_separators(std::string_view gap) {
+  if (gap.size() > 16) return false;
+  std::string word;
+  bool has_separator = false;
+  for (std::size_t k = 0; k <= gap.size(); ++k) {
+    const char c = k < gap.size() ? gap[k] : ' ';
+    if (is_ascii_letter(c)) {
+      word.push_back(lower(c));
+      continue;
+    }
+    if (!word.empty()) {
+      if (word != "and" && word != "or") return false;
+      has_separator = true;
+    }
+    word.clear();
+    if (c == ',' || c == ';') has_separator = true;
+    else if (!(c == ' ' || c == '\n')) return false;
+  }
+  return has_separator;
 }
 
 // The answer a cue introduces: `after` is the text after the cue. The math spans of its
@@ -206,20 +249,7 @@ inline std::optional<std::string> answer_after_cue(std::string_view after, const
     if (only_letters) continue;
     if (!joined.empty()) {
       // Only separators between two spans: "$12$ and $13$", "$x=1$, $x=2$".
-      bool separators_only = true;
-      std::string_view gap = after.substr(previous_end - after_offset, span.begin - previous_end);
-      std::string word;
-      for (const char c : gap) {
-        if (is_ascii_letter(c)) {
-          word.push_back(lower(c));
-          continue;
-        }
-        if (!word.empty() && word != "and" && word != "or") separators_only = false;
-        word.clear();
-        if (!(c == ' ' || c == ',' || c == ';' || c == '\n')) separators_only = false;
-      }
-      if (!word.empty() && word != "and" && word != "or") separators_only = false;
-      if (!separators_only) break;
+      if (!only_list_separators(after.substr(previous_end - after_offset, span.begin - previous_end))) break;
       joined += ", ";
     }
     joined.append(content);
@@ -362,21 +392,33 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
       region = completion.substr(region_offset);
     }
   }
+  if (options.boxed && !result.boxed.empty()) {
+    // A cue after the last box that states an answer of its own wins (Math-Verify's "final
+    // answer is" pattern has the box's priority and a later position). Only the text after
+    // the box is searched, so a boxed completion costs one scan of its tail.
+    const std::string_view last_box = result.boxed.back();
+    const std::size_t box_end = static_cast<std::size_t>(last_box.data() + last_box.size() - completion.data()) + 1;
+    if (options.answer_phrase && box_end < completion.size()) {
+      const std::size_t tail_offset = std::max(box_end, region_offset);
+      const std::string_view tail = completion.substr(std::min(tail_offset, completion.size()));
+      const std::size_t tail_cue = last_answer_cue_end(tail);
+      if (tail_cue != std::string_view::npos) {
+        const auto tail_spans = find_math_spans(tail);
+        if (auto cued_after_box = answer_after_cue(tail.substr(tail_cue), tail_spans, tail_cue)) {
+          result.text = std::move(*cued_after_box);
+          result.method = "phrase";
+          return std::optional<ExtractedAnswer>(std::move(result));
+        }
+      }
+    }
+    return take(last_box, "boxed");
+  }
   std::vector<MathSpan> spans;
   if (options.answer_phrase || options.latex_span) spans = find_math_spans(region);
   std::optional<std::string> cued;
-  std::size_t cue_end = std::string_view::npos;
   if (options.answer_phrase) {
-    cue_end = last_answer_cue_end(region);
+    const std::size_t cue_end = last_answer_cue_end(region);
     if (cue_end != std::string_view::npos) cued = answer_after_cue(region.substr(cue_end), spans, cue_end);
-  }
-  if (options.boxed && !result.boxed.empty()) {
-    // A cue after the last box that states an answer of its own wins (Math-Verify's "final
-    // answer is" pattern has the box's priority and a later position).
-    const std::string_view last_box = result.boxed.back();
-    const std::size_t box_end = static_cast<std::size_t>(last_box.data() + last_box.size() - completion.data());
-    const bool cue_after_box = cued && region_offset + cue_end > box_end && cued->find("\\boxed") == std::string::npos;
-    if (!cue_after_box) return take(last_box, "boxed");
   }
   if (options.gsm8k_marker) {
     if (const std::size_t marker = completion.rfind("####"); marker != std::string_view::npos) {
@@ -396,7 +438,22 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
     const auto [begin, end] = last_number_span(region.substr(spans_end));
     if (begin != std::string_view::npos) return take(region.substr(spans_end + begin, end - begin), "last_number");
   }
-  if (options.latex_span && !spans.empty()) return take(spans.back().content, "latex");
+  if (options.latex_span && !spans.empty()) {
+    // The last span, with the spans before it that only "and", "or" or commas separate
+    // ("the roots are $x = 2$ or $x = 3$" is the list of both).
+    std::size_t first = spans.size() - 1;
+    while (first > 0 && only_list_separators(region.substr(spans[first - 1].end, spans[first].begin - spans[first - 1].end)))
+      --first;
+    if (first + 1 == spans.size()) return take(spans.back().content, "latex");
+    std::string joined;
+    for (std::size_t k = first; k < spans.size(); ++k) {
+      if (!joined.empty()) joined += ", ";
+      joined.append(trim(spans[k].content));
+    }
+    result.text = std::move(joined);
+    result.method = "latex";
+    return std::optional<ExtractedAnswer>(std::move(result));
+  }
   if (options.last_number && spans_end > 0) {  // no span extraction: numbers anywhere
     const auto [begin, end] = last_number_span(region);
     if (begin != std::string_view::npos) return take(region.substr(begin, end - begin), "last_number");

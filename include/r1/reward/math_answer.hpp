@@ -320,14 +320,14 @@ class MathAnswer {
     // A decimal comma, 2,74 against 2.74: read as a point only when the other side is a
     // decimal, so "1,2" stays the list of 1 and 2 against any other gold.
     if (is_decimal_number(without_spaces(gold_math))) {
-      if (const auto reading = decimal_comma_reading(without_spaces(answer_math))) {
+      if (const auto reading = decimal_comma_reading(answer_math)) {
         AnswerComparison as_decimal = compare_math(gold_math, *reading);
         if (as_decimal.equal) return {true, "equivalent (decimal comma)"};
       }
     }
-    if (const auto reading = decimal_comma_reading(without_spaces(gold_math))) {
-      if (is_decimal_number(without_spaces(answer_math)) || decimal_comma_reading(without_spaces(answer_math))) {
-        const auto answer_reading = decimal_comma_reading(without_spaces(answer_math));
+    if (const auto reading = decimal_comma_reading(gold_math)) {  // "1, 2" (a space) stays a list
+      if (is_decimal_number(without_spaces(answer_math)) || decimal_comma_reading(answer_math)) {
+        const auto answer_reading = decimal_comma_reading(answer_math);
         AnswerComparison as_decimal = compare_math(*reading, answer_reading ? *answer_reading : answer_math);
         if (as_decimal.equal) return {true, "equivalent (decimal comma)"};
       }
@@ -373,7 +373,7 @@ class MathAnswer {
     if (root.kind == ExprKind::equation) {
       if (equivalence_detail::is_label(e, root.first)) return is_number_literal(e, root.second);
       if (equivalence_detail::is_label(e, root.second)) return is_number_literal(e, root.first);
-      if (root.number >= 3 || !e.variables(root.first).empty()) return is_number_literal(e, root.second);
+      if (root.number >= 3) return is_number_literal(e, root.second);
       return false;
     }
     return is_number_literal(e, e.root());
