@@ -182,7 +182,7 @@ const Hostile kBattery[] = {
      "import os\ncount = 0\ntry:\n    while True:\n        os.open('/dev/null', os.O_RDONLY)\n        count += 1\n"
      "except OSError:\n    pass\nprint('ok' if count <= 64 else 'opened %d' % count)",
      {Verdict::accepted}},
-    // Two threads: each reserves RLIMIT_STACK (64 MiB) of the 256 MiB address space.
+    // 64 threads, under the default limits, are in test_code_sandbox.cpp.
     {"py spinning threads", "python",
      "import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(2):\n"
      "    threading.Thread(target=spin, daemon=True).start()\nspin()",

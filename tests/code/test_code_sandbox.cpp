@@ -8,6 +8,9 @@
 #include <atomic>
 #include <cstdio>
 #include <csignal>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "code_test_support.hpp"
 #include "r1/concepts.hpp"
@@ -194,9 +197,9 @@ TEST_CASE("bad configuration and requests raise r1::Error naming the field") {
   CHECK_THROWS_WITH_AS(CodeVerifier{small_config("java", std::nullopt)}, doctest::Contains("unknown code language 'java'"),
                        r1::Error);
   CHECK_THROWS_WITH_AS(r1::code::CodeVerifierConfig::from_json(r1::Json{{"time_limit_ms", -1}}, "verify request"),
-                       doctest::Contains("verify request: field 'time_limit_ms' must be positive"), r1::Error);
+                       doctest::Contains("verify request: field 'time_limit_ms' must be"), r1::Error);
   CHECK_THROWS_WITH_AS(r1::code::CodeVerifierConfig::from_json(r1::Json{{"memory_limit_mb", 1}}, "verify request"),
-                       doctest::Contains("'memory_limit_mb' must be at least 16"), r1::Error);
+                       doctest::Contains("verify request: field 'memory_limit_mb' must be"), r1::Error);
   const auto parsed = r1::code::CodeVerifierConfig::from_json(
       r1::Json{{"language", "cpp"}, {"time_limit_ms", 500}, {"memory_limit_mb", 128}}, "cfg");
   CHECK(parsed.language == "cpp");
@@ -304,4 +307,130 @@ TEST_CASE("a verify request line as in the issue gives the score and a verdict p
                        doctest::Contains("stdin line 2: field 'tests'[0]: missing field 'output'"), r1::Error);
   CHECK_THROWS_WITH_AS(r1::code::code_problem_from_json(r1::Json::parse(R"({"completion": ""})"), "stdin line 3"),
                        doctest::Contains("stdin line 3: missing field 'tests'"), r1::Error);
+}
+
+namespace {
+
+// The decimal digits of base**exponent, most significant first (schoolbook).
+std::string decimal_power(int base, int exponent) {
+  std::vector<int> digits{1};  // least significant first
+  for (int i = 0; i < exponent; ++i) {
+    int carry = 0;
+    for (int& digit : digits) {
+      const int value = digit * base + carry;
+      digit = value % 10;
+      carry = value / 10;
+    }
+    for (; carry > 0; carry /= 10) digits.push_back(carry % 10);
+  }
+  std::string text;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) text += static_cast<char>('0' + *it);
+  return text;
+}
+
+}  // namespace
+
+// CPython >= 3.11 refuses int <-> str conversions of more than 4300 digits unless
+// the limit is lifted; the sandbox lifts it (program.hpp).
+TEST_CASE("a Python program reading and printing 5,000-digit integers gets credit") {
+  skip_unless_isolated();
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  const std::string seven_power = decimal_power(7, 5916);
+  REQUIRE(seven_power.size() == 5000);
+  const auto printed = python.evaluate(stdio_problem("", seven_power + "\n"), fenced("python", "print(7**5916)"));
+  CAPTURE(printed.tests[0].detail);
+  CHECK(printed.tests[0].verdict == Verdict::accepted);
+
+  const std::string ten_power = "1" + std::string(4999, '0');  // 10**4999 on stdin
+  const std::string expected = "7" + std::string(4998, '0') + "1";
+  const auto read = python.evaluate(stdio_problem(ten_power + "\n", expected + "\n"),
+                                    fenced("python", "n = int(input())\nprint(n * 7 + 1)"));
+  CAPTURE(read.tests[0].detail);
+  CHECK(read.tests[0].verdict == Verdict::accepted);
+
+  r1::Problem call;  // digits(4999) returns str(10**4999 + 3)
+  call.tests = r1::Json{{"fn_name", "digits"},
+                        {"inputs", r1::Json::array({r1::Json::array({4999})})},
+                        {"outputs", r1::Json::array({"1" + std::string(4998, '0') + "3"})}};
+  const auto called = python.evaluate(call, fenced("python", "def digits(k):\n    return str(10**k + 3)"));
+  CAPTURE(called.tests[0].detail);
+  CHECK(called.tests[0].verdict == Verdict::accepted);
+}
+
+// With the default limits: RLIMIT_NPROC counts threads, and each thread's stack
+// and malloc arena count against RLIMIT_AS (program.hpp).
+TEST_CASE("64 threads: busy ones are a time limit, working ones are accepted") {
+  skip_unless_isolated();
+  auto config = small_config("python", modes_here().front());
+  config.run_limits.address_space_bytes = r1::code::SandboxLimits{}.address_space_bytes;
+  config.run_limits.processes = r1::code::SandboxLimits{}.processes;
+  const CodeVerifier python{config};
+  config.language = "cpp";
+  const CodeVerifier cpp{config};
+  const r1::Problem sum = stdio_problem("", "2016\n");  // 0 + 1 + ... + 63
+
+  const char* python_busy =
+      "import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(64):\n"
+      "    threading.Thread(target=spin, daemon=True).start()\nspin()";
+  // Every thread allocates, and all are alive at once (each waits for the last).
+  const char* python_sum =
+      "import threading\nparts = [0] * 64\nall_started = threading.Barrier(64)\ndef work(i):\n"
+      "    mine = [i] * 1000\n    all_started.wait()\n    parts[i] = mine[999]\n"
+      "threads = [threading.Thread(target=work, args=(i,)) for i in range(64)]\nfor t in threads:\n    t.start()\n"
+      "for t in threads:\n    t.join()\nprint(sum(parts))";
+  const char* cpp_busy =
+      "#include <thread>\n#include <vector>\nint main() {\n  std::vector<std::thread> threads;\n"
+      "  for (int i = 0; i < 64; ++i) threads.emplace_back([] { volatile unsigned long x = 0; for (;;) ++x; });\n"
+      "  for (auto& t : threads) t.join();\n}";
+  const char* cpp_sum =
+      "#include <atomic>\n#include <cstdio>\n#include <thread>\n#include <vector>\nint main() {\n"
+      "  std::atomic<int> started{0};\n  std::vector<long> parts(64);\n  std::vector<std::thread> threads;\n"
+      "  for (int i = 0; i < 64; ++i) threads.emplace_back([&, i] {\n"
+      "    std::vector<long> mine(1000, i);\n    ++started;\n    while (started < 64) std::this_thread::yield();\n"
+      "    parts[i] = mine[999];\n  });\n  for (auto& t : threads) t.join();\n  long total = 0;\n"
+      "  for (long p : parts) total += p;\n  std::printf(\"%ld\\n\", total);\n}";
+  for (const auto& [verifier, code, verdict] :
+       {std::tuple{&python, python_busy, Verdict::time_limit}, std::tuple{&python, python_sum, Verdict::accepted},
+        std::tuple{&cpp, cpp_busy, Verdict::time_limit}, std::tuple{&cpp, cpp_sum, Verdict::accepted}}) {
+    const std::string language = verifier == &python ? "python" : "cpp";
+    const auto report = verifier->evaluate(sum, fenced(language, code));
+    CAPTURE(language);
+    CAPTURE(code);
+    CAPTURE(report.tests[0].detail);
+    CHECK(to_string(report.tests[0].verdict) == to_string(verdict));
+  }
+}
+
+// RLIMIT_AS makes malloc return null: a program that then crashes or gives up ran
+// out of memory; a crash with no failed allocation is a runtime error.
+TEST_CASE("a failed allocation is a memory limit, whatever the program does next") {
+  skip_unless_isolated();
+  const CodeVerifier cpp{small_config("cpp", modes_here().front())};
+  const CodeVerifier python{small_config("python", modes_here().front())};
+  const r1::Problem problem = stdio_problem("500000000\n", "499999999\n");  // 2 GB of int over a 256 MiB cap
+  const char* unchecked =
+      "#include <cstdio>\n#include <cstdlib>\nint main() {\n  std::size_t n = 0;\n  std::scanf(\"%zu\", &n);\n"
+      "  int* a = static_cast<int*>(std::malloc(n * sizeof(int)));\n"
+      "  for (std::size_t i = 0; i < n; ++i) a[i] = static_cast<int>(i);\n  std::printf(\"%d\\n\", a[n - 1]);\n}";
+  const auto crashed = cpp.evaluate(problem, fenced("cpp", unchecked));
+  CAPTURE(crashed.tests[0].detail);
+  CHECK(crashed.tests[0].verdict == Verdict::memory_limit);
+  CHECK(crashed.tests[0].signal == SIGSEGV);
+  const char* checked =
+      "#include <cstdio>\n#include <cstdlib>\nint main() {\n  std::size_t n = 0;\n  std::scanf(\"%zu\", &n);\n"
+      "  int* a = static_cast<int*>(std::calloc(n, sizeof(int)));\n  if (a == nullptr) return 1;\n"
+      "  std::printf(\"%d\\n\", a[n - 1] + static_cast<int>(n) - 1);\n}";
+  const auto gave_up = cpp.evaluate(problem, fenced("cpp", checked));
+  CAPTURE(gave_up.tests[0].detail);
+  CHECK(gave_up.tests[0].verdict == Verdict::memory_limit);
+  CHECK(gave_up.tests[0].exit_code == 1);
+  const auto python_out = python.evaluate(problem, fenced("python", "n = int(input())\na = list(range(n))\nprint(a[-1])"));
+  CAPTURE(python_out.tests[0].detail);
+  CHECK(python_out.tests[0].verdict == Verdict::memory_limit);
+  // A small allocation that succeeds, then a crash: not the cap's doing.
+  const auto plain_crash = cpp.evaluate(
+      problem, fenced("cpp", "#include <cstdlib>\nint main() { int* a = static_cast<int*>(std::malloc(64)); a[0] = 1;\n"
+                             "  volatile int* p = nullptr; return *p + a[0]; }"));
+  CHECK(plain_crash.tests[0].verdict == Verdict::runtime_error);
+  CHECK(plain_crash.tests[0].signal == SIGSEGV);
 }

@@ -64,10 +64,11 @@
 //
 // Not isolated (documented limits): CPU and memory bandwidth shared with the
 // host (no cgroups); memory is bounded by RLIMIT_AS per process, not per run, so
-// a run can hold up to processes x address_space_bytes (32 GiB with the
+// a run can hold up to processes x address_space_bytes (96 GiB with the
 // defaults: lower `processes` where that matters); /work and /tmp are tmpfs,
-// i.e. memory, up to tmpfs_bytes each; a thread reserves RLIMIT_STACK of the
-// address space, so stack_bytes x threads must fit in address_space_bytes.
+// i.e. memory, up to tmpfs_bytes each; a thread reserves its whole stack of the
+// address space (glibc's default: RLIMIT_STACK; programs run through
+// program.hpp use 8 MiB), so stacks x threads must fit in address_space_bytes.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -135,7 +136,7 @@ struct SandboxLimits {
   std::int64_t file_size_bytes = 16ll << 20;       // RLIMIT_FSIZE: the largest file it may write
   std::int64_t tmpfs_bytes = 64ll << 20;           // size of /work and of /tmp each (namespaces mode)
   int open_files = 64;                             // RLIMIT_NOFILE
-  int processes = 32;                              // RLIMIT_NPROC for the run's uid (threads count)
+  int processes = 96;                              // RLIMIT_NPROC for the run's uid: threads count, so room for 64 workers
   std::size_t output_bytes = 1u << 20;             // cap on stdout and on stderr, each
 };
 

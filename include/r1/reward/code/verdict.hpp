@@ -12,7 +12,7 @@ namespace r1::code {
 enum class Verdict : std::uint8_t {
   accepted,
   wrong_answer,
-  time_limit,     // CPU time over the limit (exactly, or SIGXCPU at RLIMIT_CPU) or wall-clock limit
+  time_limit,     // CPU time of all threads over the limit (exactly, or SIGXCPU at RLIMIT_CPU) or wall-clock limit
   memory_limit,   // allocation failed under RLIMIT_AS (see classify_run)
   output_limit,   // stdout/stderr over the cap, or a file over RLIMIT_FSIZE / the tmpfs size
   runtime_error,  // non-zero exit or a signal (kept in TestResult::signal)
@@ -34,15 +34,17 @@ inline std::string_view to_string(Verdict verdict) {
   return "unknown";
 }
 
+// Written to stderr by r1's C++ runtime when malloc, calloc or realloc returns null.
+inline constexpr std::string_view kAllocationFailedMarker = "r1: allocation failed";
+
 // The verdict of a run that did not end normally (anything but exit status 0),
 // or nullopt when its output is to be compared.
 //
 // Memory: RLIMIT_AS makes allocations fail rather than kill, so running out shows
-// as Python's MemoryError, C++'s std::bad_alloc (then abort), or a crash of a
-// program that ignored a failed malloc; the last is told apart from other crashes
-// by a peak resident size of at least 3/4 of the address-space limit (resident
-// memory cannot exceed the address space, and runtimes keep a quarter of it
-// mapped but untouched at most for small programs).
+// as Python's MemoryError, C++'s std::bad_alloc (then abort), or a program that
+// saw malloc return null and crashed or gave up: r1's C++ runtime (program.hpp)
+// writes kAllocationFailedMarker then. Without it (a binary not built by r1), a
+// crash with a peak resident size of at least 3/4 of the limit counts too.
 // Files: Python ignores SIGXFSZ, so a file over RLIMIT_FSIZE shows as
 // "[Errno 27] File too large", a full tmpfs as "[Errno 28] No space left".
 inline std::optional<Verdict> classify_run(const SandboxResult& run, const SandboxLimits& limits) {
@@ -62,11 +64,11 @@ inline std::optional<Verdict> classify_run(const SandboxResult& run, const Sandb
   if (run.outcome == SandboxOutcome::signaled) {
     if (run.signal == SIGXCPU) return Verdict::time_limit;
     if (run.signal == SIGXFSZ) return Verdict::output_limit;
-    if (said("std::bad_alloc") || near_memory_limit) return Verdict::memory_limit;
+    if (said("std::bad_alloc") || said(kAllocationFailedMarker) || near_memory_limit) return Verdict::memory_limit;
     return Verdict::runtime_error;
   }
   if (run.exit_code == 0) return std::nullopt;
-  if (said("MemoryError") || said("std::bad_alloc")) return Verdict::memory_limit;
+  if (said("MemoryError") || said("std::bad_alloc") || said(kAllocationFailedMarker)) return Verdict::memory_limit;
   if (said("File too large") || said("No space left on device")) return Verdict::output_limit;
   return Verdict::runtime_error;
 }
