@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [--peers]   (--peers adds PyTorch/OpenBLAS/Node for side-by-side benches)
 set -euo pipefail
 packages=(build-essential cmake git pkg-config libeigen3-dev libtbb-dev doctest-dev
-          libbenchmark-dev nlohmann-json3-dev libcli11-dev libpcre2-dev python3)
+          libbenchmark-dev nlohmann-json3-dev libcli11-dev libpcre2-dev python3
+          libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--peers" ]]; then
   packages+=(python3-torch libopenblas-dev)
   # Node.js may come from elsewhere with its own npm; only ask Debian when missing.
