@@ -14,6 +14,6 @@ if(NOT TARGET r1::pcre2)
   add_library(r1::pcre2 UNKNOWN IMPORTED)
   set_target_properties(r1::pcre2 PROPERTIES
     IMPORTED_LOCATION "${R1_PCRE2_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${R1_PCRE2_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "PCRE2_CODE_UNIT_WIDTH=8")
+    INTERFACE_INCLUDE_DIRECTORIES "${R1_PCRE2_INCLUDE_DIR}")
+  # No PCRE2_CODE_UNIT_WIDTH here: r1's one header that includes pcre2.h defines it (8) when the consumer has not.
 endif()

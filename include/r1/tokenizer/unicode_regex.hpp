@@ -6,10 +6,13 @@
 // HF tokenizers compile their Split patterns with Oniguruma, whose `\s` is the
 // Unicode White_Space property; PCRE2's UCP `\s` also takes U+180E. Patterns are
 // rewritten so that `\s` / `\S` mean exactly White_Space (Unicode PropList.txt).
-// r1 uses the 8-bit library; the r1::pcre2 target also defines this, so a
-// consumer's own include order never matters.
+// r1 uses the 8-bit library and asks for it here, not on r1::r1's interface, so
+// consumers get no definition they did not ask for; one of their own must be 8.
 #ifndef PCRE2_CODE_UNIT_WIDTH
 #define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#if PCRE2_CODE_UNIT_WIDTH != 8
+#error "r1/tokenizer/unicode_regex.hpp uses PCRE2's 8-bit API: PCRE2_CODE_UNIT_WIDTH must be 8 or undefined"
 #endif
 #include <pcre2.h>
 
