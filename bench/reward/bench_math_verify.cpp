@@ -52,6 +52,27 @@ void BM_MathAnswer_single_thread(benchmark::State& state) {
 }
 BENCHMARK(BM_MathAnswer_single_thread);
 
+// Long free-text completions (1.3-2 KB, no <answer> tag; long_free_text_set): the
+// extraction scans the whole text for boxes, cues, spans and numbers.
+void BM_MathAnswer_long_free_text(benchmark::State& state) {
+  static const r1::bench::MixedSet set = r1::bench::long_free_text_set(800);
+  const r1::MathAnswer verifier;
+  std::size_t i = 0;
+  double correct = 0.0;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    const r1::Reward reward = verifier(set.problems[i], set.completions[i]);
+    benchmark::DoNotOptimize(reward.score);
+    correct += reward.score;
+    bytes += set.completions[i].size();
+    i = (i + 1) % set.problems.size();
+  }
+  state.counters["fraction_correct"] = correct / static_cast<double>(state.iterations());
+  state.counters["mean_bytes"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
+  state.counters["verifications_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MathAnswer_long_free_text);
+
 // The whole set through verify_batch in a oneTBB arena of `threads` threads.
 void BM_MathAnswer_verify_batch(benchmark::State& state) {
   const auto& set = mixed_set();

@@ -61,4 +61,41 @@ inline MixedSet mixed_math_set(std::size_t count) {
   return set;
 }
 
+// Long free-text completions as models write them without the R1 template: about
+// 1.5 KB of reasoning with inline LaTeX and numbers, ending in an answer in one of the
+// forms Math-Verify extracts (a cue and a span, a cue in another language, a last box
+// followed by text, a display span, a bare last number), right and wrong in turn.
+inline MixedSet long_free_text_set(std::size_t count) {
+  static const char* const reasoning_paragraph =
+      "We are given that the sequence starts at $a_1 = 3$ and each term adds the common difference $d$. "
+      "Since the tenth term is $a_{10} = 30$, we have $3 + 9d = 30$, so $9d = 27$ and $d = 3$. "
+      "Let me double check this: $a_2 = 6$, $a_3 = 9$, and in general $a_n = 3n$. The sum of the first "
+      "$n$ terms is therefore $S_n = \\frac{n(a_1 + a_n)}{2} = \\frac{3n(n+1)}{2}$. For $n = 12$ this gives "
+      "$\\frac{3 \\cdot 12 \\cdot 13}{2} = 234$. Hmm, wait, the problem asks for something slightly different, "
+      "so let me reread it carefully. We need the number of terms below 100, which are $3, 6, \\ldots, 99$, "
+      "that is 33 terms, and their sum is $3 \\cdot \\frac{33 \\cdot 34}{2} = 1683$. ";
+  static const std::pair<const char*, const char*> endings[] = {
+      {"1683", "Therefore, the final answer is $1683$. I hope it is correct."},
+      {"1683", "Final Answer: The final answer is $1{,}683$."},
+      {"\\frac{3}{4}", "Donc la r\xC3\xA9ponse est $\\frac{3}{4}$."},
+      {"33", "So the count is \\boxed{33}, which matches the list above."},
+      {"x \\geq 5", "Hence the solution set is \\[ x \\ge 5 \\]"},
+      {"1683", "Adding them up, the total comes to 1,683."},
+      {"(2, 3)", "\xE6\x89\x80\xE4\xBB\xA5\xE7\xAD\x94\xE6\xA1\x88\xE6\x98\xAF $(x, y) = (2, 3)$\xE3\x80\x82"},
+      {"1683", "Therefore, the final answer is $1684$."},
+  };
+  MixedSet set;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& [gold, ending] = endings[i % (sizeof(endings) / sizeof(endings[0]))];
+    Problem problem;
+    problem.answer = gold;
+    set.problems.push_back(std::move(problem));
+    std::string completion;
+    for (int paragraph = 0; paragraph < 2 + static_cast<int>(i % 2); ++paragraph) completion += reasoning_paragraph;
+    completion += ending;
+    set.completions.push_back(std::move(completion));
+  }
+  return set;
+}
+
 }  // namespace r1::bench
