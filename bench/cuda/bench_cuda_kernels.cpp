@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <cstdlib>
 #include <functional>
 #include <vector>
 
@@ -355,9 +357,12 @@ BENCHMARK(BM_decode_qwen2_0_5b)->Unit(benchmark::kMillisecond)->Iterations(200)-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!r1::gpu::has_device()) {
-    std::printf("skipped: no CUDA device\n");
-    return 0;
+  if (const r1::gpu::DeviceQuery query = r1::gpu::query_devices(); query.count == 0) {
+    // R1_REQUIRE_GPU=1: a machine meant to have a GPU fails rather than skips.
+    const char* required = std::getenv("R1_REQUIRE_GPU");
+    const bool must_run = required != nullptr && std::string(required) == "1";
+    std::printf("%s: %s\n", must_run ? "failed" : "skipped", query.reason().c_str());
+    return must_run ? 1 : 0;
   }
   std::printf("device: %s\n", r1::gpu::device_name().c_str());
   std::printf("peaks used for %%: %.0f TFLOP/s dense bf16, %.1f TB/s (H200 SXM datasheet)\n", h200_bf16_tflops,

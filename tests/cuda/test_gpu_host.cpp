@@ -7,6 +7,8 @@
 
 #include "r1/cuda/arena.hpp"
 #include "r1/cuda/device.hpp"
+#include "r1/cuda/dtype.hpp"
+#include "r1/cuda/ops/convert.hpp"
 #include "r1/cuda/stream.hpp"
 
 TEST_CASE("DeviceArena hands out aligned spans and round-trips data through a stream") {
@@ -44,6 +46,16 @@ TEST_CASE("a failing CUDA call becomes r1::Error naming the call and the op") {
     CHECK(message.find("cudaErrorMemoryAllocation") != std::string::npos);
   }
   CHECK_THROWS_AS(r1::gpu::DeviceArena(std::size_t{1} << 60), r1::Error);
+  // The failed allocation's error is cleared: the next launch, checked, succeeds and computes.
+  CHECK(cudaGetLastError() == cudaSuccess);
+  r1::gpu::DeviceArena arena(1024);
+  r1::gpu::Stream stream;
+  auto from = arena.allocate<float>(3, "from");
+  auto to = arena.allocate<r1::gpu::bf16>(3, "to");
+  r1::gpu::copy_to_device<float>(std::vector<float>{1.0f, -2.0f, 0.5f}, from, stream, "upload");
+  r1::gpu::convert_from_fp32(from.data, to.data, 3, stream.get());
+  CHECK_NOTHROW(r1::gpu::check_launch("convert_from_fp32", "after a failed cudaMalloc"));
+  CHECK_NOTHROW(stream.synchronize("after a failed cudaMalloc"));
   CHECK(r1::gpu::device_count() >= 1);
   CHECK(!r1::gpu::device_name().empty());
 }

@@ -10,8 +10,13 @@
 
 namespace r1::gpu {
 
+// Clears CUDA's last-error state before throwing: a failed call (cudaMalloc out of memory)
+// also records its error for cudaGetLastError, and the next kernel launch checked with
+// check_launch would report that old error as its own. A sticky error (a corrupted
+// context) cannot be cleared and is reported by every later call, as it should be.
 inline void check_cuda(cudaError_t status, const char* call, const char* op) {
   if (status == cudaSuccess) return;
+  (void)cudaGetLastError();
   fail("CUDA error in ", op, ": ", call, " failed: ", cudaGetErrorString(status), " (", cudaGetErrorName(status), ")");
 }
 
