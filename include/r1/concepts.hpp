@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "r1/core/token_batch.hpp"
-#include "r1/optim/parameter.hpp"
+#include "r1/core/parameter_view.hpp"
 #include "r1/reward/reward.hpp"
 #include "r1/rl/policy_batch.hpp"
 #include "r1/sampling/completion.hpp"

@@ -16,7 +16,7 @@
 #include "r1/core/json.hpp"
 #include "r1/optim/fixed_blocks.hpp"
 #include "r1/optim/optimizer_base.hpp"
-#include "r1/optim/parameter.hpp"
+#include "r1/core/parameter_view.hpp"
 #include "r1/optim/slot_buffers.hpp"
 #include "r1/optim/state_io.hpp"
 

@@ -11,7 +11,7 @@
 #include <tbb/partitioner.h>
 
 #include "r1/core/error.hpp"
-#include "r1/optim/parameter.hpp"
+#include "r1/core/parameter_view.hpp"
 
 namespace r1 {
 

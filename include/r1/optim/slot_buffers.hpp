@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "r1/core/error.hpp"
-#include "r1/optim/parameter.hpp"
+#include "r1/core/parameter_view.hpp"
 #include "r1/optim/state_io.hpp"
 
 namespace r1 {

@@ -1,24 +1,14 @@
 #pragma once
-// What a verifier reads (a Problem) and what it returns (a Reward).
+// What a verifier returns (a Reward) for a Problem (r1/core/problem.hpp).
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "r1/core/json.hpp"
+#include "r1/core/problem.hpp"
 
 namespace r1 {
-
-// One problem with what its verifiers need. Fields a verifier does not use stay empty.
-struct Problem {
-  std::string prompt;
-  std::string answer;                  // gold answer (math, arithmetic), as written in the dataset
-  std::vector<std::int64_t> numbers;   // countdown: the numbers to use
-  std::int64_t target = 0;             // countdown: the value to reach
-  Json tests;                          // code: test cases
-  std::string language;                // language consistency: expected language code ("en", "zh")
-  Json extra;                          // anything else a custom verifier wants
-};
 
 struct RewardComponent {
   std::string name;
