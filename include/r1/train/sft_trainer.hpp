@@ -9,14 +9,23 @@
 //
 // Loss (per optimiser step over a batch B): L = -(1/N) sum_{s in B} sum_{t in completion(s)} log p(x_t | x_<t),
 // N = completion tokens in B (a global token mean, so micro-batching does not change it).
+//
+// Data parallel: with a Communicator of N ranks (r1/dist/), every rank walks the same
+// data order, takes its contiguous share of each batch (r1/dist/shard.hpp), and the
+// gradients are summed over the ranks before clipping (N is the whole batch's count on
+// every rank, so the sum is the whole batch's gradient); every rank then applies the
+// same update. Hooks that write files belong on rank 0 only: the caller adds them there.
 #include <algorithm>
+#include <concepts>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "r1/concepts.hpp"
@@ -24,6 +33,9 @@
 #include "r1/core/json.hpp"
 #include "r1/core/timer.hpp"
 #include "r1/optim/clip_grad_norm.hpp"
+#include "r1/dist/gradient_sync.hpp"
+#include "r1/dist/shard.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/train/data_order.hpp"
 #include "r1/train/hooks.hpp"
 
@@ -67,18 +79,19 @@ struct SftConfig {
   }
 };
 
-template <class ModelT, class OptimizerT>
-  requires Model<ModelT> && Optimizer<OptimizerT>
+template <class ModelT, class OptimizerT, class Comm = SingleProcess>
+  requires Model<ModelT> && Optimizer<OptimizerT> && Communicator<Comm>
 class SftTrainer {
  public:
   using Hook = TrainerHook<SftTrainer>;
   using Schedule = std::function<float(std::int64_t optimizer_step)>;
 
   SftTrainer(SftConfig config, ModelT& model, OptimizerT optimizer, Schedule learning_rate)
-      : config_(config), model_(model), optimizer_(std::move(optimizer)), learning_rate_(std::move(learning_rate)) {
-    config_.validate();
-    require(static_cast<bool>(learning_rate_), "SftTrainer: a learning-rate schedule is required");
-  }
+    requires std::same_as<Comm, SingleProcess>
+      : SftTrainer(config, model, std::move(optimizer), std::move(learning_rate), nullptr) {}
+  // Data parallel over `comm`'s ranks; `comm` outlives the trainer.
+  SftTrainer(SftConfig config, ModelT& model, OptimizerT optimizer, Schedule learning_rate, Comm& comm)
+      : SftTrainer(config, model, std::move(optimizer), std::move(learning_rate), &comm) {}
 
   void add_hook(std::unique_ptr<Hook> hook) { hooks_.push_back(std::move(hook)); }
 
@@ -123,10 +136,25 @@ class SftTrainer {
     skipped_updates_ = skipped;
   }
   const SftConfig& config() const { return config_; }
+  Comm& communicator() { return comm_ != nullptr ? *comm_ : single_process(); }
   ModelT& model() { return model_; }
   OptimizerT& optimizer() { return optimizer_; }
 
  private:
+  SftTrainer(SftConfig config, ModelT& model, OptimizerT optimizer, Schedule learning_rate, Comm* comm)
+      : config_(config),
+        model_(model),
+        optimizer_(std::move(optimizer)),
+        learning_rate_(std::move(learning_rate)),
+        comm_(comm) {
+    config_.validate();
+    require(static_cast<bool>(learning_rate_), "SftTrainer: a learning-rate schedule is required");
+  }
+  Comm& single_process() {
+    if constexpr (std::same_as<Comm, SingleProcess>) return single_process_;
+    else fail("SftTrainer: no communicator");
+  }
+
   void build_batch(std::span<const SftExample> examples, std::size_t begin, std::size_t end, bool from_order) {
     batch_.clear();
     for (std::size_t i = begin; i < end; ++i) {
@@ -152,10 +180,14 @@ class SftTrainer {
       const std::size_t from = std::max<std::size_t>(1, example.prompt.size());
       batch_tokens += length > from ? static_cast<double>(length - from) : 0.0;
     }
+    // This rank's share of the batch; the whole batch on one rank.
+    Comm& comm = communicator();
+    const ShardRange share = shard_of(static_cast<std::int64_t>(batch_size), comm.rank(), comm.size());
     model_.zero_grad();
     double loss = 0;
-    for (std::size_t micro = 0; micro < batch_size; micro += chunk) {
-      const std::size_t end = std::min(batch_size, micro + chunk);
+    for (auto micro = static_cast<std::size_t>(share.begin); micro < static_cast<std::size_t>(share.end);
+         micro += chunk) {
+      const std::size_t end = std::min(static_cast<std::size_t>(share.end), micro + chunk);
       build_batch(examples, first + micro, first + end, /*from_order=*/true);
       model_.score(batch_, 1.0f, scores_);
       d_logprobs_.assign(batch_.total_tokens(), 0.0f);
@@ -165,6 +197,10 @@ class SftTrainer {
           d_logprobs_[static_cast<std::size_t>(t)] = static_cast<float>(-1.0 / batch_tokens);
         }
       model_.backward(batch_, d_logprobs_, {});
+    }
+    if (comm.size() > 1) {
+      all_reduce_gradients(comm, model_.parameters());
+      loss = all_reduce_sum(comm, loss);
     }
     const auto parameters = model_.parameters();
     const double grad_norm = clip_grad_norm(parameters, config_.max_grad_norm);
@@ -192,6 +228,9 @@ class SftTrainer {
   ModelT& model_;
   OptimizerT optimizer_;
   Schedule learning_rate_;
+  Comm* comm_ = nullptr;
+  [[no_unique_address]] std::conditional_t<std::same_as<Comm, SingleProcess>, SingleProcess, std::monostate>
+      single_process_;
   std::vector<std::unique_ptr<Hook>> hooks_;
   std::optional<DataOrder> order_;
   std::int64_t step_ = 0, skipped_updates_ = 0;
