@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,27 @@ inline std::size_t rfind_case_insensitive(std::string_view text, std::string_vie
     std::size_t k = 0;
     while (k < needle.size() && lower(text[start + k]) == needle[k]) ++k;
     if (k == needle.size()) return start;
+  }
+  return std::string_view::npos;
+}
+
+// The last occurrence of `needle` (non-empty), or npos: std::string_view::rfind calls
+// memcmp at every position; this compares only where the first byte matches.
+inline std::size_t find_last(std::string_view text, std::string_view needle) {
+  if (needle.empty() || needle.size() > text.size()) return std::string_view::npos;
+  std::size_t limit = text.size() - needle.size() + 1;  // candidates start below this
+  while (limit > 0) {
+#if defined(__GLIBC__)
+    const void* hit = ::memrchr(text.data(), needle[0], limit);  // vectorised in glibc
+    if (hit == nullptr) return std::string_view::npos;
+    const auto start = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+#else
+    std::size_t start = limit;
+    while (start > 0 && text[start - 1] != needle[0]) --start;
+    if (start-- == 0) return std::string_view::npos;
+#endif
+    if (text.compare(start, needle.size(), needle) == 0) return start;
+    limit = start;
   }
   return std::string_view::npos;
 }
@@ -115,12 +137,13 @@ inline std::vector<MathSpan> find_math_spans(std::string_view text) {
   std::size_t k = 0;
   const auto close_at = [&](std::size_t from, std::string_view closer, bool inline_span) {
     for (std::size_t m = from; m + closer.size() <= text.size(); ++m) {
-      if (inline_span && text[m] == '\n') return std::string_view::npos;
-      if (text[m] == '\\' && closer[0] != '\\') {  // \$ inside $...$
+      const char c = text[m];
+      if (inline_span && c == '\n') return std::string_view::npos;
+      if (c == '\\' && closer[0] != '\\') {  // \$ inside $...$
         ++m;
         continue;
       }
-      if (text.compare(m, closer.size(), closer) == 0) return m;
+      if (c == closer[0] && (closer.size() == 1 || text[m + 1] == closer[1])) return m;
     }
     return std::string_view::npos;
   };
@@ -354,7 +377,7 @@ inline std::vector<std::string_view> find_boxed_contents(std::string_view text) 
 
 // The content of the last <answer>...</answer> block, or nullopt.
 inline std::optional<std::string_view> find_answer_tag(std::string_view text) {
-  const std::size_t open = text.rfind("<answer>");
+  const std::size_t open = extraction_detail::find_last(text, "<answer>");
   if (open == std::string_view::npos) return std::nullopt;
   const std::size_t start = open + 8;
   const std::size_t close = text.find("</answer>", start);
@@ -387,7 +410,7 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
   std::string_view region = completion;
   std::size_t region_offset = 0;
   if (options.after_think) {
-    if (const std::size_t think = completion.rfind("</think>"); think != std::string_view::npos) {
+    if (const std::size_t think = find_last(completion, "</think>"); think != std::string_view::npos) {
       region_offset = think + 8;
       region = completion.substr(region_offset);
     }
@@ -421,7 +444,7 @@ inline std::optional<ExtractedAnswer> extract_answer(std::string_view completion
     if (cue_end != std::string_view::npos) cued = answer_after_cue(region.substr(cue_end), spans, cue_end);
   }
   if (options.gsm8k_marker) {
-    if (const std::size_t marker = completion.rfind("####"); marker != std::string_view::npos) {
+    if (const std::size_t marker = find_last(completion, "####"); marker != std::string_view::npos) {
       std::string_view rest = completion.substr(marker + 4);
       rest = rest.substr(0, rest.find('\n'));
       if (!trim(rest).empty()) return take(rest, "gsm8k");

@@ -120,6 +120,7 @@ inline std::string with_list_commas(std::string_view text) {
   while (k < text.size()) {
     bool replaced = false;
     for (const std::string_view word : {" or ", " and ", " et ", " und ", " \xD0\xB8\xD0\xBB\xD0\xB8 ", " \xD0\xB8 "}) {
+      if (text[k] != ' ') break;  // every separator word starts with a space
       if (text.compare(k, word.size(), word) == 0 && !out.empty()) {
         out += ", ";
         k += word.size();
@@ -180,7 +181,7 @@ inline std::string folded_text(std::string_view text) {
 inline std::string gold_answer_text(std::string_view gold) {
   const auto boxed = find_boxed_contents(gold);
   if (!boxed.empty()) return std::string(boxed.back());
-  if (const std::size_t marker = gold.rfind("####"); marker != std::string_view::npos)
+  if (const std::size_t marker = extraction_detail::find_last(gold, "####"); marker != std::string_view::npos)
     return std::string(extraction_detail::trim(gold.substr(marker + 4)));
   const std::string_view trimmed = extraction_detail::trim(gold);
   // A sentence around the answer ("The answer is $5$.", "$12$ and $13$"): extracted as a
