@@ -56,7 +56,6 @@ void run_grpo(const GrpoOptions& options) {
   r1::Json objective_json = config.value("objective", r1::Json::object());
   if (options.preset) objective_json["preset"] = *options.preset;
   auto objective = r1::GrpoConfig::from_json(objective_json, "config: 'objective'");
-  objective.group_size = trainer_config.group_size;
   r1::Json optimizer_json = config.value("optimizer", r1::Json::object());
   if (options.lr) optimizer_json["lr"] = *options.lr;
   const auto adam = r1::AdamWConfig::from_json(optimizer_json, "config: 'optimizer'");

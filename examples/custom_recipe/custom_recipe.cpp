@@ -59,7 +59,6 @@ int main(int argc, char** argv) {
     sampling.max_new_tokens = 160;
     sampling.eos_token_ids = {*tokenizer.eos_token_id()};
     r1::GrpoConfig objective = r1::GrpoConfig::dr_grpo(160);  // the normaliser: the generation budget
-    objective.group_size = config.group_size;
     r1::AdamWConfig adam{.lr = 1e-4f, .weight_decay = 0.0f};
     r1::GrpoTrainer<Recipe> trainer{config,  policy, r1::KvSampler{sampling, codec.decode}, Verifier{{1.0, 0.1}},
                                     r1::AdamW{adam}, Objective{objective}, codec, r1::ConstantSchedule{adam.lr}};

@@ -58,7 +58,6 @@ inline void train_grpo(Policy& model, std::span<const r1::Problem> problems, con
   r1::GrpoConfig objective;
   objective.beta = 0.0;
   objective.aggregation = r1::Aggregation::token_mean;
-  objective.group_size = grpo.group_size;
   r1::SamplerConfig sampling;
   sampling.temperature = grpo.temperature;
   sampling.max_new_tokens = 160;

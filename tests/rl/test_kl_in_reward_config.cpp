@@ -95,14 +95,12 @@ TEST_CASE("REINFORCE++ with k1 in the token rewards (Hu 2025 §3)") {
 TEST_CASE("GrpoConfig presets carry their papers' settings") {
   const auto dsm = r1::GrpoConfig::deepseekmath();
   CHECK(dsm.beta == 0.04);
-  CHECK(dsm.group_size == 64);
   CHECK(dsm.kl_estimator == r1::KlEstimator::k3);
   CHECK(dsm.aggregation == r1::Aggregation::sequence_mean_token_mean);
   const auto r1_paper = r1::GrpoConfig::r1_paper();
   CHECK(r1_paper.beta == 0.001);
   CHECK(r1_paper.eps_low == 10);
   CHECK(r1_paper.eps_high == 10);
-  CHECK(r1_paper.group_size == 16);
   CHECK(r1_paper.ref_reset_every_steps == 400);
   CHECK_FALSE(r1_paper.reset_reference_at(0));
   CHECK_FALSE(r1_paper.reset_reference_at(399));
@@ -125,12 +123,11 @@ TEST_CASE("GrpoConfig presets carry their papers' settings") {
 
 TEST_CASE("GrpoConfig from JSON: preset, overrides, round trip, errors") {
   const auto config = r1::GrpoConfig::from_json(
-      r1::Json{{"preset", "dapo"}, {"beta", 0.01}, {"kl_estimator", "k2"}, {"policy_loss", "gspo"}, {"group_size", 8}});
+      r1::Json{{"preset", "dapo"}, {"beta", 0.01}, {"kl_estimator", "k2"}, {"policy_loss", "gspo"}});
   CHECK(config.eps_high == 0.28);  // from the preset
   CHECK(config.beta == 0.01);
   CHECK(config.kl_estimator == r1::KlEstimator::k2);
   CHECK(config.policy_loss == r1::PolicyLoss::gspo);
-  CHECK(config.group_size == 8);
   const auto again = r1::GrpoConfig::from_json(config.to_json());
   CHECK(again.to_json() == config.to_json());
   for (const auto& preset : {"deepseekmath", "r1_paper", "dapo", "dr_grpo"})
@@ -150,6 +147,9 @@ TEST_CASE("GrpoConfig from JSON: preset, overrides, round trip, errors") {
   CHECK_THROWS_AS(r1::GrpoConfig::from_json(r1::Json{{"aggregation_constant", 0}}), r1::Error);
   CHECK_THROWS_AS(r1::GrpoConfig::from_json(r1::Json::array()), r1::Error);
   r1::GrpoConfig invalid;
-  invalid.group_size = 0;
+  invalid.overlong_buffer_tokens = 1;  // more than overlong_max_tokens (0)
   CHECK_THROWS_AS(r1::GrpoObjective{invalid}, r1::Error);
+  // G has one home, the trainer's config: the objective's JSON names it and refuses it.
+  CHECK_THROWS_WITH_AS(r1::GrpoConfig::from_json(r1::Json{{"preset", "dapo"}, {"group_size", 16}}, "grpo.json"),
+                       doctest::Contains("grpo.json: field 'group_size' is not an objective setting"), r1::Error);
 }

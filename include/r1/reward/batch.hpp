@@ -3,6 +3,7 @@
 //
 //   auto rewards = r1::verify_batch(verifier, problems, completions);          // pair i: problems[i], completions[i]
 //   auto rewards = r1::verify_groups(verifier, problems, completions, G);      // completion i: problems[i / G]
+//   auto rewards = r1::verify_groups(verifier, problems, indices, completions, G);  // problems[indices[i / G]]
 //
 // Results depend only on the inputs, never on the thread count or schedule: each
 // item is scored independently into its own slot. The only exception is the
@@ -87,6 +88,22 @@ std::vector<Reward> verify_groups(const Verifier& verifier, std::span<const Prob
   require(completions.size() == problems.size() * group_size, "verify_groups: ", completions.size(),
           " completions for ", problems.size(), " problems x ", group_size, " (expected ", problems.size() * group_size, ")");
   return verify_indexed(verifier, problems, completions, [group_size](std::size_t i) { return i / group_size; }, options);
+}
+
+// G completions per chosen problem, prompt-major: completion i is of problems[problem_indices[i / G]].
+template <RewardVerifier Verifier, class Text>
+std::vector<Reward> verify_groups(const Verifier& verifier, std::span<const Problem> problems,
+                                  std::span<const std::size_t> problem_indices, std::span<const Text> completions,
+                                  std::size_t group_size, const BatchOptions& options = {}) {
+  require(group_size > 0, "verify_groups: group_size must be positive");
+  require(completions.size() == problem_indices.size() * group_size, "verify_groups: ", completions.size(),
+          " completions for ", problem_indices.size(), " problems x ", group_size, " (expected ",
+          problem_indices.size() * group_size, ")");
+  for (const std::size_t index : problem_indices)
+    require(index < problems.size(), "verify_groups: problem index ", index, " is out of range (", problems.size(),
+            " problems)");
+  return verify_indexed(
+      verifier, problems, completions, [&](std::size_t i) { return problem_indices[i / group_size]; }, options);
 }
 
 }  // namespace r1

@@ -20,6 +20,14 @@
 
 namespace r1 {
 
+// DAPO's soft overlong punishment (Yu et al. 2025, Eq. 13) in completion tokens:
+// L_max = max_tokens, L_cache = buffer_tokens; max_tokens 0 = off.
+struct OverlongShaping {
+  std::int64_t max_tokens = 0;
+  std::int64_t buffer_tokens = 0;
+  bool enabled() const { return max_tokens > 0; }
+};
+
 struct GrpoConfig {
   // Advantages (r1/rl/advantage.hpp).
   AdvantageEstimator advantage_estimator = AdvantageEstimator::grpo;
@@ -44,23 +52,23 @@ struct GrpoConfig {
   std::int64_t ref_reset_every_steps = 0;  // 0 = never; else the reference becomes the policy every N steps
   // Entropy bonus: loss −= entropy_coef · H.
   double entropy_coef = 0;
-  // Read by the trainer and the reward side, not by the loss.
-  int group_size = 64;                      // G completions per prompt
+  // Reward shaping from the completion's length, applied by the trainer to the
+  // rollout's rewards (overlong_shaping(); r1/train/rollout.hpp). The group size
+  // G is the trainer's (GrpoTrainerConfig::group_size); the presets name theirs.
   std::int64_t overlong_max_tokens = 0;     // DAPO overlong shaping L_max (Eq. 13); 0 = off
   std::int64_t overlong_buffer_tokens = 0;  // DAPO L_cache
 
-  // DeepSeekMath (Shao et al. 2024) §4.2: β 0.04, G 64; ε 0.2 (PPO's value; the
+  // DeepSeekMath (Shao et al. 2024) §4.2: β 0.04 (and G 64); ε 0.2 (PPO's value; the
   // paper does not state ε); per-sequence token mean (Eq. 3); k3 (Eq. 4).
   static GrpoConfig deepseekmath() { return GrpoConfig{}; }
 
-  // DeepSeek-R1 (Nature 2025), Methods: β 0.001, clip ε 10, G 16, and the
+  // DeepSeek-R1 (Nature 2025), Methods: β 0.001, clip ε 10 (and G 16), and the
   // reference replaced by the latest policy every 400 steps. The loss form is
   // DeepSeekMath's (Eq. 3 there).
   static GrpoConfig r1_paper() {
     GrpoConfig config;
     config.beta = 0.001;
     config.eps_low = config.eps_high = 10;
-    config.group_size = 16;
     config.ref_reset_every_steps = 400;
     return config;
   }
@@ -68,7 +76,7 @@ struct GrpoConfig {
   // DAPO (Yu et al. 2025): clip-higher ε_low 0.2, ε_high 0.28 (Eq. 10), no KL
   // (β 0, §2.3), token-level mean (Eq. 8, 12), dynamic sampling of groups whose
   // accuracy is neither 0 nor 1 (Eq. 11), overlong shaping L_max 20480,
-  // L_cache 4096 (Eq. 13, §4.1), G 16 (§4.1).
+  // L_cache 4096 (Eq. 13, §4.1) (and G 16, §4.1).
   static GrpoConfig dapo() {
     GrpoConfig config;
     config.eps_low = 0.2;
@@ -76,7 +84,6 @@ struct GrpoConfig {
     config.beta = 0;
     config.aggregation = Aggregation::token_mean;
     config.filter_zero_std_groups = true;
-    config.group_size = 16;
     config.overlong_max_tokens = 20480;
     config.overlong_buffer_tokens = 4096;
     return config;
@@ -85,7 +92,7 @@ struct GrpoConfig {
   // Dr. GRPO (Liu et al. 2025, "Understanding R1-Zero-Like Training"), Eq. 3:
   // no std division, no 1/|o_i|; the authors' code divides the token sum by the
   // generation budget (generate_max_length 3000 in their Oat-Zero scripts,
-  // which also use G 8 and β 0). Pass your own budget as the constant.
+  // which also use β 0 and G 8). Pass your own budget as the constant.
   static GrpoConfig dr_grpo(double generation_budget_tokens = 3000) {
     GrpoConfig config;
     config.advantage_estimator = AdvantageEstimator::dr_grpo;
@@ -93,7 +100,6 @@ struct GrpoConfig {
     config.aggregation = Aggregation::constant_normaliser;
     config.aggregation_constant = generation_budget_tokens;
     config.beta = 0;
-    config.group_size = 8;
     return config;
   }
 
@@ -120,6 +126,8 @@ struct GrpoConfig {
     return options;
   }
 
+  OverlongShaping overlong_shaping() const { return {overlong_max_tokens, overlong_buffer_tokens}; }
+
   // True on the steps where the reference policy is replaced by the current one.
   bool reset_reference_at(std::int64_t step) const {
     return ref_reset_every_steps > 0 && step > 0 && step % ref_reset_every_steps == 0;
@@ -140,7 +148,6 @@ struct GrpoConfig {
     require(std::isfinite(aggregation_constant) && aggregation_constant > 0, where,
             ": field 'aggregation_constant' must be finite and > 0, got ", aggregation_constant);
     require(ref_reset_every_steps >= 0, where, ": field 'ref_reset_every_steps' must be ≥ 0, got ", ref_reset_every_steps);
-    require(group_size >= 1, where, ": field 'group_size' must be ≥ 1, got ", group_size);
     require(overlong_max_tokens >= 0 && overlong_buffer_tokens >= 0 && overlong_buffer_tokens <= overlong_max_tokens,
             where, ": fields 'overlong_max_tokens' (", overlong_max_tokens, ") and 'overlong_buffer_tokens' (",
             overlong_buffer_tokens, ") must satisfy 0 ≤ buffer ≤ max");
@@ -165,7 +172,6 @@ struct GrpoConfig {
                 {"kl_placement", to_string(kl_placement)},
                 {"ref_reset_every_steps", ref_reset_every_steps},
                 {"entropy_coef", entropy_coef},
-                {"group_size", group_size},
                 {"overlong_max_tokens", overlong_max_tokens},
                 {"overlong_buffer_tokens", overlong_buffer_tokens}};
   }
@@ -177,6 +183,8 @@ struct GrpoConfig {
     GrpoConfig config =
         json.contains("preset") ? preset(json_field<std::string>(json, "preset", where), where) : GrpoConfig{};
     const Json known = config.to_json();
+    require(!json.contains("group_size"), where,
+            ": field 'group_size' is not an objective setting: set G once, as the trainer's 'group_size'");
     for (const auto& [key, value] : json.items())
       require(key == "preset" || known.contains(key), where, ": unknown field '", key, "'");
     // An enum field is its name as text; `parse` names the field in its error.
@@ -206,7 +214,6 @@ struct GrpoConfig {
     set_number("beta", config.beta);
     set_number("ref_reset_every_steps", config.ref_reset_every_steps);
     set_number("entropy_coef", config.entropy_coef);
-    set_number("group_size", config.group_size);
     set_number("overlong_max_tokens", config.overlong_max_tokens);
     set_number("overlong_buffer_tokens", config.overlong_buffer_tokens);
     config.validate(where);

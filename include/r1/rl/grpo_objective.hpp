@@ -17,6 +17,7 @@
 // the whole batch".
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -36,6 +37,13 @@ class GrpoObjective {
   explicit GrpoObjective(const GrpoConfig& config) : config_(config) { config_.validate(); }
 
   const GrpoConfig& config() const { return config_; }
+
+  // What the trainer asks of an objective, by name (r1/rl/objective_capabilities.hpp).
+  bool uses_reference() const { return config_.beta != 0; }
+  std::int64_t reference_reset_every_steps() const { return config_.ref_reset_every_steps; }
+  bool kl_in_reward() const { return config_.kl_placement == KlPlacement::reward && config_.beta != 0; }
+  KlInRewardOptions kl_in_reward_options() const { return config_.kl_in_reward_options(); }
+  OverlongShaping overlong_shaping() const { return config_.overlong_shaping(); }
 
   Advantages advantages(const AdvantageInput& input) const {
     return compute_advantages(input, config_.advantage_options());

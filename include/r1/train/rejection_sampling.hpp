@@ -3,11 +3,10 @@
 // keep the ones the verifier accepts (optionally only the shortest, without
 // duplicates), and hand them on as an SFT dataset, in memory or as JSONL.
 //
-//   auto kept = r1::rejection_sample(teacher, problems, codec, verifier, config);
+//   auto kept = r1::rejection_sample(teacher, problems, codec, verifier, config);   // a KvSampler from config.sampling
+//   auto kept = r1::rejection_sample(teacher, sampler, problems, codec, verifier, config);  // any Sampler
 //   auto examples = r1::to_sft_examples(kept);      // for r1::SftTrainer
 //   r1::write_sft_jsonl("traces.jsonl", kept);     // {"prompt", "completion", "prompt_ids", "completion_ids", "reward"}
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <set>
@@ -22,6 +21,7 @@
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/train/evaluator.hpp"
 #include "r1/train/problem_generation.hpp"
+#include "r1/train/rollout.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/train/text_codec.hpp"
 
@@ -35,6 +35,7 @@ struct RejectionSamplingConfig {
   bool deduplicate = true;        // drop exact duplicate completions of one prompt
   std::uint64_t seed = 0;
   int prompts_per_batch = 64;
+  double verify_budget_ms = BatchOptions{}.item_budget_ms;  // per completion (r1/reward/batch.hpp); <= 0: none
 
   static RejectionSamplingConfig from_json(const Json& json, std::string_view where = "rejection sampling config") {
     require(json.is_object(), where, ": expected a JSON object");
@@ -46,6 +47,7 @@ struct RejectionSamplingConfig {
     c.deduplicate = json_field_or(json, "deduplicate", c.deduplicate, where);
     c.seed = json_field_or(json, "seed", c.seed, where);
     c.prompts_per_batch = json_field_or(json, "prompts_per_batch", c.prompts_per_batch, where);
+    c.verify_budget_ms = json_field_or(json, "verify_budget_ms", c.verify_budget_ms, where);
     require(c.samples_per_prompt >= 1, where, ": 'samples_per_prompt' must be >= 1");
     require(c.keep_per_prompt >= 0, where, ": 'keep_per_prompt' must be >= 0");
     require(c.prompts_per_batch >= 1, where, ": 'prompts_per_batch' must be >= 1");
@@ -66,6 +68,56 @@ struct RejectionSamplingStats {
   std::size_t generated = 0, accepted = 0, kept = 0, prompts_with_any = 0;
 };
 
+// With any Sampler (config.sampling is not read: it configures the KvSampler of the overload below).
+template <class ModelT, class SamplerT, class Verifier>
+  requires Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
+std::vector<AcceptedCompletion> rejection_sample(ModelT& model, SamplerT& sampler, std::span<const Problem> problems,
+                                                 const TextCodec& codec, const Verifier& verifier,
+                                                 const RejectionSamplingConfig& config,
+                                                 RejectionSamplingStats* stats = nullptr) {
+  std::vector<AcceptedCompletion> kept;
+  RejectionSamplingStats counts;
+  const auto g = static_cast<std::size_t>(config.samples_per_prompt);
+  RolloutSettings settings;
+  settings.samples_per_prompt = config.samples_per_prompt;
+  settings.seed = config.seed;
+  settings.verification.item_budget_ms = config.verify_budget_ms;
+  const auto consume = [&](Rollout& rollout) {
+    counts.generated += rollout.size();
+    for (std::size_t p = 0; p < rollout.prompts.size(); ++p) {
+      std::vector<std::size_t> accepted;
+      std::set<std::string> seen;
+      for (std::size_t i = p * g; i < (p + 1) * g; ++i) {
+        if (!reward_is_correct(rollout.rewards[i])) continue;
+        ++counts.accepted;
+        if (config.deduplicate && !seen.insert(rollout.texts[i]).second) continue;
+        accepted.push_back(i);
+      }
+      if (config.prefer_shortest)
+        std::stable_sort(accepted.begin(), accepted.end(), [&](std::size_t a, std::size_t b) {
+          return rollout.completions[a].ids.size() < rollout.completions[b].ids.size();
+        });
+      if (config.keep_per_prompt > 0 && accepted.size() > static_cast<std::size_t>(config.keep_per_prompt))
+        accepted.resize(static_cast<std::size_t>(config.keep_per_prompt));
+      counts.prompts_with_any += accepted.empty() ? 0 : 1;
+      for (const std::size_t i : accepted) {
+        AcceptedCompletion item;
+        item.problem = rollout.problem_of(i);
+        item.prompt_ids = rollout.prompts[p];
+        item.completion_ids = std::move(rollout.completions[i].ids);
+        item.prompt_text = problems[item.problem].prompt;
+        item.completion_text = std::move(rollout.texts[i]);
+        item.reward = std::move(rollout.rewards[i]);
+        kept.push_back(std::move(item));
+      }
+    }
+  };
+  rollout_in_batches(model, sampler, problems, codec, verifier, settings, config.prompts_per_batch, consume);
+  counts.kept = kept.size();
+  if (stats != nullptr) *stats = counts;
+  return kept;
+}
+
 template <class ModelT, class Verifier>
   requires Model<ModelT> && RewardVerifier<Verifier>
 std::vector<AcceptedCompletion> rejection_sample(ModelT& model, std::span<const Problem> problems,
@@ -73,49 +125,7 @@ std::vector<AcceptedCompletion> rejection_sample(ModelT& model, std::span<const 
                                                  const RejectionSamplingConfig& config,
                                                  RejectionSamplingStats* stats = nullptr) {
   KvSampler sampler{config.sampling, codec.decode};
-  std::vector<AcceptedCompletion> kept;
-  RejectionSamplingStats counts;
-  const auto g = static_cast<std::size_t>(config.samples_per_prompt);
-  const auto consume = [&](std::size_t first, std::span<const std::vector<TokenId>> prompts,
-                           const std::vector<Completion>& completions) {
-    std::vector<AcceptedCompletion> candidates(completions.size());
-    tbb::parallel_for(std::size_t{0}, completions.size(), [&](std::size_t i) {
-      auto& candidate = candidates[i];
-      candidate.problem = first + i / g;
-      candidate.completion_ids = completions[i].ids;
-      candidate.completion_text = codec.decode(completions[i].ids);
-      candidate.reward = verifier(problems[candidate.problem], candidate.completion_text);
-    });
-    counts.generated += completions.size();
-    for (std::size_t p = 0; p < prompts.size(); ++p) {
-      std::vector<AcceptedCompletion*> accepted;
-      std::set<std::string> seen;
-      for (std::size_t j = 0; j < g; ++j) {
-        auto& candidate = candidates[p * g + j];
-        if (!reward_is_correct(candidate.reward)) continue;
-        ++counts.accepted;
-        if (config.deduplicate && !seen.insert(candidate.completion_text).second) continue;
-        accepted.push_back(&candidate);
-      }
-      if (config.prefer_shortest)
-        std::stable_sort(accepted.begin(), accepted.end(), [](const auto* a, const auto* b) {
-          return a->completion_ids.size() < b->completion_ids.size();
-        });
-      if (config.keep_per_prompt > 0 && accepted.size() > static_cast<std::size_t>(config.keep_per_prompt))
-        accepted.resize(static_cast<std::size_t>(config.keep_per_prompt));
-      counts.prompts_with_any += accepted.empty() ? 0 : 1;
-      for (auto* candidate : accepted) {
-        candidate->prompt_ids = prompts[p];
-        candidate->prompt_text = problems[candidate->problem].prompt;
-        kept.push_back(std::move(*candidate));
-      }
-    }
-  };
-  generate_for_problems(model, problems, codec, sampler, config.samples_per_prompt, config.seed,
-                        config.prompts_per_batch, consume);
-  counts.kept = kept.size();
-  if (stats != nullptr) *stats = counts;
-  return kept;
+  return rejection_sample(model, sampler, problems, codec, verifier, config, stats);
 }
 
 inline std::vector<SftExample> to_sft_examples(std::span<const AcceptedCompletion> accepted) {
