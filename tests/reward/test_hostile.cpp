@@ -67,6 +67,15 @@ TEST_CASE("huge and deeply nested completions") {
   check_bounded("a long chain of signs", "1", "\\boxed{" + std::string(1900, '-') + "1}", 0.0);
   check_bounded("many phrase markers", "1", repeat("the answer is ", 100000), 0.0);
   check_bounded("many \\text wrappers", "1", "\\boxed{" + repeat("\\text{", 200) + "1" + std::string(200, '}') + "}", 1.0);
+  // The free-text fallbacks (answer cues, math spans, the last number) on hostile text.
+  check_bounded("100k unclosed display spans", "1", repeat("\\[", 100000) + " 1", 1.0);
+  check_bounded("100k unclosed inline spans on one line", "1", repeat("\\( x ", 100000) + " 1", 1.0);
+  check_bounded("100k unclosed $$", "1", repeat("$$ a ", 100000) + " 1", 1.0);
+  check_bounded("100k answer cues without an answer", "1", repeat("answer ", 100000), 0.0);
+  check_bounded("1 MB of three-digit groups", "1", repeat("123 ", 250000), 0.0);
+  check_bounded("100k spans joined by 'or'", "1", repeat("$x = 1$ or ", 100000) + "$x = 1$", 0.0);
+  check_bounded("deep matrices", "1", "\\boxed{" + repeat("\\begin{pmatrix}", 3000) + "1" + repeat("\\end{pmatrix}", 3000) + "}", 0.0);
+  check_bounded("a long chain of relations", "1", "\\boxed{" + repeat("1 < ", 5000) + "1}", 0.0);
 }
 
 TEST_CASE("numbers too large for exact arithmetic") {

@@ -224,7 +224,7 @@ inline std::string normalize_latex_answer(std::string_view raw) {
   using namespace latex_detail;
   std::string text(raw);
 
-  // A matrix row break "\\\\" is kept whole (the "\\ " below would split it).
+  // A matrix row break (two backslashes) is kept whole: the "\\ " rewrite below would split it.
   replace_all(text, "\\\\", "\x1e");
   // Spaces that are not ASCII: no-break, thin and narrow no-break spaces.
   replace_all(text, "\xC2\xA0", " ");
