@@ -5,7 +5,7 @@
 // Config (training_setup.hpp for model/tokenizer/template/train/eval/reward/out), plus:
 //   "trainer":   {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
 //                 "micro_batch_sequences", "temperature", "max_grad_norm", "seed", ...}
-//   "objective": {"preset": "dapo", "beta": 0, ...}        r1/rl/grpo_config.hpp
+//   "objective": {"preset": "dapo", "beta": 0, ...}        r1/rl/grpo_config.hpp (G is the trainer's group_size)
 //   "optimizer": {"lr": 1e-6, "weight_decay": 0, ...}        AdamW
 //   "schedule":  {"type": "cosine", "lr": ..., "total_steps": ...}   default: cosine to 0 over the steps
 //   "sampling":  {"max_new_tokens": 1024, ...}              temperature comes from "trainer"

@@ -60,6 +60,8 @@ tail -1 "$work/grpo/metrics.jsonl" | grep -q '"step":2' || fail "resumed run did
 # Bad input: clear errors naming what is wrong.
 echo '{"trainer": {"stepz": 3}}' >"$work/bad.json"
 expect_error "unknown field 'stepz'" "$r1" grpo --config "$work/bad.json" --model "$base" --train "$work/problems.jsonl" --out "$work/bad"
+echo '{"objective": {"preset": "dapo", "group_size": 16}}' >"$work/bad_group.json"
+expect_error "config: 'objective': field 'group_size' is not an objective setting" "$r1" grpo --config "$work/bad_group.json" --model "$base" --train "$work/problems.jsonl" --out "$work/bad"
 expect_error "'model' is required" "$r1" grpo --train "$work/problems.jsonl" --out "$work/bad"
 expect_error "reward 'magic'" "$r1" eval --config <(echo '{"reward": {"magic": 1}}') --model "$base" --data "$work/problems.jsonl"
 echo 'not json' >"$work/broken.jsonl"
