@@ -79,8 +79,10 @@ inline int literal_decimal_places(const MathExpression& e, std::int32_t index) {
 
 // One interval of a set of reals, its ends as nodes of one expression.
 struct IntervalView {
-  std::int32_t low = -1, high = -1;  // -1: infinite
+  std::int32_t low = -1, high = -1;  // -1: infinite (or a value below)
   bool low_closed = false, high_closed = false;
+  bool low_is_value = false, high_is_value = false;  // an end solved for (-x > -1: x < 1)
+  double low_value = 0.0, high_value = 0.0;
 };
 
 inline bool is_structure(ExprKind kind) {
@@ -207,7 +209,8 @@ class Comparer {
     if (!options_.inequality_matches_interval) return false;
     std::vector<IntervalView> left_set, right_set;
     std::string left_variable, right_variable;
-    if (!as_intervals(left_, x, left_set, left_variable) || !as_intervals(right_, y, right_set, right_variable))
+    if (!as_intervals(left_, x, left_set, left_variable, options_) ||
+        !as_intervals(right_, y, right_set, right_variable, options_))
       return false;
     if (!left_variable.empty() && !right_variable.empty() && left_variable != right_variable) return false;
     if (left_set.size() != right_set.size()) return false;
@@ -220,18 +223,67 @@ class Comparer {
     }
     return true;
   }
-  bool same_end(std::int32_t a, std::int32_t b) const {
+  // Ends of a (left) and b (right): infinite, a node, or a value solved for.
+  bool same_end(std::int32_t a, bool a_is_value, double a_value, std::int32_t b, bool b_is_value, double b_value) const {
+    if (a_is_value || b_is_value) {
+      const double x = a_is_value ? a_value : (a >= 0 ? left_.evaluate_double(a, {}) : std::nan(""));
+      const double y = b_is_value ? b_value : (b >= 0 ? right_.evaluate_double(b, {}) : std::nan(""));
+      return close(x, y, options_.sample_relative_tolerance);
+    }
     if (a < 0 || b < 0) return a == b;
     return equal(a, b);
   }
   bool same_interval(const IntervalView& a, const IntervalView& b) const {
-    return same_end(a.low, b.low) && same_end(a.high, b.high) && a.low_closed == b.low_closed &&
-           a.high_closed == b.high_closed;
+    return same_end(a.low, a.low_is_value, a.low_value, b.low, b.low_is_value, b.low_value) &&
+           same_end(a.high, a.high_is_value, a.high_value, b.high, b.high_is_value, b.high_value) &&
+           a.low_closed == b.low_closed && a.high_closed == b.high_closed;
+  }
+  // lhs < rhs in one variable where both sides are linear in it (-x > -1, 2x + 1 \le 5):
+  // f = lhs - rhs is s*x + f(0), checked at five points; the relation holds on one side
+  // of the root -f(0)/s, the side set by the sign of s. Solved in double, so the ends
+  // compare within sample_relative_tolerance.
+  static bool solve_linear(const MathExpression& e, const ExprNode& n, std::vector<IntervalView>& out,
+                           std::string& variable, const EquivalenceOptions& options) {
+    if (n.items.size() != 2) return false;
+    auto names = e.variables(n.items[0]);
+    const auto more = e.variables(n.items[1]);
+    names.insert(names.end(), more.begin(), more.end());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (names.size() != 1) return false;
+    const auto f = [&](double t) {
+      const std::vector<std::pair<std::string, double>> at{{names[0], t}};
+      return e.evaluate_double(n.items[0], at) - e.evaluate_double(n.items[1], at);
+    };
+    const double f0 = f(0.0);
+    const double slope = f(1.0) - f0;
+    if (!std::isfinite(f0) || !std::isfinite(slope) || std::fabs(slope) < 1e-12) return false;
+    for (const double t : {2.0, -1.5, 3.7})
+      if (!close(f(t), f0 + slope * t, options.sample_relative_tolerance)) return false;
+    const double root = -f0 / slope;
+    variable = names[0];
+    if (n.name == "n") {
+      out.push_back({-1, -1, false, false, false, true, 0.0, root});
+      out.push_back({-1, -1, false, false, true, false, root, 0.0});
+      return true;
+    }
+    IntervalView view;
+    if (slope > 0) {  // f < 0 below the root
+      view.high_is_value = true;
+      view.high_value = root;
+      view.high_closed = n.name[0] == 'l';
+    } else {
+      view.low_is_value = true;
+      view.low_value = root;
+      view.low_closed = n.name[0] == 'l';
+    }
+    out.push_back(view);
+    return true;
   }
   // Reads an inequality in one variable, an interval or a union of intervals as a set
   // of intervals; `variable` is the inequality's variable (empty for an interval).
   static bool as_intervals(const MathExpression& e, std::int32_t index, std::vector<IntervalView>& out,
-                           std::string& variable) {
+                           std::string& variable, const EquivalenceOptions& options) {
     const ExprNode& n = e.node(index);
     const auto infinite = [&](std::int32_t end, bool negative) {
       const ExprNode& m = e.node(end);
@@ -250,7 +302,7 @@ class Comparer {
     }
     if (n.kind == ExprKind::union_of) {
       for (const auto item : n.items)
-        if (e.node(item).kind != ExprKind::tuple || !as_intervals(e, item, out, variable)) return false;
+        if (e.node(item).kind != ExprKind::tuple || !as_intervals(e, item, out, variable, options)) return false;
       return true;
     }
     if (n.kind != ExprKind::inequality) return false;
@@ -259,7 +311,7 @@ class Comparer {
     if (n.items.size() == 2 && n.name == "n") {  // x \ne c: everything but c
       const std::int32_t c = is_variable(n.items[0]) ? n.items[1] : n.items[0];
       variable = e.node(is_variable(n.items[0]) ? n.items[0] : n.items[1]).name;
-      if (!is_variable(n.items[0]) && !is_variable(n.items[1])) return false;
+      if (!is_variable(n.items[0]) && !is_variable(n.items[1])) return solve_linear(e, n, out, variable, options);
       out.push_back({-1, c, false, false});
       out.push_back({c, -1, false, false});
       return true;
@@ -279,7 +331,7 @@ class Comparer {
       view.high = n.items[2];
       view.high_closed = n.name[1] == 'l';
     } else {
-      return false;
+      return solve_linear(e, n, out, variable, options);
     }
     out.push_back(view);
     return true;
