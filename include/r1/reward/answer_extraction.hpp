@@ -313,17 +313,23 @@ inline std::optional<std::string> answer_after_cue(std::string_view after, const
   while (!sentence.empty() && sentence.back() == '*') sentence.remove_suffix(1);
   sentence = trim(sentence);
   if (sentence.empty()) return std::nullopt;
-  // Words (four letters or more, not a LaTeX command) beside a number: the number is the answer.
+  // Words (two letters or more, not a LaTeX command, not the list words "and", "or")
+  // beside a number: the number is the answer ("it is 6", "Jane started 3 hours ago").
   bool has_digit = false;
   bool has_word = false;
-  int run = 0;
-  for (std::size_t k = 0; k < sentence.size(); ++k) {
-    if (is_digit(sentence[k])) has_digit = true;
-    if (is_ascii_letter(sentence[k])) {
-      if (run == 0 && k > 0 && sentence[k - 1] == '\\') run = -1000;  // a command
-      if (++run >= 4) has_word = true;
-    } else {
-      run = 0;
+  std::size_t word_start = 0;
+  bool in_word = false;
+  for (std::size_t k = 0; k <= sentence.size(); ++k) {
+    const bool letter = k < sentence.size() && is_ascii_letter(sentence[k]);
+    if (k < sentence.size() && is_digit(sentence[k])) has_digit = true;
+    if (letter && !in_word) {
+      in_word = true;
+      word_start = k;
+    } else if (!letter && in_word) {
+      in_word = false;
+      const std::string_view word = sentence.substr(word_start, k - word_start);
+      const bool command = word_start > 0 && sentence[word_start - 1] == '\\';
+      if (!command && word.size() >= 2 && word != "and" && word != "or") has_word = true;
     }
   }
   if (has_digit && (has_word || !stated)) {

@@ -318,9 +318,10 @@ class MathAnswer {
     const std::string answer_math = with_list_commas(answer_normal);
     AnswerComparison result = compare_math(gold_math, answer_math);
     if (result.equal) return result;
-    // A decimal comma, 2,74 against 2.74: read as a point only when the other side is a
-    // decimal, so "1,2" stays the list of 1 and 2 against any other gold.
-    if (is_decimal_number(without_spaces(gold_math))) {
+    // A decimal comma, 2,74 against 2.74 or \frac{137}{50}: the answer's comma is read as a
+    // point only against a gold that is not itself a list or tuple, so "1,2" stays the
+    // list of 1 and 2 against "1, 2".
+    if (gold_math.find(',') == std::string::npos) {
       if (const auto reading = decimal_comma_reading(answer_math)) {
         AnswerComparison as_decimal = compare_math(gold_math, *reading);
         if (as_decimal.equal) return {true, "equivalent (decimal comma)"};
