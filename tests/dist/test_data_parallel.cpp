@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "r1/dist/mpi_communicator.hpp"
@@ -12,7 +15,11 @@
 #include "r1/optim/schedule.hpp"
 #include "r1/optim/sgd.hpp"
 #include "r1/train/sft_trainer.hpp"
+#include "r1/tasks/padded_multiplication.hpp"
+#include "r1/train/grpo_trainer.hpp"
 #include "tiny_setup.hpp"
+#include "toy_multiplication.hpp"  // examples/r1_zero: the R1-Zero recipe's tokenizer, codec and policy
+#include "toy_training.hpp"
 
 namespace {
 r1::MpiCommunicator* world = nullptr;
@@ -71,6 +78,93 @@ TEST_CASE("SFT on N ranks: every rank ends with the same weights, and they are o
   const double u = std::ldexp(1.0, -24), n = 36;
   const double gamma = n * u / (1 - n * u);
   const double bound = 3 /*steps*/ * lr * 2 /*|g| terms' sum per weight*/ * n * gamma + 3 * u * scale;
+  INFO("largest weight difference ", worst, " against the bound ", bound, " (ranks: ", comm.size(), ")");
+  CHECK(worst <= bound);
+}
+
+namespace {
+// Step 1's rollout and advantages, and the weights after `steps` GRPO steps of the R1-Zero example's recipe (its
+// committed base, rewards and objective) with SGD, so that a difference of weights is lr times a difference of
+// summed gradients.
+struct GrpoRun {
+  std::vector<std::vector<r1::TokenId>> first_step_ids;
+  std::vector<double> first_step_rewards;
+  std::vector<float> first_step_advantages;
+  std::vector<float> weights;
+};
+
+template <class Comm>
+GrpoRun train_grpo(int steps, float lr, Comm* comm) {
+  using Recipe = r1::Grpo<toy::Policy, r1::KvSampler, toy::Reward, r1::Sgd, r1::GrpoObjective>;
+  const r1::CharTokenizer tokenizer = toy::make_tokenizer();
+  const r1::TextCodec codec = toy::make_codec(tokenizer);
+  toy::Policy model = toy::Policy::load(std::string(R1_SOURCE_DIR) + "/examples/r1_zero/base");
+  r1::PaddedMultiplicationConfig task;
+  const auto problems = r1::padded_multiplication_problems(task, r1::Split::train, 200, 2);
+  r1::GrpoTrainerConfig grpo;
+  grpo.steps = steps;
+  grpo.prompts_per_step = 5;  // uneven over 2 and 3 ranks
+  grpo.group_size = 4;
+  grpo.minibatches_per_rollout = 2;
+  grpo.micro_batch_sequences = 3;
+  grpo.seed = 7;
+  r1::GrpoConfig objective;
+  objective.beta = 0.0;
+  objective.aggregation = r1::Aggregation::token_mean;
+  r1::SamplerConfig sampling;
+  sampling.max_new_tokens = 96;
+  sampling.eos_token_ids = {*tokenizer.eos_token_id()};
+  sampling.decodable_vocab_size = codec.vocab_size;
+  GrpoRun run;
+  auto train = [&](auto& trainer) {
+    trainer.step(problems);
+    for (const auto& completion : trainer.last_rollout().completions) run.first_step_ids.push_back(completion.ids);
+    run.first_step_rewards = trainer.last_rollout().scores();
+    run.first_step_advantages = trainer.last_advantages().per_completion;
+    trainer.fit(problems);
+  };
+  const auto args = std::make_tuple(grpo, std::ref(model), r1::KvSampler{sampling, codec.decode},
+                                    toy::Reward{{1.0, 0.1}}, r1::Sgd{r1::SgdConfig{lr}}, r1::GrpoObjective{objective},
+                                    codec, r1::ConstantSchedule{lr});
+  if constexpr (std::is_same_v<Comm, r1::SingleProcess>) {
+    auto trainer = std::make_from_tuple<r1::GrpoTrainer<Recipe>>(args);
+    train(trainer);
+  } else {
+    auto trainer = std::make_from_tuple<r1::GrpoTrainer<Recipe, Comm>>(std::tuple_cat(args, std::tie(*comm)));
+    train(trainer);
+  }
+  const auto flat = model.flat_parameters();
+  run.weights.assign(flat.begin(), flat.end());
+  return run;
+}
+}  // namespace
+
+TEST_CASE("GRPO on N ranks samples what one process samples, and ends at its weights") {
+  r1::MpiCommunicator& comm = *world;
+  const int steps = 3;
+  const float lr = 0.05f;
+  const GrpoRun alone = train_grpo<r1::SingleProcess>(steps, lr, nullptr);
+  const GrpoRun parallel = train_grpo<r1::MpiCommunicator>(steps, lr, &comm);
+  // Step 1: the same policy, the same noise keys (seed, step, prompt, sample): the same tokens, rewards and
+  // advantages, bit for bit, though each rank sampled only its share of the prompts.
+  REQUIRE(parallel.first_step_ids.size() == 20);
+  CHECK(parallel.first_step_ids == alone.first_step_ids);
+  CHECK(parallel.first_step_rewards == alone.first_step_rewards);
+  CHECK(parallel.first_step_advantages == alone.first_step_advantages);
+  std::vector<float> root = parallel.weights;
+  comm.broadcast(std::span<char>(reinterpret_cast<char*>(root.data()), root.size() * sizeof(float)), 0);
+  CHECK(root == parallel.weights);  // every rank applied the same updates
+  // The weights: 2 minibatches x 3 steps of SGD, each a sum over at most n = 10 sequences x 96 tokens of
+  // token-mean loss gradients, |d loss / d logit| <= 1/T per token over all tokens, so the terms of one weight's
+  // gradient sum to at most ~2 (O(1) activations); two summation orders differ by at most 2 gamma_n times that.
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < alone.weights.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(alone.weights[i]) - parallel.weights[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(alone.weights[i])));
+  }
+  const double u = std::ldexp(1.0, -24), n = 960;
+  const double gamma = n * u / (1 - n * u);
+  const double bound = 2 * steps * lr * 2 * 2 * gamma + 6 * u * scale;
   INFO("largest weight difference ", worst, " against the bound ", bound, " (ranks: ", comm.size(), ")");
   CHECK(worst <= bound);
 }

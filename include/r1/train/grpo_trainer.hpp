@@ -15,7 +15,19 @@
 //        epochs_per_rollout passes of minibatches_per_rollout optimiser steps, each
 //        accumulated over micro-batches; the loss is the Objective's
 //   7    metrics; hooks (hooks.hpp) wrap the step for logging, evaluation and checkpoints.
+//
+// Data parallel (GrpoTrainer<Recipe, Comm> with a Communicator of N ranks, r1/dist/):
+// every rank draws the same prompts; each samples and verifies its contiguous share,
+// by whole groups, and the shares are gathered in order (rollout_gather.hpp), so every
+// rank holds the step's whole rollout: the samples one process would draw (the noise
+// is keyed by seed, step, prompt and sample, never by rank), and the same advantages,
+// zero-std filtering, reference resets and metrics. Each minibatch's sequences are
+// split over the ranks again; the loss normalisers are the whole minibatch's, so the
+// gradients summed over ranks (dist/gradient_sync.hpp) are the minibatch's, the clip
+// norm is global, and every rank applies the same update. Hooks that write files
+// belong on rank 0 only: the caller adds them there.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -25,7 +37,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "r1/concepts.hpp"
@@ -39,6 +53,9 @@
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/hooks.hpp"
 #include "r1/train/rollout.hpp"
+#include "r1/train/rollout_gather.hpp"
+#include "r1/dist/gradient_sync.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1 {
@@ -59,7 +76,8 @@ namespace detail {
 inline double finite_mean(double sum, double count) { return count > 0 ? sum / count : 0.0; }
 }  // namespace detail
 
-template <class Recipe>
+template <class Recipe, class Comm = SingleProcess>
+  requires Communicator<Comm>
 class GrpoTrainer {
  public:
   using Policy = typename Recipe::Policy;
@@ -72,22 +90,14 @@ class GrpoTrainer {
 
   GrpoTrainer(GrpoTrainerConfig config, Policy& policy, SamplerType sampler, Verifier verifier, OptimizerType optimizer,
               ObjectiveType objective, TextCodec codec, Schedule learning_rate)
-      : config_(config),
-        policy_(policy),
-        sampler_(std::move(sampler)),
-        verifier_(std::move(verifier)),
-        optimizer_(std::move(optimizer)),
-        objective_(std::move(objective)),
-        codec_(std::move(codec)),
-        learning_rate_(std::move(learning_rate)) {
-    config_.validate();
-    require(static_cast<bool>(codec_.render_prompt) && static_cast<bool>(codec_.decode),
-            "GrpoTrainer: the text codec needs render_prompt and decode");
-    require(static_cast<bool>(learning_rate_), "GrpoTrainer: a learning-rate schedule is required");
-    if (objective_uses_reference(objective_)) reference_.emplace(policy_);
-    kl_in_reward_ = objective_kl_in_reward(objective_);
-    require(!kl_in_reward_ || reference_, "GrpoTrainer: an objective with the KL in the reward must use a reference");
-  }
+    requires std::same_as<Comm, SingleProcess>
+      : GrpoTrainer(config, policy, std::move(sampler), std::move(verifier), std::move(optimizer), std::move(objective),
+                    std::move(codec), std::move(learning_rate), nullptr) {}
+  // Data parallel over `comm`'s ranks; `comm` outlives the trainer.
+  GrpoTrainer(GrpoTrainerConfig config, Policy& policy, SamplerType sampler, Verifier verifier, OptimizerType optimizer,
+              ObjectiveType objective, TextCodec codec, Schedule learning_rate, Comm& comm)
+      : GrpoTrainer(config, policy, std::move(sampler), std::move(verifier), std::move(optimizer), std::move(objective),
+                    std::move(codec), std::move(learning_rate), &comm) {}
 
   void add_hook(std::unique_ptr<Hook> hook) { hooks_.push_back(std::move(hook)); }
 
@@ -122,6 +132,7 @@ class GrpoTrainer {
     skipped_updates_ = skipped_updates;
   }
   const GrpoTrainerConfig& config() const { return config_; }
+  Comm& communicator() { return comm(); }
   Policy& policy() { return policy_; }
   Policy* reference() { return reference_ ? &*reference_ : nullptr; }
   SamplerType& sampler() { return sampler_; }
@@ -133,6 +144,31 @@ class GrpoTrainer {
   const Advantages& last_advantages() const { return advantages_; }
 
  private:
+  GrpoTrainer(GrpoTrainerConfig config, Policy& policy, SamplerType sampler, Verifier verifier, OptimizerType optimizer,
+              ObjectiveType objective, TextCodec codec, Schedule learning_rate, Comm* comm)
+      : config_(config),
+        policy_(policy),
+        sampler_(std::move(sampler)),
+        verifier_(std::move(verifier)),
+        optimizer_(std::move(optimizer)),
+        objective_(std::move(objective)),
+        codec_(std::move(codec)),
+        learning_rate_(std::move(learning_rate)),
+        comm_(comm) {
+    config_.validate();
+    require(static_cast<bool>(codec_.render_prompt) && static_cast<bool>(codec_.decode),
+            "GrpoTrainer: the text codec needs render_prompt and decode");
+    require(static_cast<bool>(learning_rate_), "GrpoTrainer: a learning-rate schedule is required");
+    if (objective_uses_reference(objective_)) reference_.emplace(policy_);
+    kl_in_reward_ = objective_kl_in_reward(objective_);
+    require(!kl_in_reward_ || reference_, "GrpoTrainer: an objective with the KL in the reward must use a reference");
+  }
+
+  Comm& comm() {
+    if constexpr (std::same_as<Comm, SingleProcess>) return comm_ != nullptr ? *comm_ : single_process_;
+    else return *comm_;
+  }
+
   struct UpdateTotals {
     double loss = 0, kl = 0, entropy = 0, approx_kl = 0, ratio = 0, clip_low = 0, clip_high = 0, tokens = 0;
     double grad_norm_sum = 0;
@@ -156,7 +192,8 @@ class GrpoTrainer {
     Stopwatch total;
     if (reference_ && objective_resets_reference_at(objective_, step_)) *reference_ = policy_;  // R1: every N steps
     // 1-4. The step's problems; render, sample G each from pi_old, decode, verify.
-    rollout_ = run_rollout(policy_, sampler_, problems, next_problem_indices(), codec_, verifier_, rollout_settings());
+    rollout_ = gather_rollout(comm(), run_rollout(policy_, sampler_, problems, rank_share(comm(), next_problem_indices()),
+                                                  codec_, verifier_, rollout_settings()));
     apply_overlong_shaping(rollout_, objective_overlong_shaping(objective_));
     advantages_ = group_advantages();  // 5
     Stopwatch training;
@@ -229,16 +266,19 @@ class GrpoTrainer {
     return single_pass && !kl_in_reward_ ? OldLogprobs::current : OldLogprobs::recomputed;
   }
 
-  // Log-probs of every token of `data` under `model`, in order, scored a micro-batch at a time.
+  // Log-probs of every token of `data` under `model`, in order, scored a micro-batch at a time (each rank its
+  // share of the sequences, gathered in order).
   std::vector<float> score_all(Policy& model, const TrainingSequences& data) {
     std::vector<float> logprobs;
+    const ShardRange share = shard_of(static_cast<std::int64_t>(data.size()), comm().rank(), comm().size());
+    const auto first = static_cast<std::size_t>(share.begin), last = static_cast<std::size_t>(share.end);
     const std::size_t chunk = micro_batch_size(data.size());
-    for (std::size_t begin = 0; begin < data.size(); begin += chunk) {
-      data.fill_token_batch(begin, std::min(begin + chunk, data.size()), batch_);
+    for (std::size_t begin = first; begin < last; begin += chunk) {
+      data.fill_token_batch(begin, std::min(begin + chunk, last), batch_);
       model.score(batch_, config_.temperature, scores_);
       logprobs.insert(logprobs.end(), scores_.logprobs.begin(), scores_.logprobs.end());
     }
-    return logprobs;
+    return gather_floats(comm(), logprobs);
   }
 
   std::size_t micro_batch_size(std::size_t sequences) const {
@@ -248,12 +288,16 @@ class GrpoTrainer {
   // One optimiser step on sequences [begin, end), accumulated over micro-batches.
   void update_on(const TrainingSequences& data, std::size_t begin, std::size_t end, OldLogprobs old_source,
                  UpdateTotals& totals) {
-    const BatchTotals normalisers = data.totals(begin, end);
+    const BatchTotals normalisers = data.totals(begin, end);  // the whole minibatch's, on every rank
     policy_.zero_grad();
     LossResult minibatch;
     bool finite = true;
     const std::size_t chunk = micro_batch_size(end - begin);
-    for (std::size_t micro = begin; micro < end; micro += chunk) {
+    const std::size_t whole = end - begin;
+    const ShardRange share = shard_of(static_cast<std::int64_t>(whole), comm().rank(), comm().size());
+    const std::size_t first = begin + static_cast<std::size_t>(share.begin);
+    end = begin + static_cast<std::size_t>(share.end);
+    for (std::size_t micro = first; micro < end; micro += chunk) {
       const std::size_t micro_end = std::min(micro + chunk, end);
       data.fill_token_batch(micro, micro_end, batch_);
       policy_.score(batch_, config_.temperature, scores_);
@@ -268,6 +312,10 @@ class GrpoTrainer {
       finite = finite && std::isfinite(part.loss);
       accumulate(minibatch, part);
       if (finite) policy_.backward(batch_, d_logprobs_, d_entropies_);
+    }
+    if (comm().size() > 1) {
+      finite = sum_over_ranks(minibatch, finite);
+      if (finite) all_reduce_gradients(comm(), policy_.parameters());
     }
     step_optimizer(finite, totals);
     totals.add(minibatch);
@@ -289,6 +337,29 @@ class GrpoTrainer {
     ++optimizer_steps_;
     ++totals.updates;
     totals.grad_norm_sum += grad_norm;
+  }
+
+  // A minibatch's result over all ranks (sums, token-weighted means) in one all-reduce; true when every rank's
+  // loss was finite.
+  bool sum_over_ranks(LossResult& result, bool finite) {
+    const double t = result.tokens;
+    std::array<double, 10> sums{result.loss,          result.policy_loss,     result.kl * t,
+                                result.entropy * t,   result.approx_kl_old * t, result.mean_ratio * t,
+                                result.clip_fraction_low * t, result.clip_fraction_high * t,
+                                t,                    finite ? 0.0 : 1.0};
+    comm().all_reduce_sum(std::span<double>(sums));
+    const double tokens = sums[8];
+    const auto mean = [&](double sum) { return tokens > 0 ? sum / tokens : 0.0; };
+    result.loss = sums[0];
+    result.policy_loss = sums[1];
+    result.kl = mean(sums[2]);
+    result.entropy = mean(sums[3]);
+    result.approx_kl_old = mean(sums[4]);
+    result.mean_ratio = mean(sums[5]);
+    result.clip_fraction_low = mean(sums[6]);
+    result.clip_fraction_high = mean(sums[7]);
+    result.tokens = tokens;
+    return sums[9] == 0;
   }
 
   // Combines micro-batch results into a minibatch result (token-weighted means).
@@ -388,6 +459,9 @@ class GrpoTrainer {
   TokenScores scores_, reference_scores_;
   PolicyBatchBuilder policy_batch_;
   std::vector<float> d_logprobs_, d_entropies_;
+  Comm* comm_ = nullptr;
+  [[no_unique_address]] std::conditional_t<std::same_as<Comm, SingleProcess>, SingleProcess, std::monostate>
+      single_process_;
 };
 
 }  // namespace r1
