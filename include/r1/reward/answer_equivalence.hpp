@@ -14,6 +14,7 @@
 //   inequality against the interval it describes (x > 2 is (2, \infty); Math-Verify's
 //   allow_set_relation_comp, on here because a person marks it right);
 // - matrices element by element, whatever their brackets (pmatrix == bmatrix);
+// - a ratio a:b against a number by its value (5:12 == 5/12), against a ratio term by term;
 // - a decimal gold accepts an answer that rounds to it at the gold's precision
 //   (gold 3.14: \pi and 3.1416 are right). With one decimal place the answer must not
 //   itself be a short decimal (gold 0.5, answer 0.54 is wrong). A gold that is not a
@@ -160,6 +161,8 @@ class Comparer {
       if (!(a_unordered && b_unordered)) return false;
       return unordered_equal(a.items, b.items);
     }
+    if (a.kind == ExprKind::divide && b.kind == ExprKind::divide && a.open == ':' && b.open == ':')
+      return equal(a.first, b.first) && equal(a.second, b.second);  // 5:12 against 5:12, term by term
     return values_equal(x, y);
   }
 

@@ -49,7 +49,7 @@ enum class MathFunction : std::uint8_t { sqrt, sin, cos, tan, sec, csc, cot, arc
 struct ExprNode {
   ExprKind kind = ExprKind::number;
   MathFunction function = MathFunction::sqrt;
-  char open = 0, close = 0;   // tuple brackets
+  char open = 0, close = 0;   // tuple brackets; ':' on a divide written as a ratio (5:12)
   std::int32_t first = -1;    // operand / left / base / index of the root
   std::int32_t second = -1;   // right / exponent / radicand / log base
   std::int32_t number = -1;   // index into numbers; for an equation, how many sides its chain had
@@ -423,8 +423,9 @@ class MathExpressionParser {
     node.name = std::move(relations);
     return add(std::move(node));
   }
-  // ratio := union (':' union)*. Two terms are their quotient (5:12 == \frac{5}{12} == 10:24);
-  // three or more are an ordered tuple (1:2:3), compared term by term.
+  // ratio := union (':' union)*. Two terms are their quotient, marked as a ratio (open
+  // ':'), so 5:12 == \frac{5}{12} while two ratios compare term by term (3:30 is also a
+  // time, and 1:10 is not it); three or more are an ordered tuple (1:2:3).
   std::int32_t parse_ratio() {
     std::vector<std::int32_t> terms{parse_union()};
     while (!failed_ && accept(':')) {
@@ -432,7 +433,14 @@ class MathExpressionParser {
       if (terms.size() > 64) fail();
     }
     if (failed_ || terms.size() == 1) return terms[0];
-    if (terms.size() == 2) return binary(ExprKind::divide, terms[0], terms[1]);
+    if (terms.size() == 2) {
+      ExprNode node;
+      node.kind = ExprKind::divide;
+      node.open = node.close = ':';
+      node.first = terms[0];
+      node.second = terms[1];
+      return add(std::move(node));
+    }
     ExprNode node;
     node.kind = ExprKind::tuple;
     node.open = node.close = ':';
