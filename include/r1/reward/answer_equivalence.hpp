@@ -51,12 +51,12 @@ struct EquivalenceOptions {
 namespace equivalence_detail {
 
 // Names an answer rather than being one: a variable (x, x_1, \alpha), letters written
-// together (PQ, AB: a product of variables, where e and \pi may appear among other
-// letters, "Area"), or a tuple of labels ((a, b)). No numbers, no operators.
+// together (PQ, AB: a product of variables, where e may appear among other letters,
+// "Area"), or a tuple of labels ((a, b)). No numbers, no operators, no \pi (\pi r is a value).
 inline bool is_label_product(const MathExpression& e, std::int32_t index, int depth) {
   const ExprNode& n = e.node(index);
   if (depth > 32) return false;
-  if (n.kind == ExprKind::variable || n.kind == ExprKind::euler || n.kind == ExprKind::pi) return true;
+  if (n.kind == ExprKind::variable || n.kind == ExprKind::euler) return true;
   return n.kind == ExprKind::multiply && is_label_product(e, n.first, depth + 1) && is_label_product(e, n.second, depth + 1);
 }
 inline bool is_label(const MathExpression& e, std::int32_t index) {

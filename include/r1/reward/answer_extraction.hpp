@@ -332,6 +332,10 @@ inline std::optional<std::string> answer_after_cue(std::string_view after, const
       if (!command && word.size() >= 2 && word != "and" && word != "or") has_word = true;
     }
   }
+  // A choice letter first, "(B) 12 apples": the sentence is the answer (MathAnswer reads the letter).
+  const bool choice_first = (sentence.size() >= 3 && sentence[0] == '(' && is_ascii_letter(sentence[1]) && sentence[2] == ')') ||
+                            (sentence.size() >= 2 && is_ascii_letter(sentence[0]) && sentence[1] == ')');
+  if (choice_first) return std::string(sentence);
   if (has_digit && (has_word || !stated)) {
     const auto [begin, end] = last_number_span(sentence);
     if (begin != std::string_view::npos) return std::string(sentence.substr(begin, end - begin));
