@@ -350,7 +350,8 @@ class MathExpressionParser {
   // The relation at the cursor, consumed: '=' (also \approx: '~'), '<', '>', 'l' (\le),
   // 'g' (\ge), 'n' (\ne); 0 when none. ASCII, LaTeX and Unicode spellings are one relation.
   char accept_relation() {
-    skip_spaces();
+    const char c = peek_char();
+    if (c != '<' && c != '>' && c != '=' && c != '!' && c != '\\' && c != '\xE2') return 0;
     if (accept_text("<=") || accept_command("leq") || accept_command("le") || accept_command("leqslant") ||
         accept_text("\xE2\x89\xA4"))
       return 'l';
