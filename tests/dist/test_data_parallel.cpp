@@ -16,7 +16,9 @@
 #include "r1/optim/sgd.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/tasks/padded_multiplication.hpp"
+#include "r1/train/evaluator.hpp"
 #include "r1/train/grpo_trainer.hpp"
+#include "r1/train/rejection_sampling.hpp"
 #include "tiny_setup.hpp"
 #include "toy_multiplication.hpp"  // examples/r1_zero: the R1-Zero recipe's tokenizer, codec and policy
 #include "toy_training.hpp"
@@ -167,6 +169,44 @@ TEST_CASE("GRPO on N ranks samples what one process samples, and ends at its wei
   const double bound = 2 * steps * lr * 2 * 2 * gamma + 6 * u * scale;
   INFO("largest weight difference ", worst, " against the bound ", bound, " (ranks: ", comm.size(), ")");
   CHECK(worst <= bound);
+}
+
+TEST_CASE("evaluation and rejection sampling on N ranks give one process's results, in its order") {
+  r1::MpiCommunicator& comm = *world;
+  const r1::CharTokenizer tokenizer = toy::make_tokenizer();
+  const r1::TextCodec codec = toy::make_codec(tokenizer);
+  toy::Policy model = toy::Policy::load(std::string(R1_SOURCE_DIR) + "/examples/r1_zero/base");
+  r1::PaddedMultiplicationConfig task;
+  const auto problems = r1::padded_multiplication_problems(task, r1::Split::held_out, 13, 3);
+  const toy::Reward reward{{1.0, 0.1}};
+  r1::EvaluationConfig config;
+  config.samples_per_problem = 3;
+  config.prompts_per_batch = 4;  // 13 problems: uneven batches and shares
+  config.sampling.max_new_tokens = 96;
+  config.sampling.temperature = 0.6f;
+  config.sampling.top_p = 0.95f;
+  config.sampling.eos_token_ids = {*tokenizer.eos_token_id()};
+  std::vector<r1::EvaluatedCompletion> alone_details, parallel_details;
+  const auto alone = r1::evaluate(model, problems, codec, reward, config, &alone_details);
+  const auto parallel = r1::evaluate(comm, model, problems, codec, reward, config, &parallel_details);
+  CHECK(parallel.to_json() == alone.to_json());
+  REQUIRE(parallel_details.size() == alone_details.size());
+  for (std::size_t i = 0; i < alone_details.size(); ++i) {
+    CHECK(parallel_details[i].problem == alone_details[i].problem);
+    CHECK(parallel_details[i].text == alone_details[i].text);
+  }
+  r1::RejectionSamplingConfig rejection;
+  rejection.samples_per_prompt = 4;
+  rejection.prompts_per_batch = 3;
+  rejection.sampling = config.sampling;
+  const auto kept_alone = r1::rejection_sample(model, problems, codec, reward, rejection);
+  r1::KvSampler sampler{rejection.sampling, codec.decode};
+  const auto kept_parallel = r1::rejection_sample(comm, model, sampler, problems, codec, reward, rejection);
+  REQUIRE(kept_parallel.size() == kept_alone.size());
+  for (std::size_t i = 0; i < kept_alone.size(); ++i) {
+    CHECK(kept_parallel[i].problem == kept_alone[i].problem);
+    CHECK(kept_parallel[i].completion_ids == kept_alone[i].completion_ids);
+  }
 }
 
 int main(int argc, char** argv) {

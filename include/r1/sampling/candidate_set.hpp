@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/token_batch.hpp"
 
@@ -107,7 +108,10 @@ class CandidateBuffer {
  private:
   std::vector<Candidate> storage_;
   std::vector<std::uint8_t> marks_;
-  std::vector<float> weights_;
+  // 64-byte aligned: Eigen's exp and sum in softmax_weights start their packets at the first aligned element,
+  // so on a plain vector the rounding of a draw followed where the heap put this buffer (an R1-Zero run's
+  // weights changed with an unrelated allocation at the start of main).
+  AlignedVector<float> weights_;
 };
 
 }  // namespace r1

@@ -17,6 +17,7 @@
 #include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/sampling/sampler_config.hpp"
 #include "r1/train/evaluation.hpp"
@@ -77,11 +78,14 @@ struct EvaluatedCompletion {
 // With any Sampler: `sampler` draws the k samples of each problem, `greedy`
 // (when not null) its one greedy completion; config.sampling and config.greedy
 // are not read (they configure the KvSamplers of the overload below).
-template <class ModelT, class SamplerT, class Verifier>
-  requires Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
-EvaluationReport evaluate(ModelT& model, SamplerT& sampler, SamplerT* greedy, std::span<const Problem> problems,
-                          const TextCodec& codec, const Verifier& verifier, const EvaluationConfig& config,
-                          std::vector<EvaluatedCompletion>* details = nullptr) {
+//
+// Over N ranks (`comm`, r1/dist/), each rank samples its share of every batch of problems and every rank
+// returns the whole report (and details), as one process would.
+template <class Comm, class ModelT, class SamplerT, class Verifier>
+  requires Communicator<Comm> && Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
+EvaluationReport evaluate(Comm& comm, ModelT& model, SamplerT& sampler, SamplerT* greedy,
+                          std::span<const Problem> problems, const TextCodec& codec, const Verifier& verifier,
+                          const EvaluationConfig& config, std::vector<EvaluatedCompletion>* details = nullptr) {
   require(!problems.empty(), "evaluate: no problems");
   std::vector<ProblemResult> results(problems.size());
   const auto run = [&](SamplerT& run_sampler, int samples, bool is_greedy) {
@@ -89,7 +93,7 @@ EvaluationReport evaluate(ModelT& model, SamplerT& sampler, SamplerT* greedy, st
     settings.samples_per_prompt = samples;
     settings.seed = config.seed;
     settings.verification.item_budget_ms = config.verify_budget_ms;
-    rollout_in_batches(model, run_sampler, problems, codec, verifier, settings, config.prompts_per_batch,
+    rollout_in_batches(comm, model, run_sampler, problems, codec, verifier, settings, config.prompts_per_batch,
                        [&](Rollout& rollout) {
                          for (std::size_t i = 0; i < rollout.size(); ++i) {
                            const auto& completion = rollout.completions[i];
@@ -114,11 +118,20 @@ EvaluationReport evaluate(ModelT& model, SamplerT& sampler, SamplerT* greedy, st
   return summarize_evaluation(results, config.pass_at_ks);
 }
 
+template <class ModelT, class SamplerT, class Verifier>
+  requires Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
+EvaluationReport evaluate(ModelT& model, SamplerT& sampler, SamplerT* greedy, std::span<const Problem> problems,
+                          const TextCodec& codec, const Verifier& verifier, const EvaluationConfig& config,
+                          std::vector<EvaluatedCompletion>* details = nullptr) {
+  SingleProcess one;
+  return evaluate(one, model, sampler, greedy, problems, codec, verifier, config, details);
+}
+
 // With KvSamplers: config.sampling for the k samples, and its greedy twin
 // (temperature 0, no truncation) when config.greedy.
-template <class ModelT, class Verifier>
-  requires Model<ModelT> && RewardVerifier<Verifier>
-EvaluationReport evaluate(ModelT& model, std::span<const Problem> problems, const TextCodec& codec,
+template <class Comm, class ModelT, class Verifier>
+  requires Communicator<Comm> && Model<ModelT> && RewardVerifier<Verifier>
+EvaluationReport evaluate(Comm& comm, ModelT& model, std::span<const Problem> problems, const TextCodec& codec,
                           const Verifier& verifier, const EvaluationConfig& config,
                           std::vector<EvaluatedCompletion>* details = nullptr) {
   KvSampler sampler{config.sampling, codec.decode};
@@ -128,7 +141,16 @@ EvaluationReport evaluate(ModelT& model, std::span<const Problem> problems, cons
   greedy_sampling.top_k = 0;
   greedy_sampling.min_p = 0.0f;
   KvSampler greedy{greedy_sampling, codec.decode};
-  return evaluate(model, sampler, config.greedy ? &greedy : nullptr, problems, codec, verifier, config, details);
+  return evaluate(comm, model, sampler, config.greedy ? &greedy : nullptr, problems, codec, verifier, config, details);
+}
+
+template <class ModelT, class Verifier>
+  requires Model<ModelT> && RewardVerifier<Verifier>
+EvaluationReport evaluate(ModelT& model, std::span<const Problem> problems, const TextCodec& codec,
+                          const Verifier& verifier, const EvaluationConfig& config,
+                          std::vector<EvaluatedCompletion>* details = nullptr) {
+  SingleProcess one;
+  return evaluate(one, model, problems, codec, verifier, config, details);
 }
 
 }  // namespace r1

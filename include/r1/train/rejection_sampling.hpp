@@ -17,6 +17,7 @@
 #include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/io/jsonl.hpp"
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/train/evaluator.hpp"
@@ -69,11 +70,13 @@ struct RejectionSamplingStats {
 };
 
 // With any Sampler (config.sampling is not read: it configures the KvSampler of the overload below).
-template <class ModelT, class SamplerT, class Verifier>
-  requires Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
-std::vector<AcceptedCompletion> rejection_sample(ModelT& model, SamplerT& sampler, std::span<const Problem> problems,
-                                                 const TextCodec& codec, const Verifier& verifier,
-                                                 const RejectionSamplingConfig& config,
+// Over N ranks (`comm`, r1/dist/), each rank samples its share of every batch and every rank returns all
+// accepted completions, in the order of one process.
+template <class Comm, class ModelT, class SamplerT, class Verifier>
+  requires Communicator<Comm> && Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
+std::vector<AcceptedCompletion> rejection_sample(Comm& comm, ModelT& model, SamplerT& sampler,
+                                                 std::span<const Problem> problems, const TextCodec& codec,
+                                                 const Verifier& verifier, const RejectionSamplingConfig& config,
                                                  RejectionSamplingStats* stats = nullptr) {
   std::vector<AcceptedCompletion> kept;
   RejectionSamplingStats counts;
@@ -112,10 +115,20 @@ std::vector<AcceptedCompletion> rejection_sample(ModelT& model, SamplerT& sample
       }
     }
   };
-  rollout_in_batches(model, sampler, problems, codec, verifier, settings, config.prompts_per_batch, consume);
+  rollout_in_batches(comm, model, sampler, problems, codec, verifier, settings, config.prompts_per_batch, consume);
   counts.kept = kept.size();
   if (stats != nullptr) *stats = counts;
   return kept;
+}
+
+template <class ModelT, class SamplerT, class Verifier>
+  requires Sampler<SamplerT, ModelT> && RewardVerifier<Verifier>
+std::vector<AcceptedCompletion> rejection_sample(ModelT& model, SamplerT& sampler, std::span<const Problem> problems,
+                                                 const TextCodec& codec, const Verifier& verifier,
+                                                 const RejectionSamplingConfig& config,
+                                                 RejectionSamplingStats* stats = nullptr) {
+  SingleProcess one;
+  return rejection_sample(one, model, sampler, problems, codec, verifier, config, stats);
 }
 
 template <class ModelT, class Verifier>
