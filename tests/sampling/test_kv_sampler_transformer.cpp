@@ -211,3 +211,58 @@ TEST_CASE("Transformer: a sampler keeps its KV cache between calls and gives wha
   kept.release_cache();
   same_ids(kept.generate(model, make_request(few, 2, 3)), fresh(model, few, 2));
 }
+
+// A padded vocabulary (issue 22): the embedding has kPadded rows above the tokenizer's kDecodable ids, and
+// their LM-head rows are made to dominate (+-40 on two hidden dimensions, the real rows scaled by 1e-3), so
+// an unmasked sampler draws them almost always; with decodable_vocab_size set it never does.
+TEST_CASE("Transformer: a padded vocabulary's extra rows are never drawn, at temperature 1 and greedily") {
+  constexpr std::int64_t kDecodable = kVocab - 4;
+  r1::ModelConfig config;
+  config.model_type = "llama";
+  config.vocab_size = kVocab;
+  config.hidden_size = 32;
+  config.intermediate_size = 48;
+  config.num_hidden_layers = 2;
+  config.num_attention_heads = 4;
+  config.num_key_value_heads = 2;
+  config.max_position_embeddings = 128;
+  config.tie_word_embeddings = false;
+  Policy model(config);
+  model.init_random(5, 0.3f);
+  const auto* head = model.find_tensor("lm_head.weight");
+  REQUIRE(head != nullptr);
+  auto rows = model.flat_parameters().subspan(static_cast<std::size_t>(head->offset), static_cast<std::size_t>(head->size));
+  const std::size_t width = static_cast<std::size_t>(config.hidden_size);
+  for (std::size_t v = 0; v < static_cast<std::size_t>(kVocab); ++v)
+    for (std::size_t d = 0; d < width; ++d) {
+      float& w = rows[v * width + d];
+      if (v < static_cast<std::size_t>(kDecodable)) {
+        w *= 1e-3f;
+      } else {  // rows +e0, -e0, +e1, -e1, scaled: one of them has logit 40 * max(|h0|, |h1|)
+        const std::size_t k = v - static_cast<std::size_t>(kDecodable);
+        w = d == k / 2 ? (k % 2 == 0 ? 40.0f : -40.0f) : 0.0f;
+      }
+    }
+  const auto prompts = make_prompts(6, 77);
+  for (const float temperature : {1.0f, 0.0f}) {
+    CAPTURE(temperature);
+    r1::SamplerConfig sampling;
+    sampling.temperature = temperature;
+    sampling.max_new_tokens = 12;
+    const auto padded_draws = [&](const r1::SamplerConfig& c) {
+      std::size_t count = 0, total = 0;
+      for (const auto& completion : r1::KvSampler{c}.generate(model, make_request(prompts, 4, 3))) {
+        for (const TokenId id : completion.ids) count += id >= kDecodable ? 1 : 0;
+        total += completion.ids.size();
+      }
+      return std::pair{count, total};
+    };
+    // Unmasked, the padded rows take most draws: the test below could fail.
+    const auto [unmasked, unmasked_total] = padded_draws(sampling);
+    CHECK(unmasked * 2 > unmasked_total);
+    sampling.decodable_vocab_size = kDecodable;
+    const auto [masked, masked_total] = padded_draws(sampling);
+    CHECK(masked_total == 6u * 4u * 12u);
+    CHECK(masked == 0u);
+  }
+}

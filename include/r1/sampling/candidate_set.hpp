@@ -85,6 +85,16 @@ inline double softmax_weights(const CandidateSet& candidates, float max_logit) {
   return map.cast<double>().sum();
 }
 
+// Masks the ids from `first_masked` up to -inf (so no processor keeps them and draw_token never picks
+// them): the rows of a padded embedding that no tokenizer id stands for. Needs the untouched vocabulary
+// order, as CandidateBuffer::load leaves it.
+inline void mask_ids_from(CandidateSet& candidates, std::size_t first_masked) {
+  if (first_masked >= candidates.size) return;
+  require(candidates.token_indexed, "mask_ids_from: candidates must be in vocabulary order");
+  for (std::size_t i = first_masked; i < candidates.size; ++i)
+    candidates.candidates[i].logit = -std::numeric_limits<float>::infinity();
+}
+
 // Owns the storage of one CandidateSet, sized once to the vocabulary; `load`
 // refills it from a row of logits without allocating.
 class CandidateBuffer {

@@ -134,6 +134,9 @@ class KvSampler {
 
     WaveState state;
     state.vocab = vocab;
+    state.decodable = config_.decodable_vocab_size > 0
+                          ? std::min(vocab, static_cast<std::size_t>(config_.decodable_vocab_size))
+                          : vocab;
     state.max_positions = static_cast<int>(longest_prompt + static_cast<std::size_t>(config_.max_new_tokens));
     state.chain = make_processor_chain(config_);
     state.logits.assign(slots * vocab, 0.0f);
@@ -160,6 +163,7 @@ class KvSampler {
  private:
   struct WaveState {
     std::size_t vocab = 0;
+    std::size_t decodable = 0;               // ids from here up are masked (SamplerConfig::decodable_vocab_size)
     int max_positions = 0;
     LogitsProcessorChain chain;
     std::vector<float> logits;               // (slots, vocab): row i belongs to live_slots[i]
@@ -270,6 +274,7 @@ class KvSampler {
         Completion& completion = completions[sequence];
         CandidateBuffer& buffer = state.buffers->local();
         CandidateSet candidates = buffer.load(std::span<const float>(state.logits.data() + logits_row * vocab, vocab));
+        mask_ids_from(candidates, state.decodable);
         state.chain.apply(candidates, SequenceContext{request.prompts[prompt], completion.ids});
         const auto position = static_cast<std::uint32_t>(completion.ids.size());
         const DrawnToken drawn = draw_token(candidates, state.streams[slot].uniform(position));

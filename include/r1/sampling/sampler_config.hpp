@@ -30,6 +30,9 @@ struct SamplerConfig {
   std::vector<TokenId> stop_token_ids;  // finish with FinishReason::stop; the token is kept in ids
   std::vector<std::string> stop_strings;  // matched on decoded text (needs a detokenizer); FinishReason::stop
   int max_batch_sequences = 0;       // most sequences in one KV cache at once (whole prompts); 0 = all
+  // Ids the tokenizer can decode are [0, decodable_vocab_size): the logits of the rows above (a padded
+  // embedding: Qwen2.5 has 151,936 rows for ~151,665 ids) are -inf, never drawn. 0 = the model's vocabulary.
+  std::int64_t decodable_vocab_size = 0;
 
   // Throws r1::Error naming the first field out of range; `where` names the source.
   void validate(std::string_view where = "SamplerConfig") const {
@@ -45,6 +48,8 @@ struct SamplerConfig {
     require(max_new_tokens >= 1, where, ": max_new_tokens = ", max_new_tokens, ": expected >= 1");
     require(max_batch_sequences >= 0, where, ": max_batch_sequences = ", max_batch_sequences,
             ": expected >= 0 (0 = all)");
+    require(decodable_vocab_size >= 0, where, ": decodable_vocab_size = ", decodable_vocab_size,
+            ": expected >= 0 (0 = the model's vocabulary)");
     for (std::size_t i = 0; i < eos_token_ids.size(); ++i)
       require(eos_token_ids[i] >= 0, where, ": eos_token_ids[", i, "] = ", eos_token_ids[i], ": expected >= 0");
     for (std::size_t i = 0; i < stop_token_ids.size(); ++i)
@@ -111,7 +116,8 @@ inline SamplerConfig sampler_config_from_json(const Json& object, std::string_vi
   require(object.is_object(), where, ": expected a JSON object, got ", object.type_name());
   static constexpr std::string_view kFields[] = {
       "temperature",    "top_k",          "top_p",        "min_p",        "repetition_penalty",
-      "max_new_tokens", "eos_token_ids",  "stop_token_ids", "stop_strings", "max_batch_sequences"};
+      "max_new_tokens", "eos_token_ids",  "stop_token_ids", "stop_strings", "max_batch_sequences",
+      "decodable_vocab_size"};
   for (const auto& item : object.items()) {
     bool known = false;
     for (const auto field : kFields) known = known || item.key() == field;
@@ -130,6 +136,8 @@ inline SamplerConfig sampler_config_from_json(const Json& object, std::string_vi
   config.stop_strings = json_field_or<std::vector<std::string>>(object, "stop_strings", {}, where);
   config.max_batch_sequences =
       detail::json_int_field_or(object, "max_batch_sequences", config.max_batch_sequences, where);
+  config.decodable_vocab_size =
+      detail::json_int_field_or(object, "decodable_vocab_size", static_cast<int>(config.decodable_vocab_size), where);
   config.validate(where);
   return config;
 }
