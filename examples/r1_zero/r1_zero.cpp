@@ -13,9 +13,11 @@
 //   r1_zero --base examples/r1_zero/base --out out/r1_zero    RL from the committed base
 //   r1_zero --pretrain-only --pretrain-steps 1000             remake that base
 //   r1_zero --quick                                            a smoke run, seconds
+//   mpirun -np 2 r1_zero --base examples/r1_zero/base          data parallel over 2 ranks (rank 0 writes)
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,12 +28,17 @@
 #include "r1/core/json.hpp"
 #include "r1/core/threads.hpp"
 #include "r1/core/timer.hpp"
+#include "r1/dist/launch.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/tasks/padded_multiplication.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/plot.hpp"
 #include "toy_multiplication.hpp"
 #include "toy_training.hpp"
+#if R1_WITH_MPI
+#include "r1/dist/mpi_communicator.hpp"
+#endif
 
 namespace {
 
@@ -57,12 +64,18 @@ struct Options {
   bool pretrain_only = false;
 };
 
-int run(const Options& options) {
-  r1::ThreadLimit threads{options.threads};
+// Every rank runs the same program; rank 0 alone prints and writes (the others' stdout goes to /dev/null).
+template <class Comm>
+int run(const Options& options, Comm& comm) {
+  const bool writer = comm.rank() == 0;
+  if (!writer && std::freopen("/dev/null", "w", stdout) == nullptr) r1::fail("r1_zero: cannot silence rank ", comm.rank());
+  r1::ThreadLimit threads{options.threads > 0 ? options.threads
+                          : comm.size() > 1 && std::getenv("R1_THREADS") == nullptr ? r1::default_threads_per_rank()
+                                                                                     : 0};
   r1::Stopwatch total;
-  std::filesystem::create_directories(options.out);
-  std::printf("r1 R1-Zero: %d-digit x %d-digit padded multiplication, %d threads, output in %s\n", options.a_digits,
-              options.b_digits, threads.count(), options.out.c_str());
+  if (writer) std::filesystem::create_directories(options.out);
+  std::printf("r1 R1-Zero: %d-digit x %d-digit padded multiplication, %d rank(s) x %d threads, output in %s\n",
+              options.a_digits, options.b_digits, comm.size(), threads.count(), options.out.c_str());
 
   // Tokenizer: digits, the few symbols of the scratchpad, and the tags as single tokens.
   const r1::CharTokenizer tokenizer = toy::make_tokenizer();
@@ -93,15 +106,18 @@ int run(const Options& options) {
                 static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
     r1::Stopwatch timer;
     toy::pretrain(model, examples, options.pretrain_steps, options.pretrain_batch, 2e-3f, options.seed,
-                  options.out + "/pretrain_metrics.jsonl");
+                  options.out + "/pretrain_metrics.jsonl", comm);
     std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
-    model.save(options.out + "/base");
-    toy::write_tokenizer_spec(options.out + "/base");
+    if (writer) {
+      model.save(options.out + "/base");
+      toy::write_tokenizer_spec(options.out + "/base");
+    }
     if (options.pretrain_only) return 0;
   }
 
   r1::Stopwatch timer;
-  const toy::Stage before = toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos);
+  const toy::Stage before =
+      toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos, comm);
   std::printf("base on %d held-out problems: pass@1 %.1f%%, greedy %.1f%%, scratchpad %.1f%%, mean length %.1f (%.1f s)\n",
               options.held_out, 100 * before.report.pass_at_1, 100 * before.report.greedy_accuracy.value_or(0),
               100 * before.scratchpad_share, before.report.mean_length_tokens, timer.elapsed_seconds());
@@ -118,21 +134,26 @@ int run(const Options& options) {
               static_cast<long long>(options.grpo_steps), options.prompts_per_step, options.group_size,
               static_cast<double>(options.grpo_lr));
   timer.restart();
-  toy::train_grpo(model, train, codec, reward, grpo, options.grpo_lr, eos, metrics_path);
+  toy::train_grpo(model, train, codec, reward, grpo, options.grpo_lr, eos, metrics_path, comm);
   std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
-  model.save(options.out + "/policy");
-  toy::write_tokenizer_spec(options.out + "/policy");
+  if (writer) {
+    model.save(options.out + "/policy");
+    toy::write_tokenizer_spec(options.out + "/policy");
+  }
 
   timer.restart();
-  const toy::Stage after = toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos);
+  const toy::Stage after =
+      toy::evaluate(model, held_out, codec, reward, options.samples, options.seed + 777, eos, comm);
   std::printf("after RL: evaluation %.1f s\n", timer.elapsed_seconds());
 
   // ---- 3. Results ----
+  if (!writer) return 0;
   toy::print_table({{"base", &before}, {"after RL", &after}}, options.samples);
   r1::Json results{{"base", before.to_json()},
                    {"after_rl", after.to_json()},
                    {"seconds", total.elapsed_seconds()},
                    {"threads", threads.count()},
+                   {"ranks", comm.size()},
                    {"options",
                     {{"pretrain_steps", options.pretrain_steps},
                      {"grpo_steps", options.grpo_steps},
@@ -164,7 +185,8 @@ int main(int argc, char** argv) {
   app.add_option("--held-out", options.held_out, "Held-out problems to evaluate on")->capture_default_str();
   app.add_option("--samples", options.samples, "Samples per held-out problem (k)")->capture_default_str();
   app.add_option("--seed", options.seed, "Seed")->capture_default_str();
-  app.add_option("--threads", options.threads, "Threads (default: R1_THREADS or all cores)");
+  app.add_option("--threads", options.threads,
+                 "Threads per rank (default: R1_THREADS or all cores; under mpirun, the cores shared among the ranks)");
   app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
   app.add_flag("--pretrain-only", options.pretrain_only, "Stop after pretraining the base (writes OUT/base)");
   CLI11_PARSE(app, argc, argv);
@@ -178,8 +200,19 @@ int main(int argc, char** argv) {
     options.held_out = 16;
     options.samples = 2;
   }
+#if R1_WITH_MPI
+  if (r1::launched_by_mpi()) {
+    r1::MpiCommunicator comm(&argc, &argv);
+    try {
+      return run(options, comm);
+    } catch (const r1::Error& e) {
+      comm.abort(std::string("r1_zero: error: ") + e.what());  // ends every rank
+    }
+  }
+#endif
   try {
-    return run(options);
+    r1::SingleProcess one;
+    return run(options, one);
   } catch (const r1::Error& e) {
     std::fprintf(stderr, "r1_zero: error: %s\n", e.what());
     return 1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "r1/core/json.hpp"
+#include "r1/dist/single_process.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/tasks/padded_multiplication.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
@@ -98,9 +99,10 @@ struct Stage {
 };
 
 // The paper's evaluation (k samples at T 0.6 / top-p 0.95, cons@k, greedy) plus scratchpad use.
-template <class Verifier>
+// Over N ranks (`comm`), each samples its share and every rank gets the whole report.
+template <class Verifier, class Comm>
 Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
-               const Verifier& verifier, int samples, std::uint64_t seed, r1::TokenId eos) {
+               const Verifier& verifier, int samples, std::uint64_t seed, r1::TokenId eos, Comm& comm) {
   r1::EvaluationConfig config;
   config.samples_per_problem = samples;
   config.sampling.max_new_tokens = 160;
@@ -109,7 +111,7 @@ Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> pro
   config.seed = seed;
   std::vector<r1::EvaluatedCompletion> details;
   Stage stage;
-  stage.report = r1::evaluate(model, problems, codec, verifier, config, &details);
+  stage.report = r1::evaluate(comm, model, problems, codec, verifier, config, &details);
   double sampled = 0, thinking = 0;
   for (const auto& item : details) {
     if (item.greedy) continue;
@@ -118,6 +120,12 @@ Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> pro
   }
   stage.scratchpad_share = sampled > 0 ? thinking / sampled : 0;
   return stage;
+}
+template <class Verifier>
+Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+               const Verifier& verifier, int samples, std::uint64_t seed, r1::TokenId eos) {
+  r1::SingleProcess one;
+  return evaluate(model, problems, codec, verifier, samples, seed, eos, one);
 }
 
 // A markdown table of stages side by side.

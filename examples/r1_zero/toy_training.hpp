@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "r1/dist/single_process.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/schedule.hpp"
@@ -31,9 +32,10 @@ using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObject
 
 // SFT of `model` on `examples`: AdamW (weight decay 0.01), cosine from `lr` to
 // lr/10 after 50 warm-up steps. Progress goes to stderr, metrics to
-// `metrics_path` unless it is empty.
-inline void pretrain(Policy& model, std::span<const r1::SftExample> examples, std::int64_t steps, int batch_size,
-                     float lr, std::uint64_t seed, const std::string& metrics_path) {
+// `metrics_path` unless it is empty. Over N ranks (`comm`), rank 0 alone reports.
+template <class Comm>
+void pretrain(Policy& model, std::span<const r1::SftExample> examples, std::int64_t steps, int batch_size, float lr,
+              std::uint64_t seed, const std::string& metrics_path, Comm& comm) {
   r1::SftConfig sft;
   sft.steps = steps;
   sft.batch_size = batch_size;
@@ -41,20 +43,26 @@ inline void pretrain(Policy& model, std::span<const r1::SftExample> examples, st
   r1::AdamWConfig adam;
   adam.lr = lr;
   adam.weight_decay = 0.01f;
-  using Sft = r1::SftTrainer<Policy, r1::AdamW>;
-  Sft pretrainer{sft, model, r1::AdamW{adam}, r1::CosineSchedule{adam.lr, 50, steps, adam.lr * 0.1f}};
-  pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(metrics_path, stderr, steps));
+  using Sft = r1::SftTrainer<Policy, r1::AdamW, Comm>;
+  Sft pretrainer{sft, model, r1::AdamW{adam}, r1::CosineSchedule{adam.lr, 50, steps, adam.lr * 0.1f}, comm};
+  if (comm.rank() == 0) pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(metrics_path, stderr, steps));
   pretrainer.fit(examples);
+}
+inline void pretrain(Policy& model, std::span<const r1::SftExample> examples, std::int64_t steps, int batch_size,
+                     float lr, std::uint64_t seed, const std::string& metrics_path) {
+  r1::SingleProcess one;
+  pretrain(model, examples, steps, batch_size, lr, seed, metrics_path, one);
 }
 
 // R1-Zero's GRPO on `problems` for grpo.steps steps: DeepSeekMath's objective
 // (z-scored group rewards, sample std) without a KL term, as R1-Zero-like
 // recipes since DAPO, with a token-mean loss; rollouts of up to 160 tokens at
 // grpo.temperature; AdamW without weight decay, the learning rate cosine from
-// `lr` to 0. Progress goes to stderr, metrics to `metrics_path`.
-inline void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
-                       const Reward& reward, const r1::GrpoTrainerConfig& grpo, float lr, r1::TokenId eos,
-                       const std::string& metrics_path) {
+// `lr` to 0. Progress goes to stderr, metrics to `metrics_path` (rank 0 alone, over N ranks of `comm`).
+template <class Comm>
+void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec, const Reward& reward,
+                const r1::GrpoTrainerConfig& grpo, float lr, r1::TokenId eos, const std::string& metrics_path,
+                Comm& comm) {
   r1::GrpoConfig objective;
   objective.beta = 0.0;
   objective.aggregation = r1::Aggregation::token_mean;
@@ -65,7 +73,7 @@ inline void train_grpo(Policy& model, std::span<const r1::Problem> problems, con
   r1::AdamWConfig adam;
   adam.lr = lr;
   adam.weight_decay = 0.0f;
-  using Trainer = r1::GrpoTrainer<Recipe>;
+  using Trainer = r1::GrpoTrainer<Recipe, Comm>;
   Trainer trainer{grpo,
                   model,
                   r1::KvSampler{sampling, codec.decode},
@@ -73,9 +81,16 @@ inline void train_grpo(Policy& model, std::span<const r1::Problem> problems, con
                   r1::AdamW{adam},
                   r1::GrpoObjective{objective},
                   codec,
-                  r1::CosineSchedule{adam.lr, 0, grpo.steps, 0.0f}};
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics_path, stderr, grpo.steps));
+                  r1::CosineSchedule{adam.lr, 0, grpo.steps, 0.0f},
+                  comm};
+  if (comm.rank() == 0) trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics_path, stderr, grpo.steps));
   trainer.fit(problems);
+}
+inline void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+                       const Reward& reward, const r1::GrpoTrainerConfig& grpo, float lr, r1::TokenId eos,
+                       const std::string& metrics_path) {
+  r1::SingleProcess one;
+  train_grpo(model, problems, codec, reward, grpo, lr, eos, metrics_path, one);
 }
 
 }  // namespace toy
