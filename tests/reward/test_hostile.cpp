@@ -76,6 +76,8 @@ TEST_CASE("huge and deeply nested completions") {
   check_bounded("100k spans joined by 'or'", "1", repeat("$x = 1$ or ", 100000) + "$x = 1$", 0.0);
   check_bounded("deep matrices", "1", "\\boxed{" + repeat("\\begin{pmatrix}", 3000) + "1" + repeat("\\end{pmatrix}", 3000) + "}", 0.0);
   check_bounded("a long chain of relations", "1", "\\boxed{" + repeat("1 < ", 5000) + "1}", 0.0);
+  check_bounded("a cue before 1 MB of digits glued to words", "1", "The answer is " + repeat("x2 ", 350000) + "now", 0.0);
+  check_bounded("1 MB of dollar signs around words", "1", repeat("$ two words $", 80000), 0.0);
 }
 
 TEST_CASE("numbers too large for exact arithmetic") {

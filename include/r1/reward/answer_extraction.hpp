@@ -123,6 +123,28 @@ inline std::size_t last_answer_cue_end(std::string_view text) {
   return std::string_view::npos;
 }
 
+// Two words of three letters or more outside braces and commands: text between two
+// dollar signs used as currency ("$12 and the change is $"), not math.
+inline bool looks_like_prose(std::string_view content) {
+  int words = 0;
+  int run = 0;
+  int depth = 0;
+  bool command = false;
+  char previous = ' ';
+  for (const char c : content) {
+    if (c == '{') ++depth;
+    if (c == '}' && depth > 0) --depth;
+    if (is_ascii_letter(c)) {
+      if (run == 0) command = previous == '\\';
+      if (++run == 3 && depth == 0 && !command) ++words;
+    } else {
+      run = 0;
+    }
+    previous = c;
+  }
+  return words >= 2;
+}
+
 struct MathSpan {
   std::size_t begin = 0;  // the opening delimiter
   std::size_t end = 0;    // just past the closing delimiter
@@ -188,7 +210,12 @@ inline std::vector<MathSpan> find_math_spans(std::string_view text) {
       k += open_size;
       continue;
     }
-    spans.push_back({k, close + closer.size(), text.substr(k + open_size, close - k - open_size)});
+    const std::string_view content = text.substr(k + open_size, close - k - open_size);
+    if (closer == "$" && looks_like_prose(content)) {  // "$12 and the change is $3": dollar signs
+      k += 1;
+      continue;
+    }
+    spans.push_back({k, close + closer.size(), content});
     k = close + closer.size();
   }
   return spans;
@@ -250,6 +277,29 @@ inline bool only_list_separators(std::string_view gap) {
     else if (!(c == ' ' || c == '\n')) return false;
   }
   return has_separator;
+}
+
+// The first number of `text` as last_number_span reads numbers: the last number of the
+// shortest prefix that holds one.
+inline std::pair<std::size_t, std::size_t> first_number_span(std::string_view text) {
+  std::size_t k = 0;
+  while (k < text.size()) {
+    while (k < text.size() && !is_digit(text[k])) ++k;
+    if (k == text.size()) break;
+    std::size_t end = k;  // the end of this digit group and what joins it (1,000.5  2/3)
+    while (end < text.size() && (is_digit(text[end]) || ((text[end] == '.' || text[end] == ',' || text[end] == '/' ||
+                                                          text[end] == ' ') &&
+                                                         end + 1 < text.size() && is_digit(text[end + 1]))))
+      ++end;
+    // A window from just before the group (room for "-.", and the byte that tells a word)
+    // keeps this linear: words with digits glued on are never rescanned.
+    const std::size_t window = k >= 4 ? k - 4 : 0;
+    const auto found = last_number_span(text.substr(window, end - window));
+    if (found.first != std::string_view::npos && window + found.second > k)
+      return {window + found.first, window + found.second};
+    k = end;
+  }
+  return {std::string_view::npos, std::string_view::npos};
 }
 
 // The answer a cue introduces: `after` is the text after the cue. The math spans of its
@@ -337,7 +387,10 @@ inline std::optional<std::string> answer_after_cue(std::string_view after, const
                             (sentence.size() >= 2 && is_ascii_letter(sentence[0]) && sentence[1] == ')');
   if (choice_first) return std::string(sentence);
   if (has_digit && (has_word || !stated)) {
-    const auto [begin, end] = last_number_span(sentence);
+    // The number right after the cue ("the answer is 12, which is 3 more than 9"), unless
+    // the sentence negates first ("not 5; it is 6"): then its last number.
+    const bool negated = sentence.find("not ") != std::string_view::npos || sentence.find("n't ") != std::string_view::npos;
+    const auto [begin, end] = negated ? last_number_span(sentence) : first_number_span(sentence);
     if (begin != std::string_view::npos) return std::string(sentence.substr(begin, end - begin));
   }
   if (!stated) return std::nullopt;
