@@ -11,8 +11,8 @@
 // The gold may be a bare answer, LaTeX in $...$ or \(...\), a \boxed{} (the last
 // one is used), a GSM8K solution ending in "#### 72", or a sentence ("The answer is
 // $5$."), which goes through the same extraction as a completion. Lists written with
-// "or", "and" or ";" are the same list written with commas; a decimal comma (2,74) is
-// read as a point when the other side is a decimal. An integer gold is matched
+// "or", "and" or ";" are the same list written with commas; an answer's decimal comma
+// (2,74) is read as a point against a gold that is not a list. An integer gold is matched
 // only by a number (03225 == 3225 == 3225.0, but not 45*72 or \frac{6450}{2}; see
 // `integer_gold_needs_number`). A problem without a gold
 // answer is "not applicable". Work is bounded: answers longer than
@@ -98,20 +98,6 @@ inline bool is_text_answer(std::string_view text) {
   return longest >= 3;
 }
 
-// A run of three letters or more that is not a LaTeX command: words.
-inline bool has_words(std::string_view text) {
-  int run = 0;
-  for (std::size_t k = 0; k < text.size(); ++k) {
-    if (is_letter(text[k])) {
-      if (run == 0 && k > 0 && text[k - 1] == '\\') run = -1000;
-      if (++run >= 3) return true;
-    } else {
-      run = 0;
-    }
-  }
-  return false;
-}
-
 // "x = 2 or x = 3", "2 and 3", "1; 2": the same list with commas, for the parser.
 inline std::string with_list_commas(std::string_view text) {
   std::string out;
@@ -184,47 +170,34 @@ inline std::string gold_answer_text(std::string_view gold) {
   if (const std::size_t marker = extraction_detail::find_last(gold, "####"); marker != std::string_view::npos)
     return std::string(extraction_detail::trim(gold.substr(marker + 4)));
   const std::string_view trimmed = extraction_detail::trim(gold);
-  // A sentence around the answer ("The answer is $5$.", "$12$ and $13$"): extracted as a
-  // completion is. An answer cue, or words outside the math spans, mark one.
-  if (trimmed.find_first_of("$\\") == std::string_view::npos && extraction_detail::last_answer_cue_end(trimmed) == std::string_view::npos)
-    return std::string(trimmed);
-  const auto spans = extraction_detail::find_math_spans(trimmed);
+  // A sentence around the answer ("The answer is $5$.") is extracted as a completion is;
+  // spans that only commas, "and", "or" separate ("$12$ and $13$") are the list they write.
   const bool cued = extraction_detail::last_answer_cue_end(trimmed) != std::string_view::npos;
+  if (!cued && trimmed.find('$') == std::string_view::npos && trimmed.find("\\(") == std::string_view::npos &&
+      trimmed.find("\\[") == std::string_view::npos)
+    return std::string(trimmed);
   if (!cued) {
+    const auto spans = extraction_detail::find_math_spans(trimmed);
     if (spans.empty()) return std::string(trimmed);
-    std::string outside;
-    std::size_t position = 0;
-    for (const auto& span : spans) {
-      outside.append(trimmed.substr(position, span.begin - position));
-      outside.push_back(' ');
-      position = span.end;
-    }
-    outside.append(trimmed.substr(position));
-    if (!math_answer_detail::has_words(outside)) {
-      // Spans separated by commas, "and", "or": the list they write.
-      if (spans.size() == 1) return std::string(trimmed);
-      std::string joined;
-      for (const auto& span : spans) {
-        if (!joined.empty()) joined += ", ";
-        joined.append(extraction_detail::trim(span.content));
-      }
-      bool separators_only = true;
-      for (const char c : outside)
-        separators_only = separators_only && (c == ' ' || c == ',' || c == ';' || c == '.' || c == '\n');
-      return separators_only ? joined : std::string(trimmed);
-    }
-    bool list_words_only = true;  // "$12$ and $13$"
+    bool separators_only = true;
     std::string word;
-    for (const char c : outside + " ") {
-      if (math_answer_detail::is_letter(c)) {
-        word.push_back(c);
-        continue;
+    std::size_t position = 0;
+    for (std::size_t k = 0; k <= spans.size() && separators_only; ++k) {
+      const std::size_t gap_end = k < spans.size() ? spans[k].begin : trimmed.size();
+      for (std::size_t m = position; m <= gap_end; ++m) {
+        const char c = m < gap_end ? trimmed[m] : ' ';
+        if (math_answer_detail::is_letter(c)) {
+          word.push_back(c);
+          continue;
+        }
+        if (!word.empty() && word != "and" && word != "or") separators_only = false;
+        word.clear();
+        if (!(c == ' ' || c == ',' || c == ';' || c == '.' || c == '\n')) separators_only = false;
       }
-      if (!word.empty() && word != "and" && word != "or") list_words_only = false;
-      word.clear();
-      if (!(c == ' ' || c == ',' || c == ';' || c == '.' || c == '\n')) list_words_only = false;
+      if (k < spans.size()) position = spans[k].end;
     }
-    if (list_words_only) {
+    if (separators_only) {
+      if (spans.size() == 1) return std::string(trimmed);  // "$5$": normalisation drops the dollars
       std::string joined;
       for (const auto& span : spans) {
         if (!joined.empty()) joined += ", ";
