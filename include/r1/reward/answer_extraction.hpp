@@ -7,10 +7,11 @@
 //   "#### 72"              (GSM8K)
 //   after the last answer cue ("answer", "Final Answer", "réponse", "Antwort", "respuesta",
 //   "ответ", "答"): the LaTeX math span(s) of that sentence, else the number it states
-//   the last LaTeX math span ($...$, $$...$$, \(...\), \[...\]) or the last number,
-//                          whichever comes later
-// The fallbacks after "#### " look only past a closed </think>: reasoning inside it is
-// not an answer the model committed to (a difference from Math-Verify, which knows no
+//                          (the first; the last when the sentence negates: "not 5; it is 6")
+//   the last LaTeX math span ($...$, $$...$$, \(...\), \[...\]; dollar signs around prose
+//   are currency) or the last number, whichever comes later
+// The cue, span and number fallbacks look only past a closed </think>: reasoning inside it
+// is not an answer the model committed to (a difference from Math-Verify, which knows no
 // think block). Every scan is linear in the completion and byte-safe (NUL bytes, invalid UTF-8).
 #include <algorithm>
 #include <array>
