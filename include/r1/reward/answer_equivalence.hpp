@@ -16,10 +16,11 @@
 // - matrices element by element, whatever their brackets (pmatrix == bmatrix);
 // - a ratio a:b against a number by its value (5:12 == 5/12), against a ratio term by term;
 // - a decimal gold accepts an answer that rounds to it at the gold's precision
-//   (gold 3.14: \pi and 3.1416 are right). With one decimal place the answer must not
-//   itself be a short decimal (gold 0.5, answer 0.54 is wrong). A gold that is not a
-//   decimal is never rounded to: Math-Verify compares at 6 places (1/3 == 0.333333);
-//   r1 keeps exact rationals there, so a truncated decimal is not the fraction;
+//   (gold 3.14: \pi and 3.1416 are right). With one decimal place only an answer
+//   whose decimals never end is rounded (gold 0.3: 1/3 is right; 0.25, 1/4 and 0.34
+//   are wrong). A gold that is not a decimal is never rounded to: Math-Verify compares
+//   at 6 places (1/3 == 0.333333); r1 keeps exact rationals there, so a truncated
+//   decimal is not the fraction;
 // - a percent gold (28\%) accepts 28, 0.28 and 28\%; a percent answer to a plain
 //   gold is read without its sign (MATH's grader strips "\%").
 #include <algorithm>
@@ -348,6 +349,16 @@ class Comparer {
     const int answer_places = literal_decimal_places(right_, y);
     if (answer_places >= 0 && answer_places <= places) return false;  // not more precise than the gold
     if (places == 1 && answer_places >= 0) return false;               // 0.54 is not 0.5
+    if (places == 1) {
+      // With one place the gold may well be exact (0.3): only an answer whose decimals never
+      // end (1/3, \pi) is taken as rounded; 1/4 = 0.25 is a decimal, and not 0.3.
+      const double value = exact_answer != nullptr ? exact_answer->to_double() : answer;
+      double scaled = value;
+      for (int k = 1; k <= 6; ++k) {
+        scaled *= 10.0;
+        if (std::fabs(scaled - std::nearbyint(scaled)) <= 1e-9 * std::max(1.0, std::fabs(scaled))) return false;
+      }
+    }
     const auto gold = left_.evaluate_exact(x, options_.max_bits);
     if (!gold) return false;
     if (exact_answer != nullptr) {
