@@ -192,8 +192,10 @@ class GrpoTrainer {
     Stopwatch total;
     if (reference_ && objective_resets_reference_at(objective_, step_)) *reference_ = policy_;  // R1: every N steps
     // 1-4. The step's problems; render, sample G each from pi_old, decode, verify.
-    rollout_ = gather_rollout(comm(), run_rollout(policy_, sampler_, problems, rank_share(comm(), next_problem_indices()),
-                                                  codec_, verifier_, rollout_settings()));
+    communication_seconds_ = 0;
+    Rollout share = run_rollout(policy_, sampler_, problems, rank_share(comm(), next_problem_indices()), codec_,
+                                verifier_, rollout_settings());
+    rollout_ = timed_collective([&] { return gather_rollout(comm(), std::move(share)); });
     apply_overlong_shaping(rollout_, objective_overlong_shaping(objective_));
     advantages_ = group_advantages();  // 5
     Stopwatch training;
@@ -278,7 +280,7 @@ class GrpoTrainer {
       model.score(batch_, config_.temperature, scores_);
       logprobs.insert(logprobs.end(), scores_.logprobs.begin(), scores_.logprobs.end());
     }
-    return gather_floats(comm(), logprobs);
+    return timed_collective([&] { return gather_floats(comm(), logprobs); });
   }
 
   std::size_t micro_batch_size(std::size_t sequences) const {
@@ -314,8 +316,8 @@ class GrpoTrainer {
       if (finite) policy_.backward(batch_, d_logprobs_, d_entropies_);
     }
     if (comm().size() > 1) {
-      finite = sum_over_ranks(minibatch, finite);
-      if (finite) all_reduce_gradients(comm(), policy_.parameters());
+      finite = timed_collective([&] { return sum_over_ranks(minibatch, finite); });
+      if (finite) timed_collective([&] { all_reduce_gradients(comm(), policy_.parameters()); return 0; });
     }
     step_optimizer(finite, totals);
     totals.add(minibatch);
@@ -337,6 +339,15 @@ class GrpoTrainer {
     ++optimizer_steps_;
     ++totals.updates;
     totals.grad_norm_sum += grad_norm;
+  }
+
+  // Runs a collective, adding its wall time (waiting for the slowest rank included) to the step's communication.
+  template <class Collective>
+  auto timed_collective(Collective&& collective) {
+    const Stopwatch watch;
+    auto result = collective();
+    communication_seconds_ += watch.elapsed_seconds();
+    return result;
   }
 
   // A minibatch's result over all ranks (sums, token-weighted means) in one all-reduce; true when every rank's
@@ -434,6 +445,7 @@ class GrpoTrainer {
     m["timing/generation"] = rollout_.generation_seconds;
     m["timing/verification"] = rollout_.verification_seconds;
     m["timing/training"] = training_seconds;
+    m["timing/communication"] = communication_seconds_;  // collectives over ranks, waiting included; 0 on one
     m["step_time"] = step_seconds;
     report.skipped = totals.skipped > 0;
     m["non_finite_rewards"] = rollout_.non_finite_rewards;
@@ -460,6 +472,7 @@ class GrpoTrainer {
   PolicyBatchBuilder policy_batch_;
   std::vector<float> d_logprobs_, d_entropies_;
   Comm* comm_ = nullptr;
+  double communication_seconds_ = 0;
   [[no_unique_address]] std::conditional_t<std::same_as<Comm, SingleProcess>, SingleProcess, std::monostate>
       single_process_;
 };
