@@ -20,10 +20,10 @@
 #include <string_view>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/timer.hpp"
 #include "r1/reward/reward.hpp"
+#include "r1/reward/verifier_concept.hpp"
 #include "r1/reward/work_budget.hpp"
 
 namespace r1 {

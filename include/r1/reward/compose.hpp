@@ -26,9 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/reward/reward.hpp"
+#include "r1/reward/verifier_concept.hpp"
 
 namespace r1 {
 

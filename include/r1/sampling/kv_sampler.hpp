@@ -35,7 +35,6 @@
 #include <utility>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/core/timer.hpp"
@@ -45,6 +44,7 @@
 #include "r1/sampling/draw_token.hpp"
 #include "r1/sampling/logits_processor.hpp"
 #include "r1/sampling/processor_chain.hpp"
+#include "r1/sampling/sampler_concept.hpp"
 #include "r1/sampling/sampler_config.hpp"
 #include "r1/sampling/stop_strings.hpp"
 

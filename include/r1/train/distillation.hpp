@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "r1/concepts.hpp"
+#include "r1/model/model_concept.hpp"
+#include "r1/optim/optimizer_concept.hpp"
+#include "r1/reward/verifier_concept.hpp"
 #include "r1/train/rejection_sampling.hpp"
 #include "r1/train/sft_trainer.hpp"
 

@@ -42,20 +42,24 @@
 #include <variant>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/core/timer.hpp"
+#include "r1/dist/gradient_sync.hpp"
+#include "r1/dist/single_process.hpp"
+#include "r1/model/model_concept.hpp"
 #include "r1/optim/clip_grad_norm.hpp"
+#include "r1/optim/optimizer_concept.hpp"
+#include "r1/reward/verifier_concept.hpp"
 #include "r1/rl/objective_capabilities.hpp"
+#include "r1/rl/objective_concept.hpp"
 #include "r1/rl/policy_batch_builder.hpp"
+#include "r1/sampling/sampler_concept.hpp"
 #include "r1/train/data_order.hpp"
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/hooks.hpp"
 #include "r1/train/rollout.hpp"
 #include "r1/train/rollout_gather.hpp"
-#include "r1/dist/gradient_sync.hpp"
-#include "r1/dist/single_process.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1 {

@@ -8,8 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/dist/single_process.hpp"
+#include "r1/reward/verifier_concept.hpp"
+#include "r1/sampling/sampler_concept.hpp"
 #include "r1/train/rollout.hpp"
 #include "r1/train/rollout_gather.hpp"
 #include "r1/train/text_codec.hpp"

@@ -14,12 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/dist/single_process.hpp"
 #include "r1/io/jsonl.hpp"
+#include "r1/model/model_concept.hpp"
+#include "r1/reward/verifier_concept.hpp"
 #include "r1/sampling/kv_sampler.hpp"
+#include "r1/sampling/sampler_concept.hpp"
 #include "r1/train/evaluator.hpp"
 #include "r1/train/problem_generation.hpp"
 #include "r1/train/rollout.hpp"

@@ -21,12 +21,13 @@
 #include <utility>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/timer.hpp"
 #include "r1/reward/batch.hpp"
 #include "r1/reward/length.hpp"
+#include "r1/reward/verifier_concept.hpp"
 #include "r1/rl/grpo_config.hpp"
+#include "r1/sampling/sampler_concept.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1 {

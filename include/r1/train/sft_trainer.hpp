@@ -28,14 +28,15 @@
 #include <variant>
 #include <vector>
 
-#include "r1/concepts.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/core/timer.hpp"
-#include "r1/optim/clip_grad_norm.hpp"
 #include "r1/dist/gradient_sync.hpp"
 #include "r1/dist/shard.hpp"
 #include "r1/dist/single_process.hpp"
+#include "r1/model/model_concept.hpp"
+#include "r1/optim/clip_grad_norm.hpp"
+#include "r1/optim/optimizer_concept.hpp"
 #include "r1/train/data_order.hpp"
 #include "r1/train/hooks.hpp"
 
