@@ -134,6 +134,8 @@ class Comparer {
       if (is_label(right_, b.first)) return equal(x, b.second);
       if (is_label(right_, b.second)) return equal(x, b.first);
       if (b.number >= 3) return equal(x, b.second);
+      // \frac{70}{9} \approx 7.78 states one value twice, exactly and rounded: either side.
+      if (b.open == '~') return equal(x, b.first) || equal(x, b.second);
       return false;
     }
     if (a.kind == ExprKind::inequality || b.kind == ExprKind::inequality) return relations_equal(x, y);

@@ -49,7 +49,7 @@ enum class MathFunction : std::uint8_t { sqrt, sin, cos, tan, sec, csc, cot, arc
 struct ExprNode {
   ExprKind kind = ExprKind::number;
   MathFunction function = MathFunction::sqrt;
-  char open = 0, close = 0;   // tuple brackets; ':' on a divide written as a ratio (5:12)
+  char open = 0, close = 0;   // tuple brackets; ':' on a divide written as a ratio (5:12); '~' on an \approx
   std::int32_t first = -1;    // operand / left / base / index of the root
   std::int32_t second = -1;   // right / exponent / radicand / log base
   std::int32_t number = -1;   // index into numbers; for an equation, how many sides its chain had
@@ -397,6 +397,7 @@ class MathExpressionParser {
       node.first = sides[0];
       node.second = sides[rhs];
       node.number = static_cast<std::int32_t>(rhs + 1);  // sides written up to the kept one (2: a = b)
+      if (last_equal == std::string::npos) node.open = '~';  // only \approx: a \approx b
       return add(std::move(node));
     }
     if (relations.find_first_of("=~") != std::string::npos) {  // 0 < x = 3: mixed chains are not answers

@@ -349,6 +349,7 @@ class MathAnswer {
       if (equivalence_detail::is_label(e, root.first)) return is_number_literal(e, root.second);
       if (equivalence_detail::is_label(e, root.second)) return is_number_literal(e, root.first);
       if (root.number >= 3) return is_number_literal(e, root.second);
+      if (root.open == '~') return is_number_literal(e, root.first) || is_number_literal(e, root.second);
       return false;
     }
     return is_number_literal(e, e.root());
