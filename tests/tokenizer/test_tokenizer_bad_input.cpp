@@ -118,6 +118,14 @@ TEST_CASE("bad tokenizer.json content raises r1::Error naming the field") {
   gap["added_tokens"].erase(7);  // now 269 is one past 262 + 7
   CHECK(load_error(gap).find("added_tokens[6]: id 269 is outside [0, 269)") != std::string::npos);
 
+  // Json::value() on an array threw nlohmann's type_error, escaping as std::terminate (found by fuzz_tokenizer_json).
+  auto specials_array = fixture_json();
+  specials_array["post_processor"] = {{"type", "TemplateProcessing"},
+                                      {"single", {{{"SpecialToken", {{"id", "<eos>"}, {"type_id", 0}}}}}},
+                                      {"special_tokens", r1::Json::array({1})}};
+  CHECK(load_error(specials_array).find("bad.json: post_processor.special_tokens: expected an object, got array") !=
+        std::string::npos);
+
   auto missing_byte = fixture_json();
   missing_byte["model"]["vocab"].erase("Ā");  // the character of byte 0
   missing_byte["model"]["merges"] = r1::Json::array();

@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <thread>
 #include <string>
+#include <istream>
+#include <span>
 #include <vector>
 
 #include "r1/core/error.hpp"
 #include "r1/train/atomic_file.hpp"
+#include "r1/train/checkpoint.hpp"
 #include "scratch_dir.hpp"
 
 namespace {
@@ -133,6 +136,52 @@ TEST_CASE("a checkpoint whose checksums are consistent but whose sizes lie is st
   for (int i = 0; i < 4; ++i) wrong_version.push_back(static_cast<char>((trailer >> (8 * i)) & 0xFF));
   CHECK_THROWS_WITH_AS(r1::CheckpointReader::from_bytes(wrong_version, "v2.r1ckpt"),
                        doctest::Contains("checkpoint version 2, this reader knows version 1"), r1::Error);
+}
+
+namespace {
+// What load_trainer_checkpoint needs of a trainer, with an optimizer that reads nothing.
+struct StandInTrainer {
+  struct Model {
+    std::vector<float> values = std::vector<float>(2, 0.0f);
+    std::span<float> flat_parameters() { return values; }
+  } model_;
+  struct Optimizer {
+    void load_state(std::istream&) {}
+  } optimizer_;
+  std::int64_t step = -1;
+  Model& model() { return model_; }
+  Optimizer& optimizer() { return optimizer_; }
+  void restore_counters(std::int64_t s, std::int64_t) { step = s; }
+};
+}  // namespace
+
+TEST_CASE("a trainer checkpoint whose state fields have the wrong type is an r1::Error (found by fuzz_checkpoint)") {
+  r1::test::ScratchDir dir{"checkpoint_state_types"};
+  const auto load = [&](const r1::Json& state) {
+    r1::CheckpointWriter writer;
+    writer.add_json("state", state);
+    writer.add_array("policy", std::vector<float>{1.0f, 2.0f});
+    writer.add("optimizer", "");
+    const auto path = dir.file("state.r1ckpt");
+    writer.write(path);
+    StandInTrainer trainer;
+    r1::load_trainer_checkpoint(path, trainer);
+    return trainer.step;
+  };
+  const r1::Json good = {{"format", "r1.trainer_checkpoint"}, {"version", 1}, {"step", 4}, {"skipped_updates", 0}};
+  CHECK(load(good) == 4);
+  // Json::value("version", 0) threw nlohmann's type_error for a string, escaping as std::terminate.
+  r1::Json string_version = good;
+  string_version["version"] = "1";
+  CHECK_THROWS_WITH_AS(load(string_version), doctest::Contains("state.r1ckpt: field 'version' has the wrong type"),
+                       r1::Error);
+  r1::Json number_format = good;
+  number_format["format"] = 3;
+  CHECK_THROWS_WITH_AS(load(number_format), doctest::Contains("field 'format' has the wrong type"), r1::Error);
+  CHECK_THROWS_WITH_AS(load(r1::Json::array({1})), doctest::Contains("not an r1 trainer checkpoint"), r1::Error);
+  r1::Json float_step = good;
+  float_step["step"] = 1e300;
+  CHECK_THROWS_WITH_AS(load(float_step), doctest::Contains("field 'step' has the wrong type"), r1::Error);
 }
 
 TEST_CASE("stale temporaries of a killed writer with the same pid do not block the next write") {

@@ -224,6 +224,8 @@ class BpeTokenizer {
     const Json& single = node.value("single", Json());
     const Json& specials = node.value("special_tokens", Json::object());
     require(single.is_array(), where, ".single: expected an array");
+    // Json::value() on a non-object throws nlohmann's type_error (found by fuzz_tokenizer_json).
+    require(specials.is_object(), where, ".special_tokens: expected an object, got ", specials.type_name());
     bool after_sequence = false;
     for (const Json& item : single) {
       if (item.contains("Sequence")) {

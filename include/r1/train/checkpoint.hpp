@@ -63,8 +63,11 @@ template <class TrainerT>
 void load_trainer_checkpoint(const std::string& path, TrainerT& trainer) {
   const auto reader = CheckpointReader::from_file(path);
   const Json state = reader.section_json("state");
-  require(state.value("format", "") == "r1.trainer_checkpoint", path, ": not an r1 trainer checkpoint");
-  require(state.value("version", 0) == 1, path, ": unsupported checkpoint version ", state.value("version", 0));
+  // json_field_or, not Json::value: value() throws nlohmann's type_error for {"version": "1"}.
+  require(state.is_object() && json_field_or<std::string>(state, "format", "", path) == "r1.trainer_checkpoint", path,
+          ": not an r1 trainer checkpoint");
+  const auto version = json_field_or<std::int64_t>(state, "version", 0, path);
+  require(version == 1, path, ": unsupported checkpoint version ", version);
   auto& model = detail::checkpoint_model(trainer);
   // Read everything before changing anything, so a bad file leaves the trainer as it was.
   const auto policy = reader.section_array<float>("policy");
