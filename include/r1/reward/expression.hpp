@@ -791,6 +791,9 @@ class MathExpressionParser {
       return parse_bracketed(c);
     }
     if (c == '{') {
+      // Plain braces group: {1,3} is the unordered list 1, 3, not the set \{1,3\} nor the
+      // pair (1,3). Math-Verify matches (1,3) with {1,3}; r1 does not (strict: a point is
+      // not a list of its coordinates).
       ++position_;
       const std::int32_t inner = parse_list();
       if (!accept('}')) fail();
