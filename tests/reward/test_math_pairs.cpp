@@ -8,9 +8,9 @@
 
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
+#include "r1/core/json.hpp"
 #include "r1/reward/math_answer.hpp"
 
 namespace {
@@ -34,7 +34,7 @@ TEST_CASE("math_pairs.jsonl: agreement with the expected verdicts, per category"
   while (std::getline(file, line)) {
     ++line_number;
     if (line.empty()) continue;
-    const auto record = nlohmann::json::parse(line);
+    const r1::Json record = r1::parse_json(line, "math_pairs.jsonl line " + std::to_string(line_number));
     const auto gold = record.at("gold").get<std::string>();
     const auto answer = record.at("answer").get<std::string>();
     const bool expected = record.at("expected").get<bool>();
