@@ -100,7 +100,8 @@ struct GrpoRun {
 // `resume_from`: a trainer checkpoint to continue from; `save_to`: where to write one at the end (rank 0).
 template <class Comm>
 GrpoRun train_grpo(int steps, float lr, Comm* comm, const std::string& resume_from = "",
-                   const std::string& save_to = "") {
+                   const std::string& save_to = "", r1::Aggregation aggregation = r1::Aggregation::token_mean,
+                   int micro_batch_sequences = 3) {
   using Recipe = r1::Grpo<toy::Policy, r1::KvSampler, toy::Reward, r1::Sgd, r1::GrpoObjective>;
   const r1::CharTokenizer tokenizer = toy::make_tokenizer();
   const r1::TextCodec codec = toy::make_codec(tokenizer);
@@ -112,11 +113,11 @@ GrpoRun train_grpo(int steps, float lr, Comm* comm, const std::string& resume_fr
   grpo.prompts_per_step = 5;  // uneven over 2 and 3 ranks
   grpo.group_size = 4;
   grpo.minibatches_per_rollout = 2;
-  grpo.micro_batch_sequences = 3;
+  grpo.micro_batch_sequences = micro_batch_sequences;
   grpo.seed = 7;
   r1::GrpoConfig objective;
   objective.beta = 0.0;
-  objective.aggregation = r1::Aggregation::token_mean;
+  objective.aggregation = aggregation;
   r1::SamplerConfig sampling;
   sampling.max_new_tokens = 96;
   sampling.eos_token_ids = {*tokenizer.eos_token_id()};
@@ -248,6 +249,44 @@ TEST_CASE("a 1-process checkpoint resumes on N ranks as the uninterrupted run co
   const double bound = 2 * 2 * lr * 2 * 2 * gamma + 4 * u * scale;
   INFO("largest weight difference ", worst, " against the bound ", bound, " (ranks: ", comm.size(), ")");
   CHECK(worst <= bound);
+}
+
+TEST_CASE("one step's gradient is the whole batch's for every split: ranks x micro-batches x aggregation") {
+  r1::MpiCommunicator& comm = *world;
+  const float lr = 0.05f;
+  for (const auto aggregation : {r1::Aggregation::token_mean, r1::Aggregation::sequence_mean_token_mean,
+                                 r1::Aggregation::constant_normaliser, r1::Aggregation::sequence_sum}) {
+    CAPTURE(r1::to_string(aggregation));
+    // One step, 2 minibatches of 10 sequences: micro-batches of 10 (whole) and 3 in one process, 3 on N ranks.
+    const GrpoRun whole = train_grpo<r1::SingleProcess>(1, lr, nullptr, "", "", aggregation, 10);
+    const GrpoRun micro = train_grpo<r1::SingleProcess>(1, lr, nullptr, "", "", aggregation, 3);
+    const GrpoRun ranks = train_grpo<r1::MpiCommunicator>(1, lr, &comm, "", "", aggregation, 3);
+    // The normalisers are the minibatch's totals whatever the split, so only summation order differs: 2
+    // SGD updates of lr x gradient, each a sum over <= 960 tokens (bounded as in the test above).
+    const double u = std::ldexp(1.0, -24), n = 960;
+    const double gamma = n * u / (1 - n * u);
+    // sequence_sum's terms are not divided by a token count: up to 96 tokens of gradient <= 2 per sequence.
+    const double term_sum = aggregation == r1::Aggregation::sequence_sum ? 2 * 96 : 2;
+    double scale = 0;
+    for (float w : whole.weights) scale = std::max(scale, std::abs(static_cast<double>(w)));
+    const double bound = 2 * lr * term_sum * 2 * gamma + 2 * u * scale;
+    double worst_micro = 0, worst_ranks = 0;
+    for (std::size_t i = 0; i < whole.weights.size(); ++i) {
+      worst_micro = std::max(worst_micro, std::abs(static_cast<double>(whole.weights[i]) - micro.weights[i]));
+      worst_ranks = std::max(worst_ranks, std::abs(static_cast<double>(whole.weights[i]) - ranks.weights[i]));
+    }
+    INFO("micro-batches: ", worst_micro, ", ranks: ", worst_ranks, ", bound ", bound);
+    CHECK(worst_micro <= bound);
+    CHECK(worst_ranks <= bound);
+    // And the step moved the weights by far more than the splits differ: a wrong normaliser (the share's
+    // instead of the minibatch's) would change the update by a factor, not by rounding.
+    const toy::Policy base = toy::Policy::load(std::string(R1_SOURCE_DIR) + "/examples/r1_zero/base");
+    double moved = 0;
+    const auto start = base.flat_parameters();
+    for (std::size_t i = 0; i < whole.weights.size(); ++i)
+      moved = std::max(moved, std::abs(static_cast<double>(whole.weights[i]) - start[i]));
+    CHECK(moved > 1000 * std::max({worst_micro, worst_ranks, u}));
+  }
 }
 
 int main(int argc, char** argv) {
