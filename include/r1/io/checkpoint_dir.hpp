@@ -231,39 +231,27 @@ inline void write_checkpoint_tensors(const std::string& directory, std::span<con
   }
 
   std::vector<std::string> names;
-  std::vector<fs::path> temporaries;  // written completely, not yet moved in
-  const auto discard_temporaries = [&] {
-    std::error_code ignored;
-    for (const auto& temporary : temporaries)
-      if (!temporary.empty()) fs::remove(temporary, ignored);
-  };
+  // Written completely and fsynced, not yet moved in; one destroyed uncommitted removes its temporary.
+  std::vector<std::unique_ptr<AtomicFileWriter>> pending;
   Json weight_map = Json::object();
   std::uint64_t total_bytes = 0;
-  try {
-    for (std::size_t s = 0; s < shards.size(); ++s) {
-      names.push_back(checkpoint_shard_name(s, shards.size()));
-      std::vector<SafetensorsTensorView> members;
-      for (const auto i : shards[s]) {
-        require(!weight_map.contains(tensors[i].name), directory, ": tensor '", tensors[i].name, "' appears twice");
-        members.push_back(tensors[i]);
-        weight_map[tensors[i].name] = names.back();
-        total_bytes += tensor_bytes[i];
-      }
-      const fs::path path = dir / names.back();
-      const std::string temporary = path.string() + ".tmp";
-      detail::write_safetensors_file(temporary, path.string(), members, dtype, Json::object());
-      temporaries.push_back(temporary);
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    names.push_back(checkpoint_shard_name(s, shards.size()));
+    std::vector<SafetensorsTensorView> members;
+    for (const auto i : shards[s]) {
+      require(!weight_map.contains(tensors[i].name), directory, ": tensor '", tensors[i].name, "' appears twice");
+      members.push_back(tensors[i]);
+      weight_map[tensors[i].name] = names.back();
+      total_bytes += tensor_bytes[i];
     }
-    // No index while shards are moved in: a half-moved set under the old index would load a mix.
-    if (fs::exists(index)) detail::remove_stale_checkpoint_file(index);
-    for (std::size_t s = 0; s < shards.size(); ++s) {
-      detail::rename_into_place(temporaries[s].string(), (dir / names[s]).string());
-      temporaries[s].clear();  // moved in: no longer ours to discard
-    }
-  } catch (...) {
-    discard_temporaries();
-    throw;
+    const fs::path path = dir / names.back();
+    pending.push_back(std::make_unique<AtomicFileWriter>(path.string(), fs::path(path.string() + ".tmp")));
+    detail::write_safetensors_to(*pending.back(), path.string(), members, dtype, Json::object());
+    pending.back()->finish();
   }
+  // No index while shards are moved in: a half-moved set under the old index would load a mix.
+  if (fs::exists(index)) detail::remove_stale_checkpoint_file(index);
+  for (auto& shard : pending) shard->commit();
   // transformers' index layout (save_pretrained: json.dumps(index, indent=2, sort_keys=True) + "\n";
   // nlohmann's objects are sorted by key). total_size counts tensor bytes, not file bytes.
   const Json index_json = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};

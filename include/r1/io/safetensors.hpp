@@ -22,6 +22,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/train/atomic_file.hpp"  // AtomicFileWriter (depends on r1/core only)
 
 namespace r1 {
 
@@ -223,24 +224,15 @@ struct SafetensorsTensorView {
 };
 
 namespace detail {
-// Moves a finished temporary over `path` (rename(2): a reader sees the old file or the new one, never a
-// mix); on failure removes the temporary and raises an r1::Error naming `path`.
-inline void rename_into_place(const std::string& temporary, const std::string& path) {
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    fail(path, ": cannot move the written file into place (", error.message(), ")");
-  }
-}
+// Values converted to BF16 per write: the extra memory of a save (256 KiB), whatever the tensor's size.
+inline constexpr std::size_t kSafetensorsConversionChunk = std::size_t{1} << 17;
 
-// Writes a safetensors file at exactly `path` (no temporary; see write_safetensors); errors about the
-// tensors name `where`, the file the caller means. A file that could not be written completely is
-// removed, so no truncated file is left behind.
-inline void write_safetensors_file(const std::string& path, const std::string& where,
-                                   std::span<const SafetensorsTensorView> tensors, SafetensorsDtype dtype,
-                                   const Json& metadata) {
+// Writes a safetensors file into `file`, streaming: the header first (every size is known up front), then
+// each tensor as it lies in memory (F32) or converted to BF16 a chunk at a time; nothing the size of the
+// model (or of a tensor) is allocated. Errors about the tensors name `where`, the file the caller means.
+inline void write_safetensors_to(AtomicFileWriter& file, const std::string& where,
+                                 std::span<const SafetensorsTensorView> tensors, SafetensorsDtype dtype,
+                                 const Json& metadata) {
   require(dtype == SafetensorsDtype::f32 || dtype == SafetensorsDtype::bf16, where, ": r1 writes F32 or BF16, not ",
           to_string(dtype));
   const std::uint64_t element_size = dtype == SafetensorsDtype::f32 ? 4 : 2;
@@ -261,39 +253,34 @@ inline void write_safetensors_file(const std::string& path, const std::string& w
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  require(out.good(), path, ": cannot open for writing");
-  unsigned char length_bytes[8];
-  for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
-  out.write(reinterpret_cast<const char*>(length_bytes), 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  char length_bytes[8];
+  for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  file.write(std::string_view(length_bytes, 8));
+  file.write(text);
   std::vector<std::uint16_t> halves;
   for (const auto& tensor : tensors) {
     if (dtype == SafetensorsDtype::f32) {
-      out.write(reinterpret_cast<const char*>(tensor.data.data()), static_cast<std::streamsize>(tensor.data.size_bytes()));
-    } else {
-      halves.resize(tensor.data.size());
-      std::transform(tensor.data.begin(), tensor.data.end(), halves.begin(), float_to_bf16);
-      out.write(reinterpret_cast<const char*>(halves.data()), static_cast<std::streamsize>(halves.size() * 2));
+      file.write(std::string_view(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size_bytes()));
+      continue;
     }
-  }
-  out.flush();
-  out.close();
-  if (out.fail()) {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-    fail(path, ": write failed");
+    for (std::size_t first = 0; first < tensor.data.size(); first += kSafetensorsConversionChunk) {
+      const auto piece = tensor.data.subspan(first, std::min(kSafetensorsConversionChunk, tensor.data.size() - first));
+      halves.resize(piece.size());
+      std::transform(piece.begin(), piece.end(), halves.begin(), float_to_bf16);
+      file.write(std::string_view(reinterpret_cast<const char*>(halves.data()), halves.size() * 2));
+    }
   }
 }
 }  // namespace detail
 
 // Writes the tensors in the given order as `dtype` (F32 or BF16, rounded to nearest even), with
-// __metadata__ {"format": "pt"} plus `metadata`, atomically (`path`.tmp renamed into place).
+// __metadata__ {"format": "pt"} plus `metadata`, atomically and durably (`path`.tmp, fsynced, renamed
+// into place; AtomicFileWriter), streaming (detail::write_safetensors_to).
 inline void write_safetensors(const std::string& path, std::span<const SafetensorsTensorView> tensors,
                               SafetensorsDtype dtype = SafetensorsDtype::f32, const Json& metadata = Json::object()) {
-  const std::string temporary = path + ".tmp";
-  detail::write_safetensors_file(temporary, path, tensors, dtype, metadata);
-  detail::rename_into_place(temporary, path);
+  AtomicFileWriter file(path, path + ".tmp");
+  detail::write_safetensors_to(file, path, tensors, dtype, metadata);
+  file.commit();
 }
 
 }  // namespace r1

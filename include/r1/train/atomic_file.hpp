@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -35,6 +36,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <span>
+#include <sstream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -66,45 +73,113 @@ inline void fsync_directory(const std::filesystem::path& directory) {
 }
 }  // namespace detail
 
+// A file written in pieces that replaces `path` atomically and durably on commit(), by the steps of
+// write_file_atomically; destroyed before commit() (an exception while writing), it removes its temporary
+// and `path` is untouched. Big checkpoints stream through it, so no save holds a second copy of what it
+// writes (issue 22).
+//
+//   r1::AtomicFileWriter file("run/model.safetensors");
+//   file.write(header);
+//   file.write(tensor_bytes);   // as many pieces as needed
+//   file.commit();
+class AtomicFileWriter {
+ public:
+  // The temporary is a fresh name beside `path` (pid and a per-process counter; a stale temporary left
+  // by a killed process with a reused pid is stepped over).
+  explicit AtomicFileWriter(std::string path) : path_(std::move(path)) {
+    const std::filesystem::path target{path_};
+    require(target.has_filename(), path_, ": expected a file path");
+    directory_ = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    static std::atomic<std::uint64_t> counter{0};
+    for (int attempt = 0; attempt < 1000 && descriptor_ < 0; ++attempt) {
+      std::string temporary_name = ".";
+      temporary_name += target.filename().string();
+      temporary_name += ".tmp.";
+      temporary_name += std::to_string(::getpid());
+      temporary_name += '.';
+      temporary_name += std::to_string(counter.fetch_add(1));
+      temporary_ = directory_ / temporary_name;
+      descriptor_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (descriptor_ < 0 && errno != EEXIST) break;
+    }
+    require(descriptor_ >= 0, path_, ": cannot create the temporary ", temporary_.string(), " (", std::strerror(errno),
+            ")");
+  }
+  // With a temporary of the caller's choosing (truncated if it exists), e.g. "model.safetensors.tmp".
+  AtomicFileWriter(std::string path, const std::filesystem::path& temporary) : path_(std::move(path)), temporary_(temporary) {
+    const std::filesystem::path target{path_};
+    require(target.has_filename(), path_, ": expected a file path");
+    directory_ = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    descriptor_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    require(descriptor_ >= 0, path_, ": cannot create the temporary ", temporary_.string(), " (", std::strerror(errno),
+            ")");
+  }
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter() {
+    if (committed_) return;
+    if (descriptor_ >= 0) ::close(descriptor_);
+    ::unlink(temporary_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+  std::uint64_t size() const { return size_; }
+
+  // Appends `bytes`.
+  void write(std::string_view bytes) {
+    require(descriptor_ >= 0, path_, ": write after finish");
+    detail::write_all(descriptor_, bytes, temporary_.string());
+    size_ += bytes.size();
+  }
+  // Overwrites bytes already written at `offset` (a size or checksum known only after its data).
+  void write_at(std::uint64_t offset, std::string_view bytes) {
+    require(descriptor_ >= 0, path_, ": write after finish");
+    require(offset <= size_ && bytes.size() <= size_ - offset, path_, ": write_at [", offset, ", ",
+            offset + bytes.size(), ") past the ", size_, " bytes written");
+    while (!bytes.empty()) {
+      const ssize_t written = ::pwrite(descriptor_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+      if (written < 0 && errno == EINTR) continue;
+      require(written > 0, temporary_.string(), ": write failed (", std::strerror(errno), ")");
+      bytes.remove_prefix(static_cast<std::size_t>(written));
+      offset += static_cast<std::uint64_t>(written);
+    }
+  }
+  // fsync and close the temporary: it is whole on disk, not yet in place.
+  void finish() {
+    if (descriptor_ < 0) return;
+    const int descriptor = std::exchange(descriptor_, -1);
+    if (::fsync(descriptor) != 0) {
+      const int saved_errno = errno;
+      ::close(descriptor);
+      fail(temporary_.string(), ": fsync failed (", std::strerror(saved_errno), ")");
+    }
+    require(::close(descriptor) == 0, temporary_.string(), ": close failed (", std::strerror(errno), ")");
+  }
+  // finish(), rename over `path`, fsync the directory. On failure the temporary is removed.
+  void commit() {
+    finish();
+    if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+      const int saved_errno = errno;
+      fail(path_, ": cannot rename the temporary into place (", std::strerror(saved_errno), ")");
+    }
+    committed_ = true;
+    detail::fsync_directory(directory_);
+  }
+
+ private:
+  std::string path_;
+  std::filesystem::path directory_, temporary_;
+  int descriptor_ = -1;
+  std::uint64_t size_ = 0;
+  bool committed_ = false;
+};
+
 // Replaces `path` with `bytes` atomically and durably (see the top of this file).
 // On failure the previous file is untouched and the temporary is removed.
 inline void write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::filesystem::path target{path};
-  require(target.has_filename(), path, ": expected a file path");
-  const std::filesystem::path directory =
-      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-  // A name no other writer uses: pid and a per-process counter; a stale
-  // temporary left by a killed process with a reused pid is stepped over.
-  static std::atomic<std::uint64_t> counter{0};
-  std::filesystem::path temporary;
-  int descriptor = -1;
-  for (int attempt = 0; attempt < 1000 && descriptor < 0; ++attempt) {
-    std::string temporary_name = ".";
-    temporary_name += target.filename().string();
-    temporary_name += ".tmp.";
-    temporary_name += std::to_string(::getpid());
-    temporary_name += '.';
-    temporary_name += std::to_string(counter.fetch_add(1));
-    temporary = directory / temporary_name;
-    descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (descriptor < 0 && errno != EEXIST) break;
-  }
-  require(descriptor >= 0, path, ": cannot create the temporary ", temporary.string(), " (", std::strerror(errno), ")");
-  try {
-    detail::write_all(descriptor, bytes, temporary.string());
-    require(::fsync(descriptor) == 0, temporary.string(), ": fsync failed (", std::strerror(errno), ")");
-    require(::close(descriptor) == 0, temporary.string(), ": close failed (", std::strerror(errno), ")");
-  } catch (...) {
-    ::close(descriptor);  // may be closed already; EBADF is harmless here
-    ::unlink(temporary.c_str());
-    throw;
-  }
-  if (::rename(temporary.c_str(), target.c_str()) != 0) {
-    const int saved_errno = errno;
-    ::unlink(temporary.c_str());
-    fail(path, ": cannot rename the temporary into place (", std::strerror(saved_errno), ")");
-  }
-  detail::fsync_directory(directory);
+  AtomicFileWriter file(path);
+  file.write(bytes);
+  file.commit();
 }
 
 // A whole file's bytes; errors name the file.
@@ -118,20 +193,75 @@ inline std::string read_file_bytes(const std::string& path) {
 
 // CRC-32 as in IEEE 802.3 / zlib (reflected polynomial 0xEDB88320, initial and
 // final XOR 0xFFFFFFFF); check value CRC-32("123456789") = 0xCBF43926. It detects
-// every single-bit error and every burst up to 32 bits.
-inline std::uint32_t crc32(std::string_view bytes, std::uint32_t previous = 0) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> entries{};
+// every single-bit error and every burst up to 32 bits. Eight bytes a step
+// (slicing-by-8, Kounavis & Berry 2008): multi-GB checkpoints are checksummed at
+// memory-ish speed instead of one table lookup a byte.
+namespace detail {
+inline const std::array<std::array<std::uint32_t, 256>, 8>& crc32_tables() {
+  static const auto tables = [] {
+    std::array<std::array<std::uint32_t, 256>, 8> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
       std::uint32_t value = i;
       for (int bit = 0; bit < 8; ++bit) value = (value & 1u) ? (value >> 1) ^ 0xEDB88320u : value >> 1;
-      entries[i] = value;
+      t[0][i] = value;
     }
-    return entries;
+    for (std::size_t k = 1; k < 8; ++k)
+      for (std::size_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
+    return t;
   }();
+  return tables;
+}
+}  // namespace detail
+
+inline std::uint32_t crc32(std::string_view bytes, std::uint32_t previous = 0) {
+  const auto& t = detail::crc32_tables();
   std::uint32_t crc = ~previous;
-  for (const char c : bytes) crc = table[(crc ^ static_cast<unsigned char>(c)) & 0xFFu] ^ (crc >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    const std::uint32_t lo = crc ^ (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
+                                    std::uint32_t{p[3]} << 24);
+    crc = t[7][lo & 0xFFu] ^ t[6][(lo >> 8) & 0xFFu] ^ t[5][(lo >> 16) & 0xFFu] ^ t[4][lo >> 24] ^ t[3][p[4]] ^
+          t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+  }
+  for (; n > 0; --n, ++p) crc = t[0][(crc ^ *p) & 0xFFu] ^ (crc >> 8);
   return ~crc;
+}
+
+// CRC-32 of A followed by B from crc32(A), crc32(B) and B's length, without reading either (zlib's
+// crc32_combine: crc(A·B) = crc(A)·x^(8|B|) + crc(B) mod the polynomial). Lets a writer checksum each
+// section once and still give the whole-file checksum.
+namespace detail {
+// a(x) · b(x) modulo the CRC polynomial, reflected (zlib's multmodp); a != 0.
+inline std::uint32_t crc32_multiply(std::uint32_t a, std::uint32_t b) {
+  std::uint32_t m = 1u << 31, product = 0;
+  for (;;) {
+    if (a & m) {
+      product ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    m >>= 1;
+    b = b & 1u ? (b >> 1) ^ 0xEDB88320u : b >> 1;
+  }
+  return product;
+}
+// x^(n · 2^k) modulo the polynomial (zlib's x2nmodp).
+inline std::uint32_t crc32_x_power(std::uint64_t n, unsigned k) {
+  static const auto powers = [] {  // x^(2^j), j = 0..31
+    std::array<std::uint32_t, 32> table{};
+    std::uint32_t p = 1u << 30;  // x^1
+    table[0] = p;
+    for (std::size_t j = 1; j < 32; ++j) table[j] = p = crc32_multiply(p, p);
+    return table;
+  }();
+  std::uint32_t p = 1u << 31;  // x^0
+  for (; n != 0; n >>= 1, ++k)
+    if (n & 1u) p = crc32_multiply(powers[k & 31u], p);
+  return p;
+}
+}  // namespace detail
+inline std::uint32_t crc32_combine(std::uint32_t crc_first, std::uint32_t crc_second, std::uint64_t second_length) {
+  return detail::crc32_multiply(detail::crc32_x_power(second_length, 3), crc_first) ^ crc_second;
 }
 
 inline constexpr std::string_view kCheckpointMagic{"R1CKPT\r\n", 8};
@@ -147,30 +277,53 @@ void append_little_endian(std::string& out, Unsigned value) {
 
 class CheckpointWriter {
  public:
-  // Adds a section; names are unique, 1..1024 bytes.
+  // Adds a section holding a copy of `bytes`; names are unique, 1..1024 bytes.
   void add(std::string name, std::string_view bytes) {
-    require(!name.empty() && name.size() <= kCheckpointMaxNameBytes, "checkpoint section name '", name,
-            "': expected 1..", kCheckpointMaxNameBytes, " bytes");
-    for (const auto& [existing, data] : sections_) {
-      require(existing != name, "checkpoint section '", name, "' added twice");
-    }
-    sections_.emplace_back(std::move(name), std::string(bytes));
+    check_name(name);
+    sections_.push_back({std::move(name), std::string(bytes), {}, {}, false});
   }
   void add_json(std::string name, const Json& value) { add(std::move(name), value.dump()); }
-  // The raw bytes of trivially copyable values (floats, integers), host byte order.
+  // The raw bytes of trivially copyable values (floats, integers), host byte order; copied.
   template <class T>
     requires std::is_trivially_copyable_v<T>
   void add_array(std::string name, const std::vector<T>& values) {
     add(std::move(name), std::string_view(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
   }
+  // The raw bytes of `values`, borrowed, not copied: they must live, unchanged, until write() or
+  // serialize() has returned (a model's parameters, saved without a second copy).
+  template <class T>
+    requires std::is_trivially_copyable_v<T>
+  void add_view(std::string name, std::span<const T> values) {
+    check_name(name);
+    sections_.push_back({std::move(name), {}, std::string_view(reinterpret_cast<const char*>(values.data()),
+                                                               values.size_bytes()), {}, true});
+  }
+  // A section whose bytes `produce` writes to a stream when the file is written (an optimiser's
+  // save_state): write() passes them straight to the file, so their size is never held in memory.
+  // `produce` must write the same bytes each time it is called.
+  void add_stream(std::string name, std::function<void(std::ostream&)> produce) {
+    check_name(name);
+    require(static_cast<bool>(produce), "checkpoint section '", name, "': no producer");
+    sections_.push_back({std::move(name), {}, {}, std::move(produce), false});
+  }
 
+  // The whole file in memory (small checkpoints, tests); write() gives the same bytes.
   std::string serialize() const {
     std::string out(kCheckpointMagic);
     detail::append_little_endian(out, kCheckpointVersion);
     detail::append_little_endian(out, static_cast<std::uint32_t>(sections_.size()));
-    for (const auto& [name, data] : sections_) {
-      detail::append_little_endian(out, static_cast<std::uint32_t>(name.size()));
-      out += name;
+    for (const auto& section : sections_) {
+      std::string produced;
+      std::string_view data = section.bytes();
+      if (section.produce) {
+        std::ostringstream stream;
+        section.produce(stream);
+        require(stream.good(), "checkpoint section '", section.name, "': the producer failed");
+        produced = std::move(stream).str();
+        data = produced;
+      }
+      detail::append_little_endian(out, static_cast<std::uint32_t>(section.name.size()));
+      out += section.name;
       detail::append_little_endian(out, static_cast<std::uint64_t>(data.size()));
       detail::append_little_endian(out, crc32(data));
       out += data;
@@ -179,11 +332,124 @@ class CheckpointWriter {
     return out;
   }
 
-  // Serialises and writes `path` atomically.
-  void write(const std::string& path) const { write_file_atomically(path, serialize()); }
+  // Writes `path` atomically (AtomicFileWriter), streaming: sections go to the file as they are, each
+  // checksummed once (the whole-file checksum is combined from theirs, crc32_combine), so the extra
+  // memory is one 1 MiB buffer, whatever the checkpoint's size.
+  void write(const std::string& path) const {
+    AtomicFileWriter file(path);
+    std::uint32_t file_crc = 0;
+    const auto put = [&](std::string_view bytes) {
+      file.write(bytes);
+      file_crc = crc32(bytes, file_crc);
+    };
+    std::string head(kCheckpointMagic);
+    detail::append_little_endian(head, kCheckpointVersion);
+    detail::append_little_endian(head, static_cast<std::uint32_t>(sections_.size()));
+    put(head);
+    for (const auto& section : sections_) {
+      head.clear();
+      detail::append_little_endian(head, static_cast<std::uint32_t>(section.name.size()));
+      head += section.name;
+      put(head);
+      std::uint64_t size = 0;
+      std::uint32_t data_crc = 0;
+      const std::uint64_t fields_at = file.size();
+      std::string fields;
+      if (section.produce) {
+        file.write(std::string_view("\0\0\0\0\0\0\0\0\0\0\0\0", 12));  // size and checksum, filled in below
+        SectionStreamBuffer buffer(file);
+        std::ostream stream(&buffer);
+        stream.exceptions(std::ios::badbit);  // a failed file write reaches the caller as its own r1::Error
+        section.produce(stream);
+        stream.flush();
+        require(stream.good(), path, ": checkpoint section '", section.name, "': the producer failed");
+        size = buffer.size();
+        data_crc = buffer.crc();
+        detail::append_little_endian(fields, size);
+        detail::append_little_endian(fields, data_crc);
+        file.write_at(fields_at, fields);
+      } else {
+        const std::string_view data = section.bytes();
+        size = data.size();
+        data_crc = crc32(data);
+        detail::append_little_endian(fields, size);
+        detail::append_little_endian(fields, data_crc);
+        file.write(fields);
+        file.write(data);
+      }
+      file_crc = crc32_combine(crc32(fields, file_crc), data_crc, size);
+    }
+    std::string trailer;
+    detail::append_little_endian(trailer, file_crc);
+    file.write(trailer);
+    file.commit();
+  }
 
  private:
-  std::vector<std::pair<std::string, std::string>> sections_;
+  struct Section {
+    std::string name;
+    std::string owned;
+    std::string_view view;
+    std::function<void(std::ostream&)> produce;
+    bool borrowed = false;
+    std::string_view bytes() const { return borrowed ? view : std::string_view(owned); }
+  };
+
+  // Passes a section's bytes to the file in 1 MiB pieces (big writes directly), checksumming them.
+  class SectionStreamBuffer : public std::streambuf {
+   public:
+    explicit SectionStreamBuffer(AtomicFileWriter& file) : file_(file), buffer_(std::size_t{1} << 20) {
+      setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    std::uint64_t size() const { return size_; }
+    std::uint32_t crc() const { return crc_; }
+
+   protected:
+    int_type overflow(int_type c) override {
+      drain();
+      if (!traits_type::eq_int_type(c, traits_type::eof())) {
+        *pptr() = traits_type::to_char_type(c);
+        pbump(1);
+      }
+      return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char* data, std::streamsize count) override {
+      if (count >= static_cast<std::streamsize>(buffer_.size() / 2)) {
+        drain();
+        pass(std::string_view(data, static_cast<std::size_t>(count)));
+        return count;
+      }
+      return std::streambuf::xsputn(data, count);
+    }
+    int sync() override {
+      drain();
+      return 0;
+    }
+
+   private:
+    void drain() {
+      pass(std::string_view(pbase(), static_cast<std::size_t>(pptr() - pbase())));
+      setp(buffer_.data(), buffer_.data() + buffer_.size());
+    }
+    void pass(std::string_view bytes) {
+      if (bytes.empty()) return;
+      crc_ = crc32(bytes, crc_);
+      size_ += bytes.size();
+      file_.write(bytes);
+    }
+    AtomicFileWriter& file_;
+    std::vector<char> buffer_;
+    std::uint64_t size_ = 0;
+    std::uint32_t crc_ = 0;
+  };
+
+  void check_name(const std::string& name) const {
+    require(!name.empty() && name.size() <= kCheckpointMaxNameBytes, "checkpoint section name '", name,
+            "': expected 1..", kCheckpointMaxNameBytes, " bytes");
+    for (const auto& section : sections_) require(section.name != name, "checkpoint section '", name, "' added twice");
+  }
+
+  std::vector<Section> sections_;
 };
 
 class CheckpointReader {
@@ -295,6 +561,170 @@ class CheckpointReader {
 
   std::string where_;
   std::string bytes_;
+  std::vector<Section> sections_;
+};
+
+// A checkpoint read from its file without holding the file in memory (a 0.5B model's trainer checkpoint
+// is 8 GB): opening checks the magic, the whole-file checksum (one streaming pass, 1 MiB at a time) and the
+// section table, each size against the file, before any section is handed out; sections are then read
+// into the caller's memory (checked against their own checksum) or streamed.
+//
+//   r1::CheckpointFileReader checkpoint("run/checkpoint.r1ckpt");
+//   checkpoint.read_array<float>("policy", model.flat_parameters());
+//   checkpoint.stream_section("optimizer", [&](std::istream& in) { optimizer.load_state(in); });
+class CheckpointFileReader {
+ public:
+  explicit CheckpointFileReader(std::string path) : path_(std::move(path)) {
+    in_.open(path_, std::ios::binary);
+    require(in_.is_open(), path_, ": cannot open for reading (", std::strerror(errno), ")");
+    in_.seekg(0, std::ios::end);
+    const auto end = in_.tellg();
+    require(end >= 0, path_, ": cannot read the file size");
+    size_ = static_cast<std::uint64_t>(end);
+    in_.seekg(0);
+    std::string magic(kCheckpointMagic.size(), '\0');
+    require(size_ >= kCheckpointMagic.size() && read_at(0, magic.data(), magic.size()) && magic == kCheckpointMagic, path_,
+            ": not an r1 checkpoint (bad magic; expected \"R1CKPT\\r\\n\")");
+    constexpr std::uint64_t kTrailerBytes = 4;
+    require(size_ >= kCheckpointMagic.size() + 8 + kTrailerBytes, path_, ": truncated checkpoint (", size_, " bytes)");
+    const std::uint64_t body = size_ - kTrailerBytes;
+    // The whole-file checksum first: it covers every header field, so nothing below trusts a size a bit
+    // flip could have changed.
+    std::vector<char> chunk(std::size_t{1} << 20);
+    std::uint32_t crc = 0;
+    for (std::uint64_t at = 0; at < body;) {
+      const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), body - at));
+      require(read_at(at, chunk.data(), count), path_, ": read failed at byte ", at);
+      crc = crc32(std::string_view(chunk.data(), count), crc);
+      at += count;
+    }
+    require(crc == little_endian<std::uint32_t>(body, body + kTrailerBytes, "the file checksum"), path_,
+            ": checkpoint checksum mismatch (corrupt or truncated file)");
+    std::uint64_t at = kCheckpointMagic.size();
+    const auto version = next<std::uint32_t>(at, body, "the version");
+    require(version == kCheckpointVersion, path_, ": checkpoint version ", version, ", this reader knows version ",
+            kCheckpointVersion);
+    const auto count = next<std::uint32_t>(at, body, "the section count");
+    for (std::uint32_t s = 0; s < count; ++s) {
+      const auto name_size = next<std::uint32_t>(at, body, "a section name length");
+      require(name_size >= 1 && name_size <= kCheckpointMaxNameBytes && body - at >= name_size, path_, ": section ", s,
+              ": bad name length ", name_size);
+      std::string name(name_size, '\0');
+      require(read_at(at, name.data(), name_size), path_, ": read failed at byte ", at);
+      at += name_size;
+      require(!has(name), path_, ": section '", name, "' appears twice");
+      const auto data_size = next<std::uint64_t>(at, body, "a section size");
+      const auto data_crc = next<std::uint32_t>(at, body, "a section checksum");
+      require(data_size <= body - at, path_, ": section '", name, "' claims ", data_size, " bytes, past the end of the file");
+      sections_.push_back({std::move(name), at, data_size, data_crc});
+      at += data_size;
+    }
+    require(at == body, path_, ": ", body - at, " unexpected bytes after the last section");
+  }
+
+  const std::string& path() const { return path_; }
+  bool has(std::string_view name) const { return find(name) != nullptr; }
+  std::uint64_t section_size(std::string_view name) const { return get(name).size; }
+
+  // Section `name` into `out`, which must be its size exactly; its checksum is checked.
+  void read_section(std::string_view name, std::span<char> out) {
+    const Section& section = get(name);
+    require(out.size() == section.size, path_, ": section '", name, "' holds ", section.size, " bytes, expected ",
+            out.size());
+    require(read_at(section.offset, out.data(), out.size()), path_, ": section '", name, "': read failed");
+    require(crc32(std::string_view(out.data(), out.size())) == section.crc, path_, ": section '", name,
+            "' checksum mismatch");
+  }
+  template <class T>
+    requires std::is_trivially_copyable_v<T>
+  void read_array(std::string_view name, std::span<T> out) {
+    const Section& section = get(name);
+    require(section.size == out.size_bytes(), path_, ": section '", name, "' holds ", section.size / sizeof(T),
+            " values, expected ", out.size());
+    read_section(name, std::span<char>(reinterpret_cast<char*>(out.data()), out.size_bytes()));
+  }
+  std::string section(std::string_view name) {
+    std::string bytes(static_cast<std::size_t>(get(name).size), '\0');
+    read_section(name, bytes);
+    return bytes;
+  }
+  Json section_json(std::string_view name) { return parse_json(section(name), path_ + ": section '" + std::string(name) + "'"); }
+
+  // `consume` reads section `name` from a stream (1 MiB buffered), for a reader that takes an istream (an
+  // optimiser's load_state): the bytes are not all held at once. The whole-file checksum, checked when the
+  // file was opened, covers them.
+  void stream_section(std::string_view name, const std::function<void(std::istream&)>& consume) {
+    const Section& section = get(name);
+    SectionReadBuffer buffer(*this, section);
+    std::istream stream(&buffer);
+    consume(stream);
+  }
+
+ private:
+  struct Section {
+    std::string name;
+    std::uint64_t offset = 0, size = 0;
+    std::uint32_t crc = 0;
+  };
+
+  class SectionReadBuffer : public std::streambuf {
+   public:
+    SectionReadBuffer(CheckpointFileReader& file, const Section& section)
+        : file_(file), next_(section.offset), end_(section.offset + section.size), buffer_(std::size_t{1} << 20) {}
+
+   protected:
+    int_type underflow() override {
+      if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+      if (next_ >= end_) return traits_type::eof();
+      const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), end_ - next_));
+      require(file_.read_at(next_, buffer_.data(), count), file_.path_, ": read failed at byte ", next_);
+      next_ += count;
+      setg(buffer_.data(), buffer_.data(), buffer_.data() + count);
+      return traits_type::to_int_type(*gptr());
+    }
+
+   private:
+    CheckpointFileReader& file_;
+    std::uint64_t next_, end_;
+    std::vector<char> buffer_;
+  };
+
+  const Section* find(std::string_view name) const {
+    for (const auto& section : sections_)
+      if (section.name == name) return &section;
+    return nullptr;
+  }
+  const Section& get(std::string_view name) const {
+    const Section* found = find(name);
+    require(found != nullptr, path_, ": checkpoint has no section '", name, "'");
+    return *found;
+  }
+  bool read_at(std::uint64_t offset, char* out, std::size_t count) {
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    in_.read(out, static_cast<std::streamsize>(count));
+    return in_.good() || (in_.gcount() == static_cast<std::streamsize>(count));
+  }
+  template <class Unsigned>
+  Unsigned little_endian(std::uint64_t at, std::uint64_t end, std::string_view what) {
+    require(at <= end && end - at >= sizeof(Unsigned), path_, ": truncated checkpoint (", size_, " bytes) while reading ",
+            what, " at byte ", at);
+    unsigned char bytes[sizeof(Unsigned)];
+    require(read_at(at, reinterpret_cast<char*>(bytes), sizeof(Unsigned)), path_, ": read failed at byte ", at);
+    Unsigned value = 0;
+    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) value |= static_cast<Unsigned>(bytes[i]) << (8 * i);
+    return value;
+  }
+  template <class Unsigned>
+  Unsigned next(std::uint64_t& at, std::uint64_t end, std::string_view what) {
+    const auto value = little_endian<Unsigned>(at, end, what);
+    at += sizeof(Unsigned);
+    return value;
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::uint64_t size_ = 0;
   std::vector<Section> sections_;
 };
 
