@@ -137,13 +137,13 @@ inline bool looks_like_prose(std::string_view content) {
     if (c == '}' && depth > 0) --depth;
     if (is_ascii_letter(c)) {
       if (run == 0) command = previous == '\\';
-      if (++run == 3 && depth == 0 && !command) ++words;
+      if (++run == 3 && depth == 0 && !command && ++words == 2) return true;
     } else {
       run = 0;
     }
     previous = c;
   }
-  return words >= 2;
+  return false;
 }
 
 struct MathSpan {
@@ -157,67 +157,63 @@ struct MathSpan {
 // dollar sign, not a delimiter. Linear: each search starts where the last one ended.
 inline std::vector<MathSpan> find_math_spans(std::string_view text) {
   std::vector<MathSpan> spans;
-  std::size_t k = 0;
-  // Per closer ($, $$, \), \]): a failed search from p, which stopped at s (a line break or
-  // the end), fails from every opener in [p, s) too; skipping those keeps 10^5 unclosed
-  // "\[" linear instead of quadratic.
+  // The four kinds of span: $...$, $$...$$, \(...\), \[...\]; their closers' two bytes
+  // (0: a one-byte closer) and whether a line break ends the search (inline spans).
+  static constexpr char closer_first[4] = {'$', '$', '\\', '\\'};
+  static constexpr char closer_second[4] = {0, '$', ')', ']'};
+  static constexpr bool inline_kind[4] = {true, false, true, false};
+  // Per kind: a failed search from p, which stopped at s (a line break or the end), fails
+  // from every opener in [p, s) too; skipping those keeps 10^5 unclosed "\[" linear
+  // instead of quadratic.
   std::size_t no_closer_before[4] = {0, 0, 0, 0};
-  std::size_t stopped_at = 0;
-  const auto close_at = [&](std::size_t from, std::string_view closer, bool inline_span) {
-    for (std::size_t m = from; m + closer.size() <= text.size(); ++m) {
-      const char c = text[m];
-      if (inline_span && c == '\n') {
-        stopped_at = m;
-        return std::string_view::npos;
-      }
-      if (c == '\\' && closer[0] != '\\') {  // \$ inside $...$
-        ++m;
-        continue;
-      }
-      if (c == closer[0] && (closer.size() == 1 || text[m + 1] == closer[1])) return m;
-    }
-    stopped_at = text.size();
-    return std::string_view::npos;
-  };
+  std::size_t k = 0;
   while (k < text.size()) {
     const char c = text[k];
-    std::string_view closer;
-    std::size_t open_size = 0;
-    bool inline_span = false;
-    if (c == '\\' && k + 1 < text.size()) {
+    int kind;
+    if (c == '$') {
+      kind = k + 1 < text.size() && text[k + 1] == '$' ? 1 : 0;
+    } else if (c == '\\' && k + 1 < text.size()) {
       const char next = text[k + 1];
-      if (next == '(') closer = "\\)", inline_span = true;
-      else if (next == '[') closer = "\\]";
-      else {
-        k += 2;
+      if (next != '(' && next != '[') {
+        k += 2;  // an escaped character (\$ is a dollar sign)
         continue;
       }
-      open_size = 2;
-    } else if (c == '$') {
-      if (k + 1 < text.size() && text[k + 1] == '$') closer = "$$", open_size = 2;
-      else closer = "$", open_size = 1, inline_span = true;
+      kind = next == '(' ? 2 : 3;
     } else {
       ++k;
       continue;
     }
-    const int kind = closer == "$" ? 0 : closer == "$$" ? 1 : closer[1] == ')' ? 2 : 3;
+    const std::size_t open_size = kind == 0 ? 1 : 2;
     if (k < no_closer_before[kind]) {
       k += open_size;
       continue;
     }
-    const std::size_t close = close_at(k + open_size, closer, inline_span);
+    const char first = closer_first[kind];
+    const char second = closer_second[kind];
+    std::size_t close = std::string_view::npos;
+    std::size_t m = k + open_size;
+    for (; m < text.size(); ++m) {
+      const char d = text[m];
+      if (d == '\n' && inline_kind[kind]) break;
+      if (d == first && (second == 0 || (m + 1 < text.size() && text[m + 1] == second))) {
+        close = m;
+        break;
+      }
+      if (d == '\\' && first != '\\') ++m;  // \$ inside $...$
+    }
     if (close == std::string_view::npos) {
-      no_closer_before[kind] = stopped_at;
+      no_closer_before[kind] = std::min(m, text.size());
       k += open_size;
       continue;
     }
     const std::string_view content = text.substr(k + open_size, close - k - open_size);
-    if (closer == "$" && looks_like_prose(content)) {  // "$12 and the change is $3": dollar signs
+    if (kind == 0 && looks_like_prose(content)) {  // "$12 and the change is $3": dollar signs
       k += 1;
       continue;
     }
-    spans.push_back({k, close + closer.size(), content});
-    k = close + closer.size();
+    const std::size_t closer_size = second == 0 ? 1 : 2;
+    spans.push_back({k, close + closer_size, content});
+    k = close + closer_size;
   }
   return spans;
 }
