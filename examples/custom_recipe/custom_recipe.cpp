@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     r1::SamplerConfig sampling;
     sampling.max_new_tokens = 160;
     sampling.eos_token_ids = {*tokenizer.eos_token_id()};
+    sampling.decodable_vocab_size = tokenizer.vocab_size();
     r1::GrpoConfig objective = r1::GrpoConfig::dr_grpo(160);  // the normaliser: the generation budget
     r1::AdamWConfig adam{.lr = 1e-4f, .weight_decay = 0.0f};
     r1::GrpoTrainer<Recipe> trainer{config,  policy, r1::KvSampler{sampling, codec.decode}, Verifier{{1.0, 0.1}},

@@ -32,9 +32,11 @@ inline r1::TextCodec make_codec(const r1::CharTokenizer& tokenizer) {
   r1::TextCodec codec;
   const r1::TokenId eos = *tokenizer.eos_token_id();
   codec.render_prompt = [&tokenizer](const r1::Problem& problem) { return tokenizer.encode(problem.prompt); };
-  codec.decode = [&tokenizer, eos](std::span<const r1::TokenId> ids) {
+  codec.vocab_size = tokenizer.vocab_size();
+  codec.decode = [&tokenizer, eos, vocab = codec.vocab_size](std::span<const r1::TokenId> ids) {
     if (!ids.empty() && ids.back() == eos) ids = ids.first(ids.size() - 1);
-    return tokenizer.decode(ids);
+    return r1::decode_replacing_undecodable(ids, vocab,
+                                            [&tokenizer](std::span<const r1::TokenId> run) { return tokenizer.decode(run); });
   };
   return codec;
 }

@@ -70,6 +70,7 @@ void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::
   sampling.temperature = grpo.temperature;
   sampling.max_new_tokens = 160;
   sampling.eos_token_ids = {eos};
+  sampling.decodable_vocab_size = codec.vocab_size;  // the tokenizer's ids only (0: the model's)
   r1::AdamWConfig adam;
   adam.lr = lr;
   adam.weight_decay = 0.0f;

@@ -48,6 +48,7 @@ struct Rollout {
   std::vector<Reward> rewards;                // one per completion
   int samples_per_prompt = 1;
   int non_finite_rewards = 0;                 // verdicts with a non-finite score, made "not applicable"
+  int undecodable_completions = 0;            // completions with an id the codec cannot decode, scored 0
   double generation_seconds = 0, verification_seconds = 0;
 
   std::size_t size() const { return completions.size(); }
@@ -119,11 +120,23 @@ Rollout run_rollout(ModelT& model, SamplerT& sampler, std::span<const Problem> p
 
   const Stopwatch verification;
   rollout.texts.resize(rollout.completions.size());
-  tbb::parallel_for(std::size_t{0}, rollout.completions.size(),
-                    [&](std::size_t i) { rollout.texts[i] = codec.decode(rollout.completions[i].ids); });
+  // decode_completion never throws: a completion with an id the tokenizer lacks (a padded embedding's
+  // row) is scored 0 and counted, and the run goes on (issue 22).
+  std::vector<std::string> undecodable(rollout.completions.size());
+  tbb::parallel_for(std::size_t{0}, rollout.completions.size(), [&](std::size_t i) {
+    DecodedText decoded = decode_completion(codec, rollout.completions[i].ids);
+    rollout.texts[i] = std::move(decoded.text);
+    if (!decoded.decodable) undecodable[i] = decoded.error.empty() ? "undecodable" : std::move(decoded.error);
+  });
   rollout.rewards = verify_groups(verifier, problems, std::span<const std::size_t>(rollout.problem_indices),
                                   std::span<const std::string>(rollout.texts),
                                   static_cast<std::size_t>(settings.samples_per_prompt), settings.verification);
+  for (std::size_t i = 0; i < undecodable.size(); ++i)
+    if (!undecodable[i].empty()) {
+      rollout.rewards[i] = Reward{};  // score 0, applicable: it counts against its group
+      rollout.rewards[i].reason = "undecodable completion: " + undecodable[i];
+      ++rollout.undecodable_completions;
+    }
   rollout.non_finite_rewards = exclude_non_finite_rewards(rollout.rewards);
   rollout.verification_seconds = verification.elapsed_seconds();
   return rollout;

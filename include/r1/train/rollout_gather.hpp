@@ -44,6 +44,7 @@ inline Json rollout_to_json(const Rollout& rollout) {
               {"texts", rollout.texts},
               {"rewards", std::move(rewards)},
               {"non_finite_rewards", rollout.non_finite_rewards},
+              {"undecodable_completions", rollout.undecodable_completions},
               {"generation_seconds", rollout.generation_seconds},
               {"verification_seconds", rollout.verification_seconds}};
 }
@@ -73,6 +74,7 @@ inline void append_rollout(Rollout& into, const Json& share) {
     into.rewards.push_back(std::move(reward));
   }
   into.non_finite_rewards += share.at("non_finite_rewards").get<int>();
+  into.undecodable_completions += share.at("undecodable_completions").get<int>();
   // The step waits for the slowest rank.
   into.generation_seconds = std::max(into.generation_seconds, share.at("generation_seconds").get<double>());
   into.verification_seconds = std::max(into.verification_seconds, share.at("verification_seconds").get<double>());
