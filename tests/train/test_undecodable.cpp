@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "r1/rl/grpo_objective.hpp"
 #include "r1/sampling/kv_sampler.hpp"
 #include "r1/train/grpo_trainer.hpp"
+#include "r1/train/hooks.hpp"
 #include "r1/train/rollout.hpp"
 #include "r1/train/text_codec.hpp"
 #include "tiny_setup.hpp"
@@ -137,6 +139,12 @@ TEST_CASE("GRPO steps on over completions with undecodable ids") {
   r1::GrpoTrainer<Recipe> trainer{config, policy, r1::KvSampler{sampling}, AlwaysOne{}, r1::AdamW{},
                                   r1::GrpoObjective{r1::GrpoConfig{}}, codec, r1::ConstantSchedule{1e-3f}};
   const auto problems = r1::test::echo_problems(6);
+  int undecodable = 0;
+  trainer.add_hook(std::make_unique<r1::AfterStepHook<r1::GrpoTrainer<Recipe>>>(
+      [&](r1::GrpoTrainer<Recipe>&, r1::StepReport& report) {
+        undecodable += report.metrics.at("completions/undecodable").get<int>();
+      }));
   CHECK_NOTHROW(trainer.fit(problems));
   CHECK(trainer.current_step() == 2);
+  CHECK(undecodable > 0);  // counted in the metrics, and the run went on
 }

@@ -453,6 +453,7 @@ class GrpoTrainer {
     m["step_time"] = step_seconds;
     report.skipped = totals.skipped > 0;
     m["non_finite_rewards"] = rollout_.non_finite_rewards;
+    m["completions/undecodable"] = rollout_.undecodable_completions;  // scored 0 (run_rollout)
   }
 
   GrpoTrainerConfig config_;
