@@ -7,9 +7,9 @@ steps=${1:-20}; ranks=${2:-2}; threads=${3:-2}
 bin=${R1_BIN:-bin/r1_zero}
 base=$(cd "$(dirname "$0")/../.." && pwd)/examples/r1_zero/base
 out=$(mktemp -d)
-"$bin" --base "$base" --out "$out/one" --grpo-steps "$steps" --held-out 16 --threads "$threads" >/dev/null
+"$bin" --base "$base" --out "$out/one" --grpo-steps "$steps" --held-out 16 --threads "$threads" >/dev/null 2>&1
 R1_THREADS=$((threads / ranks)) mpirun --allow-run-as-root --oversubscribe -np "$ranks" \
-  "$bin" --base "$base" --out "$out/many" --grpo-steps "$steps" --held-out 16 >/dev/null
+  "$bin" --base "$base" --out "$out/many" --grpo-steps "$steps" --held-out 16 >/dev/null 2>&1
 python3 - "$out" "$ranks" "$threads" <<'PY'
 import json, statistics, sys
 out, ranks, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
