@@ -207,7 +207,8 @@ inline std::vector<MathSpan> find_math_spans(std::string_view text) {
       continue;
     }
     const std::string_view content = text.substr(k + open_size, close - k - open_size);
-    if (kind == 0 && looks_like_prose(content)) {  // "$12 and the change is $3": dollar signs
+    // "$12 and the change is $3": dollar signs before amounts, around prose, are currency.
+    if (kind == 0 && !content.empty() && is_digit(content[0]) && looks_like_prose(content)) {
       k += 1;
       continue;
     }
