@@ -21,7 +21,7 @@
 #include "r1/core/error.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/optim/adamw.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/checksummed_container.hpp"
 #include "r1/train/checkpoint.hpp"
 
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "r1/core/error.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/checksummed_container.hpp"
 #include "r1/train/checkpoint.hpp"
 #include "scratch_dir.hpp"
 

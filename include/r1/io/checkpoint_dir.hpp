@@ -28,8 +28,8 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
+#include "r1/io/atomic_file.hpp"
 #include "r1/io/safetensors.hpp"
-#include "r1/train/atomic_file.hpp"  // write_file_atomically (depends on r1/core only)
 
 namespace r1 {
 

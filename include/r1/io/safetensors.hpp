@@ -22,7 +22,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
-#include "r1/train/atomic_file.hpp"  // AtomicFileWriter (depends on r1/core only)
+#include "r1/io/atomic_file.hpp"
 
 namespace r1 {
 

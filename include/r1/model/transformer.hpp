@@ -24,7 +24,7 @@
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
 #include "r1/core/parameter_view.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/atomic_file.hpp"
 
 namespace r1 {
 

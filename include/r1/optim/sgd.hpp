@@ -52,7 +52,7 @@ struct SgdConfig {
 class Sgd : public OptimizerBase<SgdConfig> {
  public:
   static constexpr std::string_view format_tag = "r1.Sgd..";
-  static constexpr std::uint32_t format_version = 1;
+  static constexpr std::uint32_t format_version = 2;  // 2: CRC-32 trailer (1: FNV-1a 64)
   static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
   Sgd() : Sgd(SgdConfig{}) {}

@@ -1,6 +1,7 @@
 #pragma once
 // The binary layout of optimizer state files: a magic tag and a version, then
-// little-endian fields, then an FNV-1a 64 checksum of everything before it.
+// little-endian fields, then the CRC-32 of everything before it (r1/io/crc32.hpp,
+// the checksum of every r1 binary format).
 // Readers check the tag, the version, every size against what they expect, and
 // the checksum, and raise r1::Error naming `what` on any mismatch. Arrays are
 // read in bounded chunks, so a corrupted size cannot trigger a huge allocation.
@@ -16,19 +17,11 @@
 #include <vector>
 
 #include "r1/core/error.hpp"
+#include "r1/io/crc32.hpp"
 
 namespace r1 {
 
 static_assert(std::endian::native == std::endian::little, "r1 optimizer state files are little-endian");
-
-namespace detail {
-inline std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t bytes) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 0x100000001b3ULL;
-  return hash;
-}
-inline constexpr std::uint64_t fnv1a_offset = 0xcbf29ce484222325ULL;
-}  // namespace detail
 
 class StateWriter {
  public:
@@ -36,7 +29,7 @@ class StateWriter {
   void bytes(const void* data, std::size_t size) {
     out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
     require(out_.good(), what_, ": write failed");
-    hash_ = detail::fnv1a(hash_, data, size);
+    crc_ = crc32(std::string_view(static_cast<const char*>(data), size), crc_);
   }
   template <class T>
   void scalar(T value) { bytes(&value, sizeof value); }
@@ -50,7 +43,7 @@ class StateWriter {
   }
   // Writes the checksum of everything written so far.
   void finish() {
-    const std::uint64_t checksum = hash_;
+    const std::uint32_t checksum = crc_;
     out_.write(reinterpret_cast<const char*>(&checksum), sizeof checksum);
     require(out_.good(), what_, ": write failed");
   }
@@ -58,7 +51,7 @@ class StateWriter {
  private:
   std::ostream& out_;
   std::string what_;
-  std::uint64_t hash_ = detail::fnv1a_offset;
+  std::uint32_t crc_ = 0;
 };
 
 class StateReader {
@@ -67,7 +60,7 @@ class StateReader {
   void bytes(void* data, std::size_t size, std::string_view field) {
     in_.read(static_cast<char*>(data), static_cast<std::streamsize>(size));
     require(in_.gcount() == static_cast<std::streamsize>(size), what_, ": truncated while reading ", field);
-    hash_ = detail::fnv1a(hash_, data, size);
+    crc_ = crc32(std::string_view(static_cast<const char*>(data), size), crc_);
   }
   template <class T>
   T scalar(std::string_view field) {
@@ -105,8 +98,8 @@ class StateReader {
   }
   // Checks the trailing checksum.
   void finish() {
-    const std::uint64_t expected = hash_;
-    std::uint64_t stored = 0;
+    const std::uint32_t expected = crc_;
+    std::uint32_t stored = 0;
     in_.read(reinterpret_cast<char*>(&stored), sizeof stored);
     require(in_.gcount() == sizeof stored, what_, ": truncated before the checksum");
     require(stored == expected, what_, ": checksum mismatch (the state is corrupted)");
@@ -115,7 +108,7 @@ class StateReader {
  private:
   std::istream& in_;
   std::string what_;
-  std::uint64_t hash_ = detail::fnv1a_offset;
+  std::uint32_t crc_ = 0;
 };
 
 }  // namespace r1

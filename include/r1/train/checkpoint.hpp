@@ -3,7 +3,7 @@
 // uninterrupted one would: the policy (and KL reference) parameters, the
 // optimiser state and the step counters. Data order and sampling noise are pure
 // functions of (seed, step) (DataOrder, RandomStream), so the counters restore them.
-// Written atomically in one checksummed container (atomic_file.hpp): a crash
+// Written atomically in one checksummed container (io/checksummed_container.hpp): a crash
 // mid-write leaves the previous checkpoint intact; a corrupt one is an r1::Error.
 //
 //   r1::save_trainer_checkpoint("run/checkpoint.r1ckpt", trainer);
@@ -19,7 +19,7 @@
 
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/checksummed_container.hpp"
 
 namespace r1 {
 

@@ -31,7 +31,7 @@
 #include "r1/core/json.hpp"
 #include "r1/core/timer.hpp"
 #include "r1/io/jsonl.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/atomic_file.hpp"
 
 namespace r1 {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "r1/core/error.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/atomic_file.hpp"
 #include "r1/train/metrics_log.hpp"
 
 namespace r1 {

@@ -1,4 +1,4 @@
-// Trainer checkpoints: the checksummed section container (train/atomic_file.hpp)
+// Trainer checkpoints: the checksummed section container (io/checksummed_container.hpp)
 // and what load_trainer_checkpoint reads from it (the "state" JSON, the "policy"
 // floats, the optimizer state), into a small stand-in trainer.
 //
@@ -12,7 +12,7 @@
 
 #include "fuzz_support.hpp"
 #include "r1/optim/adamw.hpp"
-#include "r1/train/atomic_file.hpp"
+#include "r1/io/checksummed_container.hpp"
 #include "r1/train/checkpoint.hpp"
 
 namespace {
