@@ -60,6 +60,7 @@ put("safetensors", "scalar_and_empty", safetensors(
     struct.pack("<f", 7.0)))
 put("safetensors", "cut_data", safetensors({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}, f32[:9]))
 put("safetensors", "long_header", safetensors({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, f32[:4], 4096))
+put("safetensors", "number_1e999", safetensors(b'{"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}}', f32[:4]))
 put("safetensors", "int_dtype", safetensors({"w": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}, bytes(8)))
 dictionary("safetensors", JSON_TOKENS + keys("__metadata__", "dtype", "shape", "data_offsets", "F32", "BF16", "F16", "I64",
                                             "F64", "U8", "BOOL"))
@@ -180,6 +181,7 @@ put("jsonl", "chat_countdown", '{"prompt": [{"role": "user", "content": "Use 3 5
                                '"solution": 3}\n')
 put("jsonl", "code", '{"prompt": "echo", "tests": [{"input": "1\\n", "output": "1\\n"}], "extra": {"k": 1}}\n')
 put("jsonl", "metrics", '{"step":1,"reward":0.5,"loss":null}\n{"step":2,"reward/accuracy":1}\n{"step":4,"rew')
+put("jsonl", "metrics_1e999", '{"step":1,"reward":0.5}\n{"step":2,"reward":1e999}\n{"step":3}\n')
 put("jsonl", "bad_types", '{"prompt": 3}\n{"prompt": "x", "numbers": [1.5], "target": 18446744073709551615}\n')
 dictionary("jsonl", JSON_TOKENS + ["\n", "\r\n"] + keys("prompt", "answer", "solution", "messages", "role", "content", "user",
                                                        "system", "assistant", "numbers", "target", "tests", "language",
