@@ -22,7 +22,7 @@ namespace {
 
 struct DistillOptions {
   std::string config;
-  std::optional<std::string> teacher, student, data, out, tokenizer, max_shard_size;
+  std::optional<std::string> teacher, student, data, out, tokenizer, chat_template, max_shard_size;
   std::optional<int> samples;
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
@@ -38,6 +38,7 @@ void run_distill(const DistillOptions& options) {
   r1::cli::override_field(config, "train", options.data);
   r1::cli::override_field(config, "out", options.out);
   r1::cli::override_field(config, "tokenizer", options.tokenizer);
+  r1::cli::override_field(config, "chat_template", options.chat_template);
   r1::Json sampling_json = config.value("sampling", r1::Json::object());
   if (options.samples) sampling_json["samples_per_prompt"] = *options.samples;
   if (options.seed) sampling_json["seed"] = *options.seed;
@@ -54,6 +55,7 @@ void run_distill(const DistillOptions& options) {
   r1::require(teacher.vocab_size() == student.vocab_size(), "distill: the teacher's vocabulary (", teacher.vocab_size(),
               ") differs from the student's (", student.vocab_size(), "): they must share a tokenizer");
   const auto tokenizer = r1::cli::load_tokenizer(config, teacher_dir);
+  sampling.sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id
   if (sampling.sampling.eos_token_ids.empty() && tokenizer.eos_token_id())
     sampling.sampling.eos_token_ids = {*tokenizer.eos_token_id()};
   const auto codec = r1::cli::make_codec(tokenizer, config);
@@ -85,6 +87,9 @@ const bool registered = r1::cli::register_command("distill", [](CLI::App& app) {
   command->add_option("--student", options->student, "Student model folder (HF layout, same tokenizer)");
   command->add_option("--data", options->data, "Problems (JSONL) the teacher solves");
   command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the teacher's folder)");
+  command->add_option("--chat-template", options->chat_template,
+                      "Template of conversational prompts: chatml, llama3, llama3_1, deepseek_r1 (default: the "
+                      "tokenizer_config.json's, recognised)");
   command->add_option("--out", options->out, "Output folder");
   command->add_option("--samples", options->samples, "Teacher samples per problem")->check(CLI::PositiveNumber);
   command->add_option("--steps", options->steps, "Student SFT steps");

@@ -16,7 +16,7 @@ namespace {
 
 struct EvalOptions {
   std::string config;
-  std::optional<std::string> model, data, tokenizer, details;
+  std::optional<std::string> model, data, tokenizer, chat_template, details;
   std::optional<int> samples, max_new_tokens;
   std::optional<float> temperature, top_p;
   std::optional<std::uint64_t> seed;
@@ -28,6 +28,7 @@ void run_eval(const EvalOptions& options) {
   r1::cli::override_field(config, "model", options.model);
   r1::cli::override_field(config, "eval", options.data);
   r1::cli::override_field(config, "tokenizer", options.tokenizer);
+  r1::cli::override_field(config, "chat_template", options.chat_template);
   r1::Json evaluation_json = config.value("evaluation", r1::Json::object());
   if (options.samples) evaluation_json["samples_per_problem"] = *options.samples;
   if (options.seed) evaluation_json["seed"] = *options.seed;
@@ -44,6 +45,7 @@ void run_eval(const EvalOptions& options) {
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   auto model = r1::Transformer<r1::cpu>::load(model_dir);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
+  evaluation.sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id
   if (evaluation.sampling.eos_token_ids.empty() && tokenizer.eos_token_id())
     evaluation.sampling.eos_token_ids = {*tokenizer.eos_token_id()};
   const auto codec = r1::cli::make_codec(tokenizer, config);
@@ -68,6 +70,9 @@ const bool registered = r1::cli::register_command("eval", [](CLI::App& app) {
   command->add_option("--model", options->model, "Model folder (HF layout)");
   command->add_option("--data", options->data, "Problems (JSONL: prompt, answer, ...)");
   command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the model folder)");
+  command->add_option("--chat-template", options->chat_template,
+                      "Template of conversational prompts: chatml, llama3, llama3_1, deepseek_r1 (default: the "
+                      "tokenizer_config.json's, recognised)");
   command->add_option("--samples", options->samples, "Samples per problem (k)")->check(CLI::PositiveNumber);
   command->add_option("--temperature", options->temperature, "Sampling temperature (paper: 0.6)");
   command->add_option("--top-p", options->top_p, "Nucleus top-p (paper: 0.95)");

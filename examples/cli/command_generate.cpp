@@ -80,6 +80,8 @@ r1::SamplerConfig sampler_config(const GenerateOptions& options, const CLI::App&
     if (tokenizer && tokenizer->eos_token_id() && *tokenizer->eos_token_id() != model.config().eos_token_id)
       config.eos_token_ids.push_back(*tokenizer->eos_token_id());
   }
+  // The tokenizer's ids only: a padded embedding's extra rows would not decode (issue 22).
+  if (tokenizer && config.decodable_vocab_size == 0) config.decodable_vocab_size = tokenizer->vocab_size();
   config.validate("r1 generate");
   r1::require(config.stop_strings.empty() || tokenizer.has_value(),
               "r1 generate: --stop needs a tokenizer (--tokenizer PATH, or tokenizer.json in the model directory)");

@@ -1,7 +1,9 @@
 // r1 grpo: GRPO with rule-based rewards (the R1-Zero recipe) on an HF-layout model.
 //   r1 grpo --config grpo.json [--model DIR] [--train FILE] [--eval FILE] [--out DIR]
 //           [--steps N] [--lr X] [--preset deepseekmath|r1_paper|dapo|dr_grpo] [--seed N] [--resume]
-//           [--max-shard-size 5GB]
+//           [--max-shard-size 5GB] [--memory-limit 20GB]
+// Prints the planned memory at start (r1/train/memory_plan.hpp) and refuses a run that exceeds
+// --memory-limit, else what the machine has (MemAvailable), naming the setting to turn.
 // Config (training_setup.hpp for model/tokenizer/template/train/eval/reward/out), plus:
 //   "trainer":   {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
 //                 "micro_batch_sequences", "temperature", "max_grad_norm", "seed", ...}
@@ -11,9 +13,13 @@
 //   "sampling":  {"max_new_tokens": 1024, ...}              temperature comes from "trainer"
 //   "evaluation": {"samples_per_problem": 4, ...}, "eval_every": N, "checkpoint_every": N
 // Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ and DIR/curves.svg.
+#include <tbb/task_arena.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <span>
 
 #include "command.hpp"
 #include "r1/model/transformer.hpp"
@@ -31,7 +37,7 @@ namespace {
 
 struct GrpoOptions {
   std::string config;
-  std::optional<std::string> model, train, eval, out, tokenizer, preset, max_shard_size;
+  std::optional<std::string> model, train, eval, out, tokenizer, chat_template, preset, max_shard_size, memory_limit;
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
@@ -42,6 +48,43 @@ using Policy = r1::Transformer<r1::cpu>;
 using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::RewardList, r1::AdamW, r1::GrpoObjective>;
 using Trainer = r1::GrpoTrainer<Recipe>;
 
+// The run's memory (r1/train/memory_plan.hpp), from the longest rendered prompt of the training set.
+r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Problem> train, const r1::TextCodec& codec,
+                                const r1::GrpoTrainerConfig& trainer, const r1::GrpoConfig& objective,
+                                const r1::SamplerConfig& sampling) {
+  std::int64_t longest_prompt = 1;
+  for (const auto& problem : train)
+    longest_prompt = std::max<std::int64_t>(longest_prompt, static_cast<std::int64_t>(codec.render_prompt(problem).size()));
+  const std::int64_t rollout = std::int64_t{trainer.prompts_per_step} * trainer.group_size;
+  // GrpoTrainer scores micro_batch_sequences at once; 0 means a minibatch, or the whole rollout when the
+  // old log-probs are recomputed (several updates per rollout) or the KL goes into the reward.
+  std::int64_t micro = trainer.micro_batch_sequences;
+  if (micro == 0) {
+    const bool single_pass = trainer.epochs_per_rollout == 1 && trainer.minibatches_per_rollout == 1;
+    const bool kl_in_reward = objective.kl_placement == r1::KlPlacement::reward && objective.beta != 0;
+    micro = (trainer.use_behaviour_logprobs || single_pass) && !kl_in_reward
+                ? (rollout + trainer.minibatches_per_rollout - 1) / trainer.minibatches_per_rollout
+                : rollout;
+  }
+  std::int64_t wave_prompts = trainer.prompts_per_step;
+  if (sampling.max_batch_sequences > 0)
+    wave_prompts = std::clamp<std::int64_t>(sampling.max_batch_sequences / trainer.group_size, 1, trainer.prompts_per_step);
+  r1::MemoryPlanInputs in;
+  in.model = policy.config();
+  in.parameters = policy.parameter_count();
+  in.optimizer_slots = 2;  // AdamW
+  in.reference = objective.beta != 0;
+  in.micro_batch_sequences = micro;
+  in.sequence_tokens = longest_prompt + sampling.max_new_tokens;
+  in.logits_budget = policy.logits_budget();
+  in.sampler_sequences = wave_prompts * trainer.group_size;
+  in.sampler_prompts = wave_prompts;
+  in.prompt_tokens = longest_prompt;
+  in.max_new_tokens = sampling.max_new_tokens;
+  in.sampling_threads = tbb::this_task_arena::max_concurrency();
+  return r1::plan_memory(in);
+}
+
 void run_grpo(const GrpoOptions& options) {
   r1::Json config = r1::cli::read_config(options.config);
   r1::cli::override_field(config, "model", options.model);
@@ -49,6 +92,7 @@ void run_grpo(const GrpoOptions& options) {
   r1::cli::override_field(config, "eval", options.eval);
   r1::cli::override_field(config, "out", options.out);
   r1::cli::override_field(config, "tokenizer", options.tokenizer);
+  r1::cli::override_field(config, "chat_template", options.chat_template);
   r1::Json trainer_json = config.value("trainer", r1::Json::object());
   if (options.steps) trainer_json["steps"] = *options.steps;
   if (options.seed) trainer_json["seed"] = *options.seed;
@@ -76,7 +120,10 @@ void run_grpo(const GrpoOptions& options) {
 
   auto sampling = r1::sampler_config_from_json(config.value("sampling", r1::Json::object()), "config: 'sampling'");
   sampling.temperature = trainer_config.temperature;
+  sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id (issue 22)
   if (sampling.eos_token_ids.empty() && tokenizer.eos_token_id()) sampling.eos_token_ids = {*tokenizer.eos_token_id()};
+  r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling),
+                             options.memory_limit, "r1 grpo");
 
   Trainer trainer{trainer_config, policy, r1::KvSampler{sampling, codec.decode}, reward, r1::AdamW{adam},
                   r1::GrpoObjective{objective}, codec, schedule};
@@ -94,8 +141,9 @@ void run_grpo(const GrpoOptions& options) {
   std::vector<r1::Problem> held_out;
   if (eval_every > 0) {
     held_out = r1::cli::load_problems(r1::cli::required_string(config, "eval", "--eval"));
-    const auto evaluation = r1::EvaluationConfig::from_json(config.value("evaluation", r1::Json::object()),
-                                                            "config: 'evaluation'");
+    auto evaluation = r1::EvaluationConfig::from_json(config.value("evaluation", r1::Json::object()),
+                                                      "config: 'evaluation'");
+    evaluation.sampling.decodable_vocab_size = tokenizer.vocab_size();
     trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(eval_every, [&, evaluation](Trainer& t) {
       return r1::evaluate(t.policy(), held_out, codec, reward, evaluation).to_json();
     }));
@@ -117,6 +165,9 @@ const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {
   command->add_option("--config", options->config, "JSON config file (flags override its fields)");
   command->add_option("--model", options->model, "Policy model folder (HF layout)");
   command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the model folder)");
+  command->add_option("--chat-template", options->chat_template,
+                      "Template of conversational prompts: chatml, llama3, llama3_1, deepseek_r1 (default: the "
+                      "tokenizer_config.json's, recognised)");
   command->add_option("--train", options->train, "Training problems (JSONL)");
   command->add_option("--eval", options->eval, "Held-out problems (JSONL), evaluated every 'eval_every' steps");
   command->add_option("--out", options->out, "Output folder");
@@ -127,6 +178,8 @@ const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {
   command->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.r1ckpt when it exists");
   command->add_option("--max-shard-size", options->max_shard_size,
                       "Largest weight file of the saved model (bytes, or e.g. 500MB, 2GiB; default 5GB)");
+  command->add_option("--memory-limit", options->memory_limit,
+                      "Refuse to start when the planned memory exceeds this (e.g. 20GB; default: MemAvailable)");
   command->callback([options] { run_grpo(*options); });
 });
 

@@ -43,6 +43,14 @@ class Scorer {
     for (std::size_t t = 0; t < ids.size(); ++t)
       r1::require(ids[t] >= 0 && ids[t] < model_.vocab_size(), where, ": field 'ids': token ", t, " = ", ids[t],
                   " is outside the model's vocabulary [0, ", model_.vocab_size(), ")");
+    // A padded embedding has rows no tokenizer id stands for (Qwen2.5: 151,936 rows, 151,665 ids): with a
+    // tokenizer beside the model, its vocabulary is the true one (issue 22).
+    if (const r1::BpeTokenizer* known = tokenizer_if_present()) {
+      for (std::size_t t = 0; t < ids.size(); ++t)
+        r1::require(ids[t] < known->vocab_size(), where, ": field 'ids': token ", t, " = ", ids[t],
+                    " is outside the tokenizer's vocabulary [0, ", known->vocab_size(), ") (", tokenizer_path(),
+                    "); the model's embedding has ", model_.vocab_size(), " rows");
+    }
     return ids;
   }
 
@@ -77,18 +85,27 @@ class Scorer {
   }
 
  private:
+  std::string tokenizer_path() const { return (std::filesystem::path(options_.model_dir) / "tokenizer.json").string(); }
   const r1::BpeTokenizer& tokenizer(const std::string& where) {
     if (!tokenizer_) {
-      const auto path = (std::filesystem::path(options_.model_dir) / "tokenizer.json").string();
+      const auto path = tokenizer_path();
       r1::require(std::filesystem::exists(path), where, ": a 'text' record needs ", path, "; give 'ids' instead");
       tokenizer_.emplace(r1::BpeTokenizer::from_file(path));
     }
     return *tokenizer_;
   }
+  // The tokenizer beside the model, loaded once, or nullptr when there is none.
+  const r1::BpeTokenizer* tokenizer_if_present() {
+    if (!tokenizer_ && !tokenizer_checked_ && std::filesystem::exists(tokenizer_path()))
+      tokenizer_.emplace(r1::BpeTokenizer::from_file(tokenizer_path()));
+    tokenizer_checked_ = true;
+    return tokenizer_ ? &*tokenizer_ : nullptr;
+  }
 
   ScoreOptions options_;
   r1::Transformer<r1::cpu> model_;
   std::optional<r1::BpeTokenizer> tokenizer_;
+  bool tokenizer_checked_ = false;
   std::vector<std::vector<r1::TokenId>> pending_;
   long pending_tokens_ = 0;
   r1::TokenBatch batch_;

@@ -8,12 +8,20 @@
 //   "tokenizer": "FILE" | {...}       tokenizer.json (byte-level BPE), or {"type": "char",
 //                                     "special_tokens": [...], "symbols": "..."}; default: DIR/tokenizer.json,
 //                                     else DIR/r1_tokenizer.json
-//   "template": "raw" | "r1_zero" | "deepseek_chat"   how a problem's prompt becomes the model's prompt
+//   "template": "raw" | "chat" | "r1_zero" | "deepseek_chat"   how a problem's prompt becomes the model's prompt
+//                                     (raw: conversational prompts through the model's chat template)
+//   "chat_template": "chatml" | "llama3" | "llama3_1" | "deepseek_r1"   instead of tokenizer_config.json's
 //   "train": "FILE", "eval": "FILE"   JSONL problems (prompt, answer/solution, numbers/target, tests)
 //   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown, code
 //   "out": "DIR"
 //   "max_shard_size": bytes | "500MB"   largest weight file the trained model is saved in (--max-shard-size)
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,10 +39,12 @@
 #include "r1/tasks/jsonl_dataset.hpp"
 #include "r1/tokenizer/bpe_tokenizer.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
+#include "r1/tokenizer/chat_template.hpp"
 #include "r1/tokenizer/prompt_template.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/schedule.hpp"
 #include "r1/train/sft_trainer.hpp"
+#include "r1/train/memory_plan.hpp"
 #include "r1/train/text_codec.hpp"
 
 namespace r1::cli {
@@ -128,24 +138,82 @@ inline AnyTokenizer load_tokenizer(const Json& config, const std::string& model_
   return AnyTokenizer(BpeTokenizer::from_file(path));
 }
 
-// How a problem's prompt becomes prompt text.
-inline std::function<std::string(const Problem&)> prompt_template(const Json& config) {
-  const std::string name = config_string(config, "template", "raw");
-  if (name == "raw") return [](const Problem& problem) { return problem.prompt; };
-  if (name == "r1_zero") return [](const Problem& problem) { return r1_zero_prompt_text(problem.prompt); };
-  if (name == "deepseek_chat") return [](const Problem& problem) { return deepseek_chat_text(problem.prompt); };
-  fail("config: 'template' = '", name, "': expected raw, r1_zero or deepseek_chat");
+// The chat template conversational prompts are rendered with: the config's "chat_template" (--chat-template:
+// chatml, llama3, llama3_1, deepseek_r1), else the one of tokenizer_config.json beside the tokenizer file (or
+// in the model folder), recognised by its markers (r1/tokenizer/chat_template.hpp). When neither gives one,
+// `error` says why and how to choose, raised by the first conversational prompt.
+struct ChatTemplateChoice {
+  std::optional<ChatTemplate> chat;
+  std::string error;
+};
+inline ChatTemplateChoice chat_template_choice(const Json& config) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  const auto tokenizer = config.find("tokenizer");
+  if (tokenizer != config.end() && tokenizer->is_string())
+    candidates.push_back(fs::path(tokenizer->get<std::string>()).parent_path() / "tokenizer_config.json");
+  for (const char* field : {"model", "teacher"})  // r1 distill's tokenizer is the teacher's
+    if (const std::string model = config_string(config, field); !model.empty())
+      candidates.push_back(fs::path(model) / "tokenizer_config.json");
+  fs::path config_path;
+  for (const auto& candidate : candidates)
+    if (config_path.empty() && fs::exists(candidate)) config_path = candidate;
+  const bool has_config = !config_path.empty();
+  const Json tokenizer_config = has_config ? read_json_file(config_path.string()) : Json::object();
+  ChatTemplateChoice choice;
+  const std::string named = config_string(config, "chat_template");
+  if (!named.empty()) {
+    choice.chat = chat_template_named(named, tokenizer_config_token(tokenizer_config, "bos_token", config_path.string()),
+                                      "config: 'chat_template' (--chat-template)");
+    return choice;
+  }
+  if (!has_config) {
+    choice.error = "a conversational prompt needs a chat template: no tokenizer_config.json beside the tokenizer or "
+                   "in the model folder; choose one with --chat-template (" + std::string(kChatTemplateNames) + ")";
+    return choice;
+  }
+  try {
+    choice.chat = chat_template_from_config(tokenizer_config, config_path.string());
+  } catch (const Error& error) {
+    choice.error = error.what();
+  }
+  return choice;
 }
 
-// The codec: template + tokenizer; decoding drops a final EOS token (it is not text).
+// How a problem's prompt becomes prompt text. "raw" (the default) renders a conversational prompt
+// ({"prompt": [{"role", "content"}, ...]}) with the model's chat template and leaves a string as it is;
+// "chat" renders a string prompt as one user message too; "r1_zero" and "deepseek_chat" wrap the prompt's
+// text (a conversation's last user message).
+inline std::function<std::string(const Problem&)> prompt_template(const Json& config) {
+  const std::string name = config_string(config, "template", "raw");
+  if (name == "r1_zero") return [](const Problem& problem) { return r1_zero_prompt_text(problem.prompt); };
+  if (name == "deepseek_chat") return [](const Problem& problem) { return deepseek_chat_text(problem.prompt); };
+  require(name == "raw" || name == "chat", "config: 'template' = '", name,
+          "': expected raw, chat, r1_zero or deepseek_chat");
+  const auto choice = std::make_shared<const ChatTemplateChoice>(chat_template_choice(config));
+  const bool all_chat = name == "chat";
+  return [choice, all_chat](const Problem& problem) {
+    const bool conversational = problem.extra.is_object() && problem.extra.contains("prompt_messages");
+    if (!conversational && !all_chat) return problem.prompt;
+    require(choice->chat.has_value(), choice->error);
+    const std::vector<ChatMessage> messages =
+        conversational ? chat_messages_from_json(problem.extra["prompt_messages"], "prompt")
+                       : std::vector<ChatMessage>{{"user", problem.prompt}};
+    return render_chat(*choice->chat, messages);
+  };
+}
+
+// The codec: template + tokenizer; decoding drops a final EOS token (it is not text) and never throws on
+// an id: one the tokenizer lacks reads as U+FFFD (decode_completion flags it).
 inline TextCodec make_codec(const AnyTokenizer& tokenizer, const Json& config) {
   TextCodec codec;
   auto text_of = prompt_template(config);
   codec.render_prompt = [&tokenizer, text_of](const Problem& problem) { return tokenizer.encode(text_of(problem)); };
   const auto eos = tokenizer.eos_token_id();
-  codec.decode = [&tokenizer, eos](std::span<const TokenId> ids) {
+  codec.vocab_size = tokenizer.vocab_size();
+  codec.decode = [&tokenizer, eos, vocab = codec.vocab_size](std::span<const TokenId> ids) {
     if (eos && !ids.empty() && ids.back() == *eos) ids = ids.first(ids.size() - 1);
-    return tokenizer.decode(ids);
+    return decode_replacing_undecodable(ids, vocab, [&tokenizer](std::span<const TokenId> run) { return tokenizer.decode(run); });
   };
   return codec;
 }
@@ -202,6 +270,30 @@ inline std::vector<Problem> load_problems(const std::string& path) {
   auto problems = load_jsonl_problems(path);
   require(!problems.empty(), path, ": no problems");
   return problems;
+}
+
+// This process's resident set in bytes (/proc/self/statm's second field), 0 when unknown.
+inline std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Prints the plan to stderr, then refuses (r1::Error naming the knob to turn) when it exceeds
+// --memory-limit (a size, e.g. 20GB), else the memory this run can have: what it holds now (the model is
+// loaded) plus MemAvailable. A machine whose /proc says nothing is not checked.
+inline void check_memory_plan(const MemoryPlan& plan, const std::optional<std::string>& memory_limit,
+                              std::string_view who) {
+  std::fprintf(stderr, "%.*s: planned memory (fp32)\n%s", static_cast<int>(who.size()), who.data(), plan.table().c_str());
+  if (memory_limit) {
+    require_memory_fits(plan, static_cast<std::uint64_t>(parse_byte_size(*memory_limit, "--memory-limit")), who,
+                        "--memory-limit");
+    return;
+  }
+  const std::uint64_t available = available_memory_bytes();
+  if (available == 0) return;
+  require_memory_fits(plan, available + resident_bytes(), who, "MemAvailable + this process's resident set");
 }
 
 }  // namespace r1::cli

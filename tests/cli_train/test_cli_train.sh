@@ -34,7 +34,7 @@ cat >"$work/grpo.json" <<JSON
  "objective": {"preset": "dapo"}, "optimizer": {"lr": 1e-4},
  "sampling": {"max_new_tokens": 120}, "checkpoint_every": 1}
 JSON
-"$r1" grpo --config "$work/grpo.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo" 2>/dev/null
+"$r1" grpo --config "$work/grpo.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo" 2>"$work/grpo_plan.txt"
 [[ $(wc -l <"$work/grpo/metrics.jsonl") -eq 2 ]] || fail "grpo wrote $(wc -l <"$work/grpo/metrics.jsonl") metric lines"
 [[ -f "$work/grpo/model/model.safetensors" && -f "$work/grpo/checkpoint.r1ckpt" && -f "$work/grpo/curves.svg" ]] || fail "grpo outputs"
 grep -q '"rewards/accuracy"' "$work/grpo/metrics.jsonl" || fail "grpo metrics lack rewards/accuracy"
@@ -68,4 +68,13 @@ echo 'not json' >"$work/broken.jsonl"
 expect_error "broken.jsonl" "$r1" eval --model "$base" --data "$work/broken.jsonl"
 expect_error "--max-shard-size: '0' must be a positive size" "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/bad" --max-shard-size 0
 expect_error "--max-shard-size: '5XB' has an unknown unit" "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/bad" --max-shard-size 5XB
+# Memory (issue 22): the plan is printed, and a run over --memory-limit is refused naming the knob.
+grep -q "planned memory" "$work/grpo_plan.txt" || fail "grpo printed no memory plan"
+expect_error "does not fit in memory" "$r1" grpo --config "$work/grpo.json" --model "$base" --train "$work/problems.jsonl" --out "$work/bad" --memory-limit 1MB
+grep -q "turn 'trainer.micro_batch_sequences'" "$work/err.txt" || { cat "$work/err.txt" >&2; fail "memory refusal names no knob"; }
+expect_error "does not fit in memory" "$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/bad" --memory-limit 1MB
+# Chat templates (issue 22): a conversational prompt needs the model's template; the toy base has none.
+echo '{"prompt": [{"role": "user", "content": "012*34="}], "answer": "00408"}' >"$work/chat.jsonl"
+expect_error "choose one with --chat-template" "$r1" eval --model "$base" --data "$work/chat.jsonl" --samples 1 --max-new-tokens 4
+expect_error "chat template 'vicuna': expected one of chatml" "$r1" eval --model "$base" --data "$work/chat.jsonl" --chat-template vicuna
 echo "cli training commands: ok"

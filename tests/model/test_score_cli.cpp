@@ -97,3 +97,31 @@ TEST_CASE("r1 score: bad lines fail with exit code 1 and name the line") {
   run = run_score("{\"ids\": [1, 2]}\n", "--temperature 0");
   CHECK(run.exit_code == 1);
 }
+
+// A padded vocabulary (issue 22): the golden model's embedding has 37 rows; a tokenizer.json beside it with
+// 30 ids makes ids 30..36 rows no token stands for, which `r1 score` rejects naming the line, id and size.
+TEST_CASE("r1 score rejects ids outside the tokenizer's vocabulary when the embedding is padded") {
+  const fs::path dir = fs::temp_directory_path() / ("r1_test_score_padded_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"config.json", "model.safetensors"}) fs::copy_file(fs::path(kModelDir) / name, dir / name);
+  r1::Json vocab = r1::Json::object();
+  for (int id = 0; id < 30; ++id) vocab[std::string(1, static_cast<char>('A' + id))] = id;
+  std::ofstream(dir / "tokenizer.json") << r1::Json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", r1::Json::array()}}},
+                                                    {"decoder", {{"type", "ByteLevel"}}}}.dump();
+  std::ofstream(dir / "in.jsonl") << "{\"ids\": [1, 29]}\n{\"ids\": [1, 33]}\n";
+  const std::string command = std::string(R1_CLI_PATH) + " --threads 1 score --batch-tokens 1 --model " + dir.string() + " " +
+                              (dir / "in.jsonl").string() + " > " + (dir / "out.jsonl").string() + " 2> " +
+                              (dir / "err.txt").string();
+  const int status = std::system(command.c_str());
+  std::stringstream err, out;
+  err << std::ifstream(dir / "err.txt").rdbuf();
+  out << std::ifstream(dir / "out.jsonl").rdbuf();
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(out.str().find("logprobs") != std::string::npos);  // the first line, inside both vocabularies, was scored
+  CHECK(err.str().find("in.jsonl line 2: field 'ids': token 1 = 33 is outside the tokenizer's vocabulary [0, 30)") !=
+        std::string::npos);
+  CHECK(err.str().find("37 rows") != std::string::npos);
+}
