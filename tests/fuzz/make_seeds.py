@@ -67,20 +67,14 @@ dictionary("safetensors", JSON_TOKENS + keys("__metadata__", "dtype", "shape", "
 
 
 # ---- optimizer state and checkpoints ----
-def fnv1a(data):
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
 def optimizer_state(tag, scalars, params, slots):
-    body = tag.encode() + struct.pack("<I", 1) + scalars + struct.pack("<Q", len(params))
+    # Format 2 (optim/state_io.hpp): the trailer is the CRC-32 of everything before it.
+    body = tag.encode() + struct.pack("<I", 2) + scalars + struct.pack("<Q", len(params))
     for name, values in params:
         body += struct.pack("<Q", len(name)) + name.encode()
         for _ in range(slots):
             body += struct.pack("<Q", len(values)) + struct.pack("<%df" % len(values), *values)
-    return body + struct.pack("<Q", fnv1a(body))
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 PARAMS = [("layer.weight", [0.5, -1.5]), ("layer.bias", [2.0])]
@@ -93,7 +87,7 @@ put("optimizer_state", "sgd_fresh", b"\x01" + sgd)
 put("optimizer_state", "sgd_bound_fix", b"\x07" + sgd)
 put("optimizer_state", "adamw_empty", b"\x04" + optimizer_state("r1.AdamW", struct.pack("<5fq", 1e-3, 0.9, 0.999, 1e-8, 0.01, 0), [], 2))
 put("optimizer_state", "adamw_cut", b"\x00" + adamw[:40])
-dictionary("optimizer_state", ["r1.AdamW", "r1.Sgd", "layer.weight", "layer.bias", "\x01\x00\x00\x00",
+dictionary("optimizer_state", ["r1.AdamW", "r1.Sgd", "layer.weight", "layer.bias", "\x02\x00\x00\x00",
                                "\xff\xff\xff\xff\xff\xff\xff\xff", "\x00\x00\x80\x7f"])
 
 

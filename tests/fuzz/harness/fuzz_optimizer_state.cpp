@@ -3,14 +3,16 @@
 // into one already bound to parameters (the file must match them).
 //
 // The first byte picks: bit 0 AdamW or Sgd, bit 1 bound or fresh, bit 2
-// recompute the trailing FNV-1a checksum (so the fuzzer gets past it).
+// recompute the trailing CRC-32 (so the fuzzer gets past it).
 #include <cstdint>
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "r1/io/crc32.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/sgd.hpp"
 
@@ -41,9 +43,9 @@ void load(Optimizer optimizer, bool bound, const std::string& bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   std::string bytes(r1::fuzz::as_text(data + 1, size - 1));
-  if ((data[0] & 4) && bytes.size() >= 8) {
-    const std::uint64_t hash = r1::detail::fnv1a(r1::detail::fnv1a_offset, bytes.data(), bytes.size() - 8);
-    std::memcpy(bytes.data() + bytes.size() - 8, &hash, 8);
+  if ((data[0] & 4) && bytes.size() >= 4) {
+    const std::uint32_t crc = r1::crc32(std::string_view(bytes).substr(0, bytes.size() - 4));
+    std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);  // little-endian, as StateWriter writes it
   }
   const bool bound = data[0] & 2;
   r1::SgdConfig sgd;
