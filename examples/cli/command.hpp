@@ -20,6 +20,7 @@
 #include <fstream>
 
 #include "r1/core/error.hpp"
+#include "r1/dist/any_communicator.hpp"
 
 namespace r1::cli {
 
@@ -39,6 +40,18 @@ inline bool register_command(std::string name, CommandSetup setup) {
   command_registry().push_back({std::move(name), std::move(setup)});
   return true;
 }
+
+// The ranks this run spans: this process alone, or every rank of an mpirun/srun job (main.cpp decides).
+// Training and evaluation run over all of them; rank 0 alone writes files and prints results.
+inline AnyCommunicator*& communicator_slot() {
+  static AnyCommunicator* slot = nullptr;
+  return slot;
+}
+inline AnyCommunicator& communicator() {
+  require(communicator_slot() != nullptr, "r1: no communicator (main sets one before any command runs)");
+  return *communicator_slot();
+}
+inline bool writes_output() { return communicator().rank() == 0; }
 
 // Input of a data subcommand: the named file, or stdin for "" or "-".
 class InputLines {

@@ -63,16 +63,20 @@ void run_distill(const DistillOptions& options) {
   const auto problems = r1::cli::load_problems(r1::cli::required_string(config, "train", "--data"));
 
   r1::RejectionSamplingStats stats;
-  const auto kept = r1::rejection_sample(teacher, problems, codec, reward, sampling, &stats);
-  r1::write_sft_jsonl(out + "/traces.jsonl", kept);
-  std::fprintf(stderr, "r1 distill: %zu completions generated, %zu verified, %zu kept (%zu of %zu prompts)\n",
+  auto& comm = r1::cli::communicator();
+  const bool writer = comm.rank() == 0;
+  r1::KvSampler teacher_sampler{sampling.sampling, codec.decode};
+  const auto kept = r1::rejection_sample(comm, teacher, teacher_sampler, problems, codec, reward, sampling, &stats);
+  if (writer) r1::write_sft_jsonl(out + "/traces.jsonl", kept);
+  if (writer) std::fprintf(stderr, "r1 distill: %zu completions generated, %zu verified, %zu kept (%zu of %zu prompts)\n",
                stats.generated, stats.accepted, stats.kept, stats.prompts_with_any, problems.size());
   r1::require(!kept.empty(), "distill: the teacher produced no verified completion; nothing to train on");
   const auto examples = r1::to_sft_examples(kept);
-  using Trainer = r1::SftTrainer<Model, r1::AdamW>;
-  Trainer trainer{sft, student, r1::AdamW{adam}, schedule};
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
+  using Trainer = r1::SftTrainer<Model, r1::AdamW, r1::AnyCommunicator>;
+  Trainer trainer{sft, student, r1::AdamW{adam}, schedule, comm};
+  if (writer) trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
+  if (!writer) return;  // rank 0 alone writes
   student.save(out + "/student", r1::SafetensorsDtype::f32, max_shard_bytes);
   std::printf("r1 distill: student trained %lld steps on %zu traces, loss %.4f; wrote %s/student and %s/traces.jsonl\n",
               static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),

@@ -52,7 +52,10 @@ void run_eval(const EvalOptions& options) {
   const auto reward = r1::cli::make_reward(config);
   const auto problems = r1::cli::load_problems(r1::cli::required_string(config, "eval", "--data"));
   std::vector<r1::EvaluatedCompletion> details;
-  const auto report = r1::evaluate(model, problems, codec, reward, evaluation, options.details ? &details : nullptr);
+  auto& comm = r1::cli::communicator();
+  const auto report =
+      r1::evaluate(comm, model, problems, codec, reward, evaluation, options.details ? &details : nullptr);
+  if (comm.rank() != 0) return;  // every rank holds the report; rank 0 alone writes it
   if (options.details) {
     r1::JsonlWriter writer{*options.details};
     for (const auto& item : details)

@@ -46,7 +46,7 @@ struct GrpoOptions {
 
 using Policy = r1::Transformer<r1::cpu>;
 using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::RewardList, r1::AdamW, r1::GrpoObjective>;
-using Trainer = r1::GrpoTrainer<Recipe>;
+using Trainer = r1::GrpoTrainer<Recipe, r1::AnyCommunicator>;
 
 // The run's memory (r1/train/memory_plan.hpp), from the longest rendered prompt of the training set.
 r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Problem> train, const r1::TextCodec& codec,
@@ -125,13 +125,16 @@ void run_grpo(const GrpoOptions& options) {
   r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling),
                              options.memory_limit, "r1 grpo");
 
+  auto& comm = r1::cli::communicator();
+  const bool writer = comm.rank() == 0;
   Trainer trainer{trainer_config, policy, r1::KvSampler{sampling, codec.decode}, reward, r1::AdamW{adam},
-                  r1::GrpoObjective{objective}, codec, schedule};
+                  r1::GrpoObjective{objective}, codec, schedule, comm};
   const std::string checkpoint = out + "/checkpoint.r1ckpt", metrics = out + "/metrics.jsonl";
   auto mode = r1::JsonlWriter::Mode::truncate;
   if (options.resume && std::filesystem::exists(checkpoint)) {
-    r1::load_trainer_checkpoint(checkpoint, trainer);
-    r1::keep_metrics_through_step(metrics, trainer.current_step() - 1);
+    r1::load_trainer_checkpoint(checkpoint, trainer);  // every rank, at any rank count
+    comm.barrier();  // every rank has read it before rank 0 may write the next one
+    if (writer) r1::keep_metrics_through_step(metrics, trainer.current_step() - 1);
     mode = r1::JsonlWriter::Mode::append;
     std::fprintf(stderr, "r1 grpo: resumed from %s at step %lld\n", checkpoint.c_str(),
                  static_cast<long long>(trainer.current_step()));
@@ -145,13 +148,16 @@ void run_grpo(const GrpoOptions& options) {
                                                       "config: 'evaluation'");
     evaluation.sampling.decodable_vocab_size = tokenizer.vocab_size();
     trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(eval_every, [&, evaluation](Trainer& t) {
-      return r1::evaluate(t.policy(), held_out, codec, reward, evaluation).to_json();
+      return r1::evaluate(t.communicator(), t.policy(), held_out, codec, reward, evaluation).to_json();
     }));
   }
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics, stderr, trainer_config.steps, mode));
   const auto checkpoint_every = r1::json_field_or<std::int64_t>(config, "checkpoint_every", 50, "config");
-  trainer.add_hook(std::make_unique<r1::CheckpointHook<Trainer>>(checkpoint, checkpoint_every));
+  if (writer) {  // rank 0 alone writes metrics and checkpoints
+    trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(metrics, stderr, trainer_config.steps, mode));
+    trainer.add_hook(std::make_unique<r1::CheckpointHook<Trainer>>(checkpoint, checkpoint_every));
+  }
   trainer.fit(train);
+  if (!writer) return;
   r1::save_trainer_checkpoint(checkpoint, trainer);
   policy.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
   r1::write_training_plot(out + "/curves.svg", r1::read_metrics_log(metrics), "r1 grpo");

@@ -32,7 +32,7 @@ struct SftOptions {
 };
 
 using Model = r1::Transformer<r1::cpu>;
-using Trainer = r1::SftTrainer<Model, r1::AdamW>;
+using Trainer = r1::SftTrainer<Model, r1::AdamW, r1::AnyCommunicator>;
 
 // Ids must lie in the tokenizer's vocabulary (the true one: a padded embedding has more rows, issue 22)
 // and in the model's.
@@ -101,9 +101,12 @@ void run_sft(const SftOptions& options) {
   plan.sequence_tokens = longest;
   plan.logits_budget = model.logits_budget();
   r1::cli::check_memory_plan(r1::plan_memory(plan), options.memory_limit, "r1 sft");
-  Trainer trainer{sft, model, r1::AdamW{adam}, schedule};
-  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
+  auto& comm = r1::cli::communicator();
+  Trainer trainer{sft, model, r1::AdamW{adam}, schedule, comm};
+  if (comm.rank() == 0)
+    trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
+  if (comm.rank() != 0) return;  // rank 0 alone writes
   model.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
   std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s/model\n",
               static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
