@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake git pkg-config libeigen3-dev libtbb-dev doctest-dev
           libbenchmark-dev nlohmann-json3-dev libcli11-dev libpcre2-dev python3
-          libopenmpi-dev openmpi-bin)
+          libopenmpi-dev openmpi-bin clang libclang-rt-14-dev)  # clang: the libFuzzer harnesses (tests/fuzz)
 if [[ "${1:-}" == "--peers" ]]; then
   packages+=(python3-torch libopenblas-dev)
   # Node.js may come from elsewhere with its own npm; only ask Debian when missing.
