@@ -1,5 +1,5 @@
 // AdamW and SGD against update sequences worked out by hand, and their state
-// files: round trip, shape mismatch, corruption.
+// files: round trip, shape mismatch, corruption, a payload that fails partway.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -201,4 +201,116 @@ TEST_CASE("optimizers check their parameter lists and configs") {
   CHECK_THROWS_WITH_AS(r1::AdamWConfig::from_json(r1::Json{{"learning_rate", 1}}), doctest::Contains("learning_rate"),
                        r1::Error);
   CHECK(r1::SgdConfig::from_json(r1::Json{{"momentum", 0.9}}).momentum == 0.9f);
+}
+
+namespace {
+
+// A bound optimizer's state is read in place (r1/optim/slot_buffers.hpp), so a payload that fails partway
+// leaves buffers that are part file, part old state: step() and save_state() must refuse them, naming the
+// failed load, until a good load or reset().
+template <class Optimizer>
+void check_failed_payload(Optimizer a, const char* name) {
+  Params pa;
+  for (int step = 0; step < 2; ++step) {
+    set_grads(pa, step);
+    auto views = pa.views();
+    a.step(views);
+  }
+  std::stringstream saved;
+  a.save_state(saved);
+  const std::string bytes = saved.str();
+  // Layout: tag 8, version 4, header floats, step 8, count 8, then "layer.weight" (8 + 12) and its buffers.
+  // Cutting inside the last buffer or the checksum fails after values were overwritten.
+  for (std::size_t keep : {bytes.size() - 6, bytes.size() - 1}) {
+    CAPTURE(keep);
+    Optimizer target = a;
+    std::istringstream bad(bytes.substr(0, keep));
+    CHECK_THROWS_WITH_AS(target.load_state(bad), doctest::Contains("truncated"), r1::Error);
+    Params p = pa;
+    auto views = p.views();
+    const std::string step_error = std::string(name) + "::step: the optimizer state is unusable: an earlier load_state failed";
+    CHECK_THROWS_WITH_AS(target.step(views), doctest::Contains(step_error.c_str()), r1::Error);
+    CHECK_THROWS_WITH_AS(target.step(views), doctest::Contains("truncated"), r1::Error);  // the load's own error
+    std::stringstream refused;
+    CHECK_THROWS_WITH_AS(target.save_state(refused), doctest::Contains("unusable"), r1::Error);
+    CHECK(refused.str().empty());
+    CHECK(p.w == pa.w);  // the refused step changed nothing
+
+    SUBCASE("a complete load recovers it, continuing exactly as the original") {
+      std::istringstream good(bytes);
+      target.load_state(good);
+      Params pb = pa, pc = pa;
+      set_grads(pb, 2);
+      set_grads(pc, 2);
+      auto vb = pb.views();
+      auto vc = pc.views();
+      Optimizer original = a;
+      original.step(vb);
+      target.step(vc);
+      CHECK(pb.w == pc.w);
+      CHECK(pb.b == pc.b);
+    }
+    SUBCASE("reset() recovers it as a fresh optimizer bound to the same parameters") {
+      target.reset();
+      CHECK(target.steps() == 0);
+      Params pb = pa, pc = pa;
+      set_grads(pb, 2);
+      set_grads(pc, 2);
+      auto vb = pb.views();
+      auto vc = pc.views();
+      Optimizer never_stepped{a.config()};
+      target.step(vb);
+      never_stepped.step(vc);
+      CHECK(pb.w == pc.w);
+      CHECK(pb.b == pc.b);
+      CHECK(target.steps() == 1);
+    }
+  }
+
+  SUBCASE("failures before any value is overwritten leave it usable and unchanged") {
+    for (std::size_t keep : {std::size_t{5}, std::size_t{20}}) {  // inside the tag; inside the header
+      Optimizer target = a;
+      std::istringstream bad(bytes.substr(0, keep));
+      CHECK_THROWS_AS(target.load_state(bad), r1::Error);
+      Params pb = pa, pc = pa;
+      set_grads(pb, 2);
+      set_grads(pc, 2);
+      auto vb = pb.views();
+      auto vc = pc.views();
+      Optimizer original = a;
+      original.step(vb);
+      target.step(vc);
+      CHECK(pb.w == pc.w);
+    }
+    // The first parameter's name differs: refused before its buffer is touched.
+    std::string renamed = bytes;
+    const auto at = renamed.find("layer.weight");
+    REQUIRE(at != std::string::npos);
+    renamed[at] = 'X';
+    Optimizer target = a;
+    std::istringstream bad(renamed);
+    CHECK_THROWS_WITH_AS(target.load_state(bad), doctest::Contains("Xayer.weight"), r1::Error);
+    Params p = pa;
+    auto views = p.views();
+    CHECK_NOTHROW(target.step(views));
+  }
+  SUBCASE("an unbound optimizer whose load fails stays unbound and usable") {
+    Optimizer unbound{a.config()};
+    std::istringstream bad(bytes.substr(0, bytes.size() - 1));
+    CHECK_THROWS_AS(unbound.load_state(bad), r1::Error);
+    std::vector<float> other(3), other_grad(3, 1.0f);
+    std::vector<r1::ParameterView> views{{"other.weight", {3}, other, other_grad, true}};
+    CHECK_NOTHROW(unbound.step(views));  // binds to any parameter list: nothing of the file was adopted
+    CHECK(unbound.steps() == 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("AdamW: a payload that fails partway leaves it unusable until a load or reset()") {
+  check_failed_payload(r1::AdamW({0.05f, 0.9f, 0.99f, 1e-8f, 0.1f}), "AdamW");
+}
+
+TEST_CASE("SGD: a payload that fails partway leaves it unusable until a load or reset()") {
+  check_failed_payload(r1::Sgd({0.05f, 0.9f, 0, 0.01f, false}), "Sgd");
 }

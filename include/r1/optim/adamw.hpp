@@ -91,6 +91,7 @@ class AdamW : public OptimizerBase<AdamWConfig> {
 
   // Layout (r1/optim/state_io.hpp): tag, version, lr, β1, β2, ε, λ, step, buffers, checksum.
   void save_state(std::ostream& out) const {
+    moments_.require_usable("AdamW::save_state");  // before a byte is written
     StateWriter writer(out, "AdamW state");
     writer.bytes(format_tag.data(), format_tag.size());
     writer.scalar<std::uint32_t>(format_version);
@@ -100,12 +101,15 @@ class AdamW : public OptimizerBase<AdamWConfig> {
     writer.scalar<float>(config_.eps);
     writer.scalar<float>(config_.weight_decay);
     writer.scalar<std::int64_t>(step_);
-    moments_.save(writer);
+    moments_.save(writer, "AdamW::save_state");
     writer.finish();
   }
 
-  // Restores the learning rate, step count and moments; β1, β2, ε, λ stay as
-  // configured. Nothing changes unless the whole state reads back intact.
+  // Restores the learning rate, step count and moments; β1, β2, ε, λ stay as configured. The header is
+  // checked first, then the moments are read in place, never into a copy (r1/optim/slot_buffers.hpp). A
+  // failure leaves the optimizer as it was, except one after part of a bound state's moments were
+  // overwritten: then step() and save_state() throw, naming the failed load, until a load succeeds or
+  // reset(). The learning rate and step count change only when the whole state read back intact.
   void load_state(std::istream& in) {
     StateReader reader(in, "AdamW state");
     reader.expect_tag(format_tag, format_version);
@@ -117,13 +121,16 @@ class AdamW : public OptimizerBase<AdamWConfig> {
     reader.scalar<float>("weight_decay");
     const auto step = reader.scalar<std::int64_t>("step");
     require(step >= 0, "AdamW state: negative step count ", step);
-    SlotBuffers moments = moments_;
-    moments.load(reader, "AdamW state");
-    reader.finish();
     loaded.validate("AdamW state");
+    moments_.load(reader, "AdamW state");  // through the trailing checksum
     config_.lr = loaded.lr;
     step_ = step;
-    moments_ = std::move(moments);
+  }
+
+  // Starts over: zero moments for the same parameters and step 0, as after init(); clears a failed load.
+  void reset() {
+    moments_.reset();
+    step_ = 0;
   }
 
  private:

@@ -86,15 +86,21 @@ class Sgd : public OptimizerBase<SgdConfig> {
     }
   }
 
+  // Layout (r1/optim/state_io.hpp): tag, version, lr, step, buffers, checksum.
   void save_state(std::ostream& out) const {
+    momentum_.require_usable("Sgd::save_state");  // before a byte is written
     StateWriter writer(out, "Sgd state");
     writer.bytes(format_tag.data(), format_tag.size());
     writer.scalar<std::uint32_t>(format_version);
     writer.scalar<float>(config_.lr);
     writer.scalar<std::int64_t>(step_);
-    momentum_.save(writer);
+    momentum_.save(writer, "Sgd::save_state");
     writer.finish();
   }
+  // Restores the learning rate, step count and momentum buffers, read in place after the header is
+  // checked (r1/optim/slot_buffers.hpp). A failure leaves the optimizer as it was, except one after part
+  // of a bound state's buffers were overwritten: then step() and save_state() throw, naming the failed
+  // load, until a load succeeds or reset().
   void load_state(std::istream& in) {
     StateReader reader(in, "Sgd state");
     reader.expect_tag(format_tag, format_version);
@@ -102,12 +108,16 @@ class Sgd : public OptimizerBase<SgdConfig> {
     const auto step = reader.scalar<std::int64_t>("step");
     require(std::isfinite(lr) && lr >= 0, "Sgd state: invalid learning rate ", lr);
     require(step >= 0, "Sgd state: negative step count ", step);
-    SlotBuffers momentum = momentum_;
-    momentum.load(reader, "Sgd state");
-    reader.finish();
+    momentum_.load(reader, "Sgd state");  // through the trailing checksum
     config_.lr = lr;
     step_ = step;
-    momentum_ = std::move(momentum);
+  }
+
+  // Starts over: zero momentum for the same parameters and step 0 (the next step sets the buffer from
+  // the gradient, as torch.optim.SGD's first step does); clears a failed load.
+  void reset() {
+    momentum_.reset();
+    step_ = 0;
   }
 
  private:
