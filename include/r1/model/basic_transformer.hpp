@@ -16,6 +16,14 @@
 // budget (set_logits_budget); beyond it, the LM head runs in chunks of rows and
 // backward recomputes each chunk's logits (one more LM-head GEMM), so a 150k
 // vocabulary (600 KB of fp32 logits per token) does not bound the batch.
+//
+// Less memory per parameter (issue 22):
+//   gradient checkpointing  only the residual stream at layer boundaries is kept; backward recomputes
+//                           each layer's activations from its input (Chen et al. 2016, "Training Deep
+//                           Nets with Sublinear Memory Cost", sec. 3), bit for bit the forward's
+//   frozen copies           frozen_copy(): a scoring-only copy (a KL reference) with no gradient buffer,
+//                           one layer of activations, and weights kept in bf16 if asked, each layer
+//                           widened to fp32 just before it runs
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -30,6 +38,7 @@
 #include "r1/core/error.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/core/token_batch.hpp"
+#include "r1/io/safetensors.hpp"
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
 #include "r1/model/ops/attention.hpp"
@@ -52,20 +61,55 @@ struct ParameterTensor {
   bool weight_decay = true;  // false for norms and biases
 };
 
+// How a frozen copy keeps its weights: as the model does (fp32 for BasicTransformer<float>), or in bf16
+// (round to nearest even), half the bytes, widened to Scalar a layer at a time when scored.
+enum class WeightStorage { full, bf16 };
+
 template <class Scalar>
 class BasicTransformer {
  public:
   using Index = Eigen::Index;
   using Cache = BasicKvCache<Scalar>;
 
-  explicit BasicTransformer(const ModelConfig& config) : config_(config) {
-    config_.validate("ModelConfig");
-    heads_ = AttentionHeads{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim()};
-    lay_out_parameters();
+  explicit BasicTransformer(const ModelConfig& config) : BasicTransformer(config, WeightStorage::full, false) {
     parameters_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
     gradients_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
-    rope_ = RopeTable<Scalar>(heads_.head_dim, config_.rope_theta, config_.rope_scaling);
   }
+
+  // A copy of `source`'s weights for scoring only (the KL reference of GRPO): no gradient buffer, no
+  // backward, activations of one layer at a time, the weights in `storage`.
+  static BasicTransformer frozen_copy(const BasicTransformer& source, WeightStorage storage) {
+    BasicTransformer copy(source.config_, storage, true);
+    copy.logits_budget_ = source.logits_budget_;
+    copy.copy_weights_from(source);
+    return copy;
+  }
+
+  // Replaces a frozen copy's weights with `source`'s (R1's periodic reference reset), in its storage.
+  void copy_weights_from(const BasicTransformer& source) {
+    require(frozen_, "copy_weights_from: only a frozen copy takes another model's weights");
+    require(source.parameter_count_ == parameter_count_ && source.storage_ == WeightStorage::full,
+            "copy_weights_from: the source must be a full-precision model of the same shape");
+    if (storage_ == WeightStorage::full) {
+      parameters_ = source.parameters_;
+    } else {
+      bf16_parameters_.resize(static_cast<std::size_t>(parameter_count_));
+      std::transform(source.parameters_.begin(), source.parameters_.end(), bf16_parameters_.begin(),
+                     [](Scalar value) { return float_to_bf16(static_cast<float>(value)); });
+    }
+  }
+
+  bool frozen() const { return frozen_; }
+  WeightStorage weight_storage() const { return storage_; }
+  // The bf16 weights of a frozen bf16 copy (empty otherwise), in the flat layout of tensors().
+  std::span<std::uint16_t> bf16_parameters() { return bf16_parameters_; }
+  std::span<const std::uint16_t> bf16_parameters() const { return bf16_parameters_; }
+
+  // Keep only layer inputs in the forward and recompute each layer in backward: per token, (L + 1) x D
+  // floats plus one layer's activations instead of L layers' (HF's `gradient_checkpointing`). Gradients
+  // are bitwise the same either way: the recomputation runs the forward's own code on the same inputs.
+  void set_gradient_checkpointing(bool enabled) { checkpointing_ = enabled; }
+  bool gradient_checkpointing() const { return checkpointing_; }
 
   const ModelConfig& config() const { return config_; }
   std::int64_t vocab_size() const { return config_.vocab_size; }
@@ -83,6 +127,7 @@ class BasicTransformer {
 
   // normal(0, stddev) for matrices, 1 for norm weights, 0 for biases, drawn in layout order from Philox(seed).
   void init_random(std::uint64_t seed, float stddev = 0.02f) {
+    require(!frozen_, "init_random: a frozen copy takes its weights from copy_weights_from");
     Philox rng(seed);
     for (const auto& tensor : tensors_) {
       Scalar* data = parameters_.data() + tensor.offset;
@@ -94,6 +139,18 @@ class BasicTransformer {
   }
 
   void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), Scalar(0)); }
+
+ private:
+  BasicTransformer(const ModelConfig& config, WeightStorage storage, bool frozen)
+      : config_(config), storage_(storage), frozen_(frozen) {
+    config_.validate("ModelConfig");
+    require(frozen || storage == WeightStorage::full, "BasicTransformer: only a frozen copy stores bf16 weights");
+    heads_ = AttentionHeads{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim()};
+    lay_out_parameters();
+    rope_ = RopeTable<Scalar>(heads_.head_dim, config_.rope_theta, config_.rope_scaling);
+  }
+
+ public:
 
   // Logits held at once by score()/backward, in elements (default 2^25: 128 MB of fp32). When the M x V logits
   // of the scored rows exceed it, they are computed floor(budget / V) rows at a time (at least one row), as
@@ -121,8 +178,7 @@ class BasicTransformer {
     const auto N = static_cast<Index>(batch.total_tokens());
     require(static_cast<Index>(logprobs.size()) == N && static_cast<Index>(entropies.size()) == N,
             "score: output spans must have one entry per token (", N, ")");
-    const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
-    const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
+    const Index D = config_.hidden_size, V = config_.vocab_size, L = config_.num_hidden_layers;
 
     // Row r of the final hidden states predicts token r + 1 of the same sequence.
     scored_rows_.clear();
@@ -136,33 +192,14 @@ class BasicTransformer {
     offsets_.assign(batch.offsets.begin(), batch.offsets.end());
     temperature_ = temperature;
 
-    const Scalar* W = parameters_.data();
-    embedding_forward(W + embed_, std::span<const TokenId>(batch.tokens), D, at(resid_, 0, N * D));
-    for (Index l = 0; l < L; ++l) {
-      const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
-      Scalar* x = at(resid_, l, N * D);
-      Scalar* xn1 = at(xn1_, l, N * D);
-      Scalar* qkv = at(qkv_, l, N * QKV);
-      Scalar* attn = at(attn_, l, N * A);
-      Scalar* mid = at(mid_, l, N * D);
-      Scalar* xn2 = at(xn2_, l, N * D);
-      Scalar* gate_up = at(gate_up_, l, N * 2 * F);
-      Scalar* act = at(act_, l, N * F);
-      rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn1, at(rstd1_, l, N));
-      linear_forward(xn1, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
-      rotate_packed(qkv, batch.offsets, false);
-      attention_forward_packed(qkv, std::span<const std::int64_t>(batch.offsets), heads_, attn, at(lse_, l, N * heads_.heads),
-                               attention_scratch_);
-      linear_forward_residual(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), x, N, A, D, mid);
-      rmsnorm_forward(mid, W + p.post_norm, N, D, config_.rms_norm_eps, xn2, at(rstd2_, l, N));
-      gate_up_swiglu_forward(xn2, W + p.gate_up_weight, N, D, F, gate_up, act);
-      linear_forward_residual(act, W + p.down_weight, static_cast<const Scalar*>(nullptr), mid, N, F, D,
-                              at(resid_, l + 1, N * D));
-    }
+    activation_slots_ = keeps_one_layer() ? 1 : L;
+    embed_rows(std::span<const TokenId>(batch.tokens), at(resid_, 0, N * D));
+    for (Index l = 0; l < L; ++l) forward_layer(l, activation_slots_ == 1 ? 0 : l);
     // Final norm and LM head only at the M rows that predict a scored token.
     const Scalar* last = at(resid_, L, N * D);
     for (Index m = 0; m < M; ++m) std::copy_n(last + scored_rows_[static_cast<std::size_t>(m)] * D, D, final_in_.data() + m * D);
-    rmsnorm_forward(final_in_.data(), W + final_norm_, M, D, config_.rms_norm_eps, final_normed_.data(), final_rstd_.data());
+    rmsnorm_forward(final_in_.data(), final_norm_weight(), M, D, config_.rms_norm_eps, final_normed_.data(),
+                    final_rstd_.data());
     std::fill(logprobs.begin(), logprobs.end(), Scalar(0));
     std::fill(entropies.begin(), entropies.end(), Scalar(0));
     const Index chunk_rows = logits_chunk_rows(M);
@@ -170,8 +207,7 @@ class BasicTransformer {
     for (Index first = 0; first < M; first += chunk_rows) {
       const Index rows = std::min(chunk_rows, M - first);
       Scalar* logits = logits_.data();  // one chunk at a time (all M rows when they fit the budget)
-      linear_forward(final_normed_.data() + first * D, W + lm_head_, static_cast<const Scalar*>(nullptr), rows, D, V,
-                     logits);
+      lm_head_forward(final_normed_.data() + first * D, rows, logits);
       parallel_chunks(rows, chunk_count(rows, 8), [&](int, Index begin, Index end) {
         for (Index m = first + begin; m < first + end; ++m) {
           const Index target_index = scored_rows_[static_cast<std::size_t>(m)] + 1;
@@ -183,11 +219,12 @@ class BasicTransformer {
         }
       });
     }
-    backward_ready_ = true;
+    backward_ready_ = !frozen_;
   }
 
   // Accumulates parameter gradients from d loss / d logprob and d loss / d entropy (d_entropies may be empty).
   void backward_scores(const TokenBatch& batch, std::span<const Scalar> d_logprobs, std::span<const Scalar> d_entropies) {
+    require(!frozen_, "backward: a frozen copy has no gradients");
     const auto N = static_cast<Index>(batch.total_tokens());
     require(backward_ready_ && N == tokens_ &&
                 std::equal(batch.offsets.begin(), batch.offsets.end(), offsets_.begin(), offsets_.end()),
@@ -236,23 +273,29 @@ class BasicTransformer {
     Scalar* d_normed = d_normed_.data();
     for (Index l = L - 1; l >= 0; --l) {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+      const Index slot = activation_slots_ == 1 ? 0 : l;
+      if (activation_slots_ == 1) forward_layer(l, 0);  // checkpointing: this layer's activations again
       // MLP branch: x_next = mid + down(swiglu(gate_up(rmsnorm(mid)))).
-      down_swiglu_backward(d_x, W + p.down_weight, at(gate_up_, l, N * 2 * F), N, F, D, d_act_.data(), d_gate_up_.data());
-      linear_backward_weight(d_x, at(act_, l, N * F), N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
+      down_swiglu_backward(d_x, W + p.down_weight, at(gate_up_, slot, N * 2 * F), N, F, D, d_act_.data(),
+                           d_gate_up_.data());
+      linear_backward_weight(d_x, at(act_, slot, N * F), N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
       linear_backward_input(d_gate_up_.data(), W + p.gate_up_weight, N, D, 2 * F, d_normed);
-      linear_backward_weight(d_gate_up_.data(), at(xn2_, l, N * D), N, D, 2 * F, G + p.gate_up_weight,
+      linear_backward_weight(d_gate_up_.data(), at(xn2_, slot, N * D), N, D, 2 * F, G + p.gate_up_weight,
                              static_cast<Scalar*>(nullptr));
-      rmsnorm_backward(d_normed, at(mid_, l, N * D), W + p.post_norm, at(rstd2_, l, N), N, D, d_x, G + p.post_norm);
+      rmsnorm_backward(d_normed, at(mid_, slot, N * D), W + p.post_norm, at(rstd2_, slot, N), N, D, d_x,
+                       G + p.post_norm);
       // Attention branch: mid = x + o_proj(attention(...)).
       linear_backward_input(d_x, W + p.o_weight, N, A, D, d_attn_.data());
-      linear_backward_weight(d_x, at(attn_, l, N * A), N, A, D, G + p.o_weight, static_cast<Scalar*>(nullptr));
-      attention_backward_packed(d_attn_.data(), at(qkv_, l, N * QKV), at(attn_, l, N * A), at(lse_, l, N * heads_.heads),
-                                std::span<const std::int64_t>(batch.offsets), heads_, d_qkv_.data(), attention_scratch_);
+      linear_backward_weight(d_x, at(attn_, slot, N * A), N, A, D, G + p.o_weight, static_cast<Scalar*>(nullptr));
+      attention_backward_packed(d_attn_.data(), at(qkv_, slot, N * QKV), at(attn_, slot, N * A),
+                                at(lse_, slot, N * heads_.heads), std::span<const std::int64_t>(batch.offsets), heads_,
+                                d_qkv_.data(), attention_scratch_);
       rotate_packed(d_qkv_.data(), batch.offsets, true);
       linear_backward_input(d_qkv_.data(), W + p.qkv_weight, N, D, QKV, d_normed);
-      linear_backward_weight(d_qkv_.data(), at(xn1_, l, N * D), N, D, QKV, G + p.qkv_weight,
+      linear_backward_weight(d_qkv_.data(), at(xn1_, slot, N * D), N, D, QKV, G + p.qkv_weight,
                              p.qkv_bias >= 0 ? G + p.qkv_bias : static_cast<Scalar*>(nullptr));
-      rmsnorm_backward(d_normed, at(resid_, l, N * D), W + p.input_norm, at(rstd1_, l, N), N, D, d_x, G + p.input_norm);
+      rmsnorm_backward(d_normed, at(resid_, l, N * D), W + p.input_norm, at(rstd1_, slot, N), N, D, d_x,
+                       G + p.input_norm);
     }
     embedding_backward(d_x, std::span<const TokenId>(batch.tokens), D, G + embed_);
   }
@@ -267,6 +310,7 @@ class BasicTransformer {
   // the raw logits (slots.size(), V) of each sequence's last position.
   void extend(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& sequences, std::span<Scalar> logits) {
     sequences.validate(config_.vocab_size, "prefill: prompts");
+    require(storage_ == WeightStorage::full, "prefill/decode: a bf16 frozen copy only scores");
     const auto S = static_cast<Index>(slots.size());
     require(S == static_cast<Index>(sequences.size()), "prefill: ", slots.size(), " slots for ", sequences.size(),
             " sequences");
@@ -364,7 +408,7 @@ class BasicTransformer {
  protected:
   struct LayerOffsets {
     std::int64_t input_norm = 0, qkv_weight = 0, qkv_bias = -1, o_weight = 0, post_norm = 0, gate_up_weight = 0,
-                 down_weight = 0;
+                 down_weight = 0, end = 0;  // end: one past the layer's last parameter
   };
 
  private:
@@ -398,6 +442,7 @@ class BasicTransformer {
       p.gate_up_weight = add(prefix + "mlp.gate_proj.weight", {F, D}, true);
       add(prefix + "mlp.up_proj.weight", {F, D}, true);
       p.down_weight = add(prefix + "mlp.down_proj.weight", {D, F}, true);
+      p.end = offset;
       layers_.push_back(p);
     }
     final_norm_ = add("model.norm.weight", {D}, false);
@@ -405,7 +450,104 @@ class BasicTransformer {
     parameter_count_ = offset;
   }
 
-  static Scalar* at(AlignedVector<Scalar>& buffer, Index index, Index stride) { return buffer.data() + index * stride; }
+  // Per-layer buffers hold one slot per layer, each starting on a 64-byte boundary (stride rounded up to 16
+  // elements), so a layer's arithmetic sees the same alignment in every slot: Eigen peels an unaligned head
+  // with scalar code, so an address's alignment can change a result's last bit, and checkpointing (one slot)
+  // must give what the plain backward (L slots) gives, bit for bit.
+  static constexpr Index padded(Index stride) { return (stride + 15) / 16 * 16; }
+  static Scalar* at(AlignedVector<Scalar>& buffer, Index index, Index stride) {
+    return buffer.data() + index * padded(stride);
+  }
+
+  bool keeps_one_layer() const { return checkpointing_ || frozen_; }
+
+  // One decoder layer's weights, where the layer's GEMMs read them: in place, or widened from bf16 into a
+  // one-layer scratch (a layer's tensors are contiguous in the flat layout).
+  struct LayerWeights {
+    const Scalar *input_norm, *qkv, *qkv_bias, *o, *post_norm, *gate_up, *down;
+  };
+  LayerWeights layer_weights(Index l) {
+    const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+    const Scalar* base = parameters_.data() + p.input_norm;
+    if (storage_ == WeightStorage::bf16) base = widen(p.input_norm, p.end - p.input_norm, layer_scratch_);
+    const auto in_layer = [&](std::int64_t offset) { return offset < 0 ? nullptr : base + (offset - p.input_norm); };
+    return {in_layer(p.input_norm), in_layer(p.qkv_weight), in_layer(p.qkv_bias), in_layer(p.o_weight),
+            in_layer(p.post_norm), in_layer(p.gate_up_weight), in_layer(p.down_weight)};
+  }
+  // bf16 weights [offset, offset + count) as Scalar in `scratch`.
+  // Placed at the alignment the same values have in the flat fp32 buffer (offset mod 16 elements past a
+  // 64-byte boundary), so the kernels peel and vectorise them as they would the fp32 model's.
+  const Scalar* widen(std::int64_t offset, std::int64_t count, AlignedVector<Scalar>& scratch) {
+    grow(scratch, count + 16);
+    Scalar* to = scratch.data() + offset % 16;
+    const std::uint16_t* from = bf16_parameters_.data() + offset;
+    parallel_chunks(count, chunk_count(count, 1 << 16), [&](int, Index begin, Index end) {
+      for (Index i = begin; i < end; ++i) to[i] = static_cast<Scalar>(bf16_to_float(from[i]));
+    });
+    return to;
+  }
+
+  // Layer l of the training forward: resid_[l] -> resid_[l + 1], its activations into activation slot `slot`.
+  void forward_layer(Index l, Index slot) {
+    const Index N = tokens_, D = config_.hidden_size, F = config_.intermediate_size;
+    const Index A = heads_.q_width(), QKV = heads_.qkv_width();
+    const LayerWeights w = layer_weights(l);
+    Scalar* x = at(resid_, l, N * D);
+    Scalar* xn1 = at(xn1_, slot, N * D);
+    Scalar* qkv = at(qkv_, slot, N * QKV);
+    Scalar* attn = at(attn_, slot, N * A);
+    Scalar* mid = at(mid_, slot, N * D);
+    Scalar* xn2 = at(xn2_, slot, N * D);
+    rmsnorm_forward(x, w.input_norm, N, D, config_.rms_norm_eps, xn1, at(rstd1_, slot, N));
+    linear_forward(xn1, w.qkv, w.qkv_bias, N, D, QKV, qkv);                  // (N, QKV)
+    rotate_packed(qkv, offsets_, false);
+    attention_forward_packed(qkv, std::span<const std::int64_t>(offsets_), heads_, attn, at(lse_, slot, N * heads_.heads),
+                             attention_scratch_);                            // (N, A)
+    linear_forward_residual(attn, w.o, static_cast<const Scalar*>(nullptr), x, N, A, D, mid);
+    rmsnorm_forward(mid, w.post_norm, N, D, config_.rms_norm_eps, xn2, at(rstd2_, slot, N));
+    gate_up_swiglu_forward(xn2, w.gate_up, N, D, F, at(gate_up_, slot, N * 2 * F), at(act_, slot, N * F));
+    linear_forward_residual(at(act_, slot, N * F), w.down, static_cast<const Scalar*>(nullptr), mid, N, F, D,
+                            at(resid_, l + 1, N * D));
+  }
+
+  // x (N, D) = embedding rows of `tokens`.
+  void embed_rows(std::span<const TokenId> tokens, Scalar* x) {
+    const Index D = config_.hidden_size;
+    if (storage_ == WeightStorage::full) {
+      embedding_forward(parameters_.data() + embed_, tokens, D, x);
+      return;
+    }
+    const auto rows = static_cast<Index>(tokens.size());
+    parallel_chunks(rows, chunk_count(rows, 64), [&](int, Index begin, Index end) {
+      for (Index row = begin; row < end; ++row) {
+        const std::uint16_t* from = bf16_parameters_.data() + embed_ + static_cast<Index>(tokens[static_cast<std::size_t>(row)]) * D;
+        for (Index i = 0; i < D; ++i) x[row * D + i] = static_cast<Scalar>(bf16_to_float(from[i]));
+      }
+    });
+  }
+
+  const Scalar* final_norm_weight() {
+    if (storage_ == WeightStorage::full) return parameters_.data() + final_norm_;
+    return widen(final_norm_, config_.hidden_size, final_norm_scratch_);
+  }
+
+  // logits (rows, V) = input (rows, D) lm_head^T. From bf16, the head is widened kHeadRowsAtOnce vocabulary
+  // rows at a time (a 151,936 x 896 head would need 545 MB in fp32) and each block's logits placed.
+  static constexpr Index kHeadRowsAtOnce = 16384;
+  void lm_head_forward(const Scalar* input, Index rows, Scalar* logits) {
+    const Index D = config_.hidden_size, V = config_.vocab_size;
+    if (storage_ == WeightStorage::full) {
+      linear_forward(input, parameters_.data() + lm_head_, static_cast<const Scalar*>(nullptr), rows, D, V, logits);
+      return;
+    }
+    for (Index first = 0; first < V; first += kHeadRowsAtOnce) {
+      const Index count = std::min(kHeadRowsAtOnce, V - first);
+      const Scalar* head = widen(lm_head_ + first * D, count * D, head_scratch_);
+      grow(head_logits_, rows * count);
+      linear_forward(input, head, static_cast<const Scalar*>(nullptr), rows, D, count, head_logits_.data());  // (rows, count)
+      for (Index r = 0; r < rows; ++r) std::copy_n(head_logits_.data() + r * count, count, logits + r * V + first);
+    }
+  }
   static void grow(AlignedVector<Scalar>& buffer, Index size) {
     if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
   }
@@ -414,22 +556,26 @@ class BasicTransformer {
     const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
     const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
     // Per-layer buffers are indexed with stride N * width, so they must hold L (or L + 1) of them.
-    grow(resid_, (L + 1) * N * D);
-    grow(xn1_, L * N * D);
-    grow(rstd1_, L * N);
-    grow(qkv_, L * N * QKV);
-    grow(attn_, L * N * A);
-    grow(lse_, L * N * heads_.heads);
-    grow(mid_, L * N * D);
-    grow(xn2_, L * N * D);
-    grow(rstd2_, L * N);
-    grow(gate_up_, L * N * 2 * F);
-    grow(act_, L * N * F);
+    // With checkpointing (or frozen: no backward) one layer's activations are kept, the residual stream at
+    // every layer boundary still.
+    const Index K = keeps_one_layer() ? 1 : L;
+    grow(resid_, (L + 1) * padded(N * D));
+    grow(xn1_, K * padded(N * D));
+    grow(rstd1_, K * padded(N));
+    grow(qkv_, K * padded(N * QKV));
+    grow(attn_, K * padded(N * A));
+    grow(lse_, K * padded(N * heads_.heads));
+    grow(mid_, K * padded(N * D));
+    grow(xn2_, K * padded(N * D));
+    grow(rstd2_, K * padded(N));
+    grow(gate_up_, K * padded(N * 2 * F));
+    grow(act_, K * padded(N * F));
     grow(final_in_, M * D);
     grow(final_normed_, M * D);
     grow(final_rstd_, M);
     grow(logits_, logits_chunk_rows(M) * V);
     if (static_cast<Index>(row_results_.size()) < M) row_results_.resize(static_cast<std::size_t>(M));
+    if (frozen_) return;  // no backward
     grow(d_final_normed_, M * D);
     grow(d_final_in_, M * D);
     grow(d_x_, N * D);
@@ -467,6 +613,10 @@ class BasicTransformer {
   }
 
   ModelConfig config_;
+  WeightStorage storage_ = WeightStorage::full;
+  bool frozen_ = false, checkpointing_ = false;
+  AlignedVector<std::uint16_t> bf16_parameters_;
+  AlignedVector<Scalar> layer_scratch_, final_norm_scratch_, head_scratch_, head_logits_;
   AttentionHeads heads_;
   std::vector<ParameterTensor> tensors_;
   std::vector<LayerOffsets> layers_;
@@ -477,7 +627,7 @@ class BasicTransformer {
 
   // Saved by forward_scores for backward_scores.
   bool backward_ready_ = false;
-  Index tokens_ = 0;
+  Index tokens_ = 0, activation_slots_ = 0;
   Scalar temperature_ = 1;
   std::vector<std::int64_t> offsets_, scored_rows_;
   AlignedVector<Scalar> resid_, xn1_, rstd1_, qkv_, attn_, lse_, mid_, xn2_, rstd2_, gate_up_, act_;

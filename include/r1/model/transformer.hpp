@@ -63,6 +63,15 @@ class Transformer<cpu> : private BasicTransformer<float> {
     return *this;
   }
 
+  // A scoring-only copy of `source` (a KL reference): no gradients, weights in `storage` (bf16: half the
+  // bytes, each layer widened to fp32 when scored). parameters() is empty; backward() throws.
+  static Transformer frozen_copy(const Transformer& source, WeightStorage storage) {
+    return Transformer(Base::frozen_copy(source, storage));
+  }
+
+  // A frozen copy's weights replaced by `source`'s (R1's periodic reference reset), in its storage.
+  void copy_weights_from(const Transformer& source) { Base::copy_weights_from(source); }
+
   // config.json + model.safetensors (or model.safetensors.index.json shards); F32 / BF16 / F16 weights.
   static Transformer load(const std::string& directory) {
     const auto config_path = (std::filesystem::path(directory) / "config.json").string();
@@ -98,7 +107,12 @@ class Transformer<cpu> : private BasicTransformer<float> {
     write_file_atomically(config_path, config_json.dump(2) + "\n");
   }
 
+  using Base::bf16_parameters;
   using Base::config;
+  using Base::frozen;
+  using Base::gradient_checkpointing;
+  using Base::set_gradient_checkpointing;
+  using Base::weight_storage;
   using Base::cache_fits;
   using Base::copy_slot;
   using Base::find_tensor;
@@ -141,8 +155,11 @@ class Transformer<cpu> : private BasicTransformer<float> {
   }
 
  private:
+  explicit Transformer(Base&& base) : Base(std::move(base)) { make_views(); }
+
   void make_views() {
     views_.clear();
+    if (Base::frozen()) return;  // nothing to train
     auto values = Base::flat_parameters();
     auto grads = Base::flat_gradients();
     for (const auto& tensor : Base::tensors()) {
