@@ -24,11 +24,16 @@
 //   frozen copies           frozen_copy(): a scoring-only copy (a KL reference) with no gradient buffer,
 //                           one layer of activations, and weights kept in bf16 if asked, each layer
 //                           widened to fp32 just before it runs
+//   LoRA                    enable_lora(): low-rank adapters on the projections (lora_adapters.hpp); the
+//                           base is then frozen (no gradient buffer), and with the adapters switched off
+//                           (set_adapters_enabled(false)) the model is its base: GRPO's KL reference
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +46,8 @@
 #include "r1/io/safetensors.hpp"
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
+#include "r1/model/lora_adapters.hpp"
+#include "r1/model/peft_adapter.hpp"
 #include "r1/model/ops/attention.hpp"
 #include "r1/model/ops/embedding.hpp"
 #include "r1/model/ops/linear.hpp"
@@ -138,7 +145,57 @@ class BasicTransformer {
     }
   }
 
-  void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), Scalar(0)); }
+  void zero_grad() {
+    std::fill(gradients_.begin(), gradients_.end(), Scalar(0));
+    if (lora_) lora_->zero_grad();
+  }
+
+  // LoRA adapters on the projections `config` targets (A drawn from config.seed, B = 0): from here on only
+  // they train; the base's gradient buffer is released.
+  void enable_lora(const LoraConfig& config) {
+    require(!frozen_, "enable_lora: a frozen copy does not train");
+    require(!lora_, "enable_lora: the model already has LoRA adapters (merge_lora first)");
+    const Index D = config_.hidden_size, F = config_.intermediate_size, A = heads_.q_width(), KW = heads_.kv_width();
+    const Index QKV = heads_.qkv_width();
+    lora_.emplace(config, config_.num_hidden_layers, [&](LoraTarget target) -> LoraProjection {
+      switch (target) {
+        case LoraTarget::q_proj: return {D, A, 0, QKV};
+        case LoraTarget::k_proj: return {D, KW, A, QKV};
+        case LoraTarget::v_proj: return {D, KW, A + KW, QKV};
+        case LoraTarget::o_proj: return {A, D, 0, D};
+        case LoraTarget::gate_proj: return {D, F, 0, 2 * F};
+        case LoraTarget::up_proj: return {D, F, F, 2 * F};
+        case LoraTarget::down_proj: return {F, D, 0, D};
+      }
+      throw Error("enable_lora: unknown target");
+    });
+    lora_->init(config.seed);
+    AlignedVector<Scalar>().swap(gradients_);  // the base is frozen
+    adapters_enabled_ = true;
+  }
+  bool has_lora() const { return lora_.has_value(); }
+  BasicLoraAdapters<Scalar>* lora() { return lora_ ? &*lora_ : nullptr; }
+  const BasicLoraAdapters<Scalar>* lora() const { return lora_ ? &*lora_ : nullptr; }
+  // Off: the model computes its base alone (the frozen reference of a LoRA run); backward needs them on.
+  void set_adapters_enabled(bool enabled) { adapters_enabled_ = enabled; }
+  bool adapters_enabled() const { return adapters_enabled_; }
+
+  // Folds the adapters into the base, W = W0 + s B A (Hu et al. 2021, sec. 4.1), and removes them: the model
+  // is a plain trainable one again.
+  void merge_lora() {
+    require(lora_.has_value(), "merge_lora: the model has no LoRA adapters");
+    const auto& adapters = *lora_;
+    for (std::int64_t l = 0; l < config_.num_hidden_layers; ++l)
+      for (const auto& module : adapters.modules_of(l)) {
+        const ParameterTensor* base = find_tensor(lora_base_tensor_name(l, module.target));
+        require(base != nullptr, "merge_lora: no base tensor ", lora_base_tensor_name(l, module.target));
+        lora_merge(parameters_.data() + base->offset, module.projection.out, module.projection.in,
+                   adapters.values().data() + module.a, adapters.values().data() + module.b, adapters.rank(),
+                   adapters.scale());
+      }
+    lora_.reset();
+    gradients_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
+  }
 
  private:
   BasicTransformer(const ModelConfig& config, WeightStorage storage, bool frozen)
@@ -193,6 +250,7 @@ class BasicTransformer {
     temperature_ = temperature;
 
     activation_slots_ = keeps_one_layer() ? 1 : L;
+    forward_adapted_ = lora_.has_value() && adapters_enabled_;
     embed_rows(std::span<const TokenId>(batch.tokens), at(resid_, 0, N * D));
     for (Index l = 0; l < L; ++l) forward_layer(l, activation_slots_ == 1 ? 0 : l);
     // Final norm and LM head only at the M rows that predict a scored token.
@@ -233,12 +291,26 @@ class BasicTransformer {
             " entries, expected one per token (", N, ")");
     require(d_entropies.empty() || static_cast<Index>(d_entropies.size()) == N, "backward: d_entropies has ",
             d_entropies.size(), " entries, expected 0 or one per token (", N, ")");
+    require(!lora_ || forward_adapted_, "backward: score() ran with the LoRA adapters off (a reference pass)");
     backward_ready_ = false;  // the logits buffer becomes d logits below
     const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
     const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();
     const auto M = static_cast<Index>(scored_rows_.size());
     const Scalar* W = parameters_.data();
+    // With LoRA the base is frozen: its weight gradients are not formed, and a norm's weight gradient (which
+    // rmsnorm_backward forms with the input's) goes to a scratch.
+    const bool train_base = !lora_;
     Scalar* G = gradients_.data();
+    grow(frozen_norm_grad_, D);
+    const auto norm_grad = [&](std::int64_t offset) { return train_base ? G + offset : frozen_norm_grad_.data(); };
+    // LoRA's backward of each targeted projection: its A, B gradients, and its share of d input.
+    const auto adapt_back = [&](Index l, Index slot, std::initializer_list<LoraTarget> targets, const Scalar* input,
+                                const Scalar* d_output, Scalar* d_input) {
+      if (!lora_) return;
+      for (const auto target : targets)
+        if (const auto* module = lora_->find(l, target))
+          lora_->backward(*module, input, lora_xa(slot, module->index_in_layer), d_output, N, d_input, lora_scratch_);
+    };
 
     Scalar* d_final = d_final_normed_.data();
     const Index chunk_rows = score_chunk_rows_;
@@ -258,12 +330,14 @@ class BasicTransformer {
         }
       });
       linear_backward_input(d_logits, W + lm_head_, rows, D, V, d_final + first * D);
-      linear_backward_weight(d_logits, final_normed_.data() + first * D, rows, D, V, G + lm_head_,
-                             static_cast<Scalar*>(nullptr));
+      if (train_base)
+        linear_backward_weight(d_logits, final_normed_.data() + first * D, rows, D, V, G + lm_head_,
+                               static_cast<Scalar*>(nullptr));
     }
     Scalar* d_final_in = d_final_in_.data();
     std::fill_n(d_final_in, M * D, Scalar(0));
-    rmsnorm_backward(d_final, final_in_.data(), W + final_norm_, final_rstd_.data(), M, D, d_final_in, G + final_norm_);
+    rmsnorm_backward(d_final, final_in_.data(), W + final_norm_, final_rstd_.data(), M, D, d_final_in,
+                     norm_grad(final_norm_));
 
     // d_x: d loss / d (residual stream), carried down through the layers in place.
     Scalar* d_x = d_x_.data();
@@ -276,28 +350,42 @@ class BasicTransformer {
       const Index slot = activation_slots_ == 1 ? 0 : l;
       if (activation_slots_ == 1) forward_layer(l, 0);  // checkpointing: this layer's activations again
       // MLP branch: x_next = mid + down(swiglu(gate_up(rmsnorm(mid)))).
-      down_swiglu_backward(d_x, W + p.down_weight, at(gate_up_, slot, N * 2 * F), N, F, D, d_act_.data(),
-                           d_gate_up_.data());
-      linear_backward_weight(d_x, at(act_, slot, N * F), N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
+      Scalar* gate_up = at(gate_up_, slot, N * 2 * F);
+      Scalar* act = at(act_, slot, N * F);
+      Scalar* xn2 = at(xn2_, slot, N * D);
+      Scalar* attn = at(attn_, slot, N * A);
+      Scalar* xn1 = at(xn1_, slot, N * D);
+      if (adapts(l, {LoraTarget::down_proj})) {
+        linear_backward_input(d_x, W + p.down_weight, N, F, D, d_act_.data());
+        adapt_back(l, slot, {LoraTarget::down_proj}, act, d_x, d_act_.data());
+        swiglu_backward(d_act_.data(), gate_up, N, F, d_gate_up_.data());
+      } else {
+        down_swiglu_backward(d_x, W + p.down_weight, gate_up, N, F, D, d_act_.data(), d_gate_up_.data());
+      }
+      if (train_base)
+        linear_backward_weight(d_x, act, N, F, D, G + p.down_weight, static_cast<Scalar*>(nullptr));
       linear_backward_input(d_gate_up_.data(), W + p.gate_up_weight, N, D, 2 * F, d_normed);
-      linear_backward_weight(d_gate_up_.data(), at(xn2_, slot, N * D), N, D, 2 * F, G + p.gate_up_weight,
-                             static_cast<Scalar*>(nullptr));
+      adapt_back(l, slot, {LoraTarget::gate_proj, LoraTarget::up_proj}, xn2, d_gate_up_.data(), d_normed);
+      if (train_base)
+        linear_backward_weight(d_gate_up_.data(), xn2, N, D, 2 * F, G + p.gate_up_weight, static_cast<Scalar*>(nullptr));
       rmsnorm_backward(d_normed, at(mid_, slot, N * D), W + p.post_norm, at(rstd2_, slot, N), N, D, d_x,
-                       G + p.post_norm);
+                       norm_grad(p.post_norm));
       // Attention branch: mid = x + o_proj(attention(...)).
       linear_backward_input(d_x, W + p.o_weight, N, A, D, d_attn_.data());
-      linear_backward_weight(d_x, at(attn_, slot, N * A), N, A, D, G + p.o_weight, static_cast<Scalar*>(nullptr));
-      attention_backward_packed(d_attn_.data(), at(qkv_, slot, N * QKV), at(attn_, slot, N * A),
-                                at(lse_, slot, N * heads_.heads), std::span<const std::int64_t>(batch.offsets), heads_,
-                                d_qkv_.data(), attention_scratch_);
+      adapt_back(l, slot, {LoraTarget::o_proj}, attn, d_x, d_attn_.data());
+      if (train_base) linear_backward_weight(d_x, attn, N, A, D, G + p.o_weight, static_cast<Scalar*>(nullptr));
+      attention_backward_packed(d_attn_.data(), at(qkv_, slot, N * QKV), attn, at(lse_, slot, N * heads_.heads),
+                                std::span<const std::int64_t>(batch.offsets), heads_, d_qkv_.data(), attention_scratch_);
       rotate_packed(d_qkv_.data(), batch.offsets, true);
       linear_backward_input(d_qkv_.data(), W + p.qkv_weight, N, D, QKV, d_normed);
-      linear_backward_weight(d_qkv_.data(), at(xn1_, slot, N * D), N, D, QKV, G + p.qkv_weight,
-                             p.qkv_bias >= 0 ? G + p.qkv_bias : static_cast<Scalar*>(nullptr));
+      adapt_back(l, slot, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn1, d_qkv_.data(), d_normed);
+      if (train_base)
+        linear_backward_weight(d_qkv_.data(), xn1, N, D, QKV, G + p.qkv_weight,
+                               p.qkv_bias >= 0 ? G + p.qkv_bias : static_cast<Scalar*>(nullptr));
       rmsnorm_backward(d_normed, at(resid_, l, N * D), W + p.input_norm, at(rstd1_, slot, N), N, D, d_x,
-                       G + p.input_norm);
+                       norm_grad(p.input_norm));
     }
-    embedding_backward(d_x, std::span<const TokenId>(batch.tokens), D, G + embed_);
+    if (train_base) embedding_backward(d_x, std::span<const TokenId>(batch.tokens), D, G + embed_);
   }
 
   // ---- Inference path ----
@@ -349,6 +437,7 @@ class BasicTransformer {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
       rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
       linear_forward(xn, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
+      infer_adapt(l, N, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn, qkv);
       // One task per (sequence, key/value head): RoPE on the head's queries and key, the new keys and values
       // into the cache, then attention. One parallel region per layer instead of two: a decode step is short.
       parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
@@ -373,10 +462,13 @@ class BasicTransformer {
         }
       });
       linear_forward(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), N, A, D, x, true);
+      infer_adapt(l, N, {LoraTarget::o_proj}, attn, x);
       rmsnorm_forward(x, W + p.post_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
       linear_forward(xn, W + p.gate_up_weight, static_cast<const Scalar*>(nullptr), N, D, 2 * F, infer_gate_up_.data());
+      infer_adapt(l, N, {LoraTarget::gate_proj, LoraTarget::up_proj}, xn, infer_gate_up_.data());
       swiglu_forward(infer_gate_up_.data(), N, F, infer_act_.data());
       linear_forward(infer_act_.data(), W + p.down_weight, static_cast<const Scalar*>(nullptr), N, F, D, x, true);
+      infer_adapt(l, N, {LoraTarget::down_proj}, infer_act_.data(), x);
     }
     for (Index s = 0; s < S; ++s) {
       const int slot = slots[static_cast<std::size_t>(s)];
@@ -498,16 +590,55 @@ class BasicTransformer {
     Scalar* attn = at(attn_, slot, N * A);
     Scalar* mid = at(mid_, slot, N * D);
     Scalar* xn2 = at(xn2_, slot, N * D);
+    Scalar* gate_up = at(gate_up_, slot, N * 2 * F);
+    Scalar* act = at(act_, slot, N * F);
+    Scalar* next = at(resid_, l + 1, N * D);
+    // LoRA's term of each targeted projection, added into its columns of the (fused) output.
+    const auto adapt = [&](std::initializer_list<LoraTarget> targets, const Scalar* input, Scalar* output) {
+      if (!lora_ || !adapters_enabled_) return;
+      for (const auto target : targets)
+        if (const auto* module = lora_->find(l, target))
+          lora_->forward(*module, input, N, output, lora_xa(slot, module->index_in_layer));
+    };
     rmsnorm_forward(x, w.input_norm, N, D, config_.rms_norm_eps, xn1, at(rstd1_, slot, N));
     linear_forward(xn1, w.qkv, w.qkv_bias, N, D, QKV, qkv);                  // (N, QKV)
+    adapt({LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn1, qkv);
     rotate_packed(qkv, offsets_, false);
     attention_forward_packed(qkv, std::span<const std::int64_t>(offsets_), heads_, attn, at(lse_, slot, N * heads_.heads),
                              attention_scratch_);                            // (N, A)
     linear_forward_residual(attn, w.o, static_cast<const Scalar*>(nullptr), x, N, A, D, mid);
+    adapt({LoraTarget::o_proj}, attn, mid);
     rmsnorm_forward(mid, w.post_norm, N, D, config_.rms_norm_eps, xn2, at(rstd2_, slot, N));
-    gate_up_swiglu_forward(xn2, w.gate_up, N, D, F, at(gate_up_, slot, N * 2 * F), at(act_, slot, N * F));
-    linear_forward_residual(at(act_, slot, N * F), w.down, static_cast<const Scalar*>(nullptr), mid, N, F, D,
-                            at(resid_, l + 1, N * D));
+    if (adapts(l, {LoraTarget::gate_proj, LoraTarget::up_proj})) {
+      linear_forward(xn2, w.gate_up, static_cast<const Scalar*>(nullptr), N, D, 2 * F, gate_up);  // (N, 2F)
+      adapt({LoraTarget::gate_proj, LoraTarget::up_proj}, xn2, gate_up);
+      swiglu_forward(gate_up, N, F, act);
+    } else {
+      gate_up_swiglu_forward(xn2, w.gate_up, N, D, F, gate_up, act);
+    }
+    linear_forward_residual(act, w.down, static_cast<const Scalar*>(nullptr), mid, N, F, D, next);
+    adapt({LoraTarget::down_proj}, act, next);
+  }
+
+  // LoRA's terms in the inference path (x A^T into a scratch: nothing is kept).
+  void infer_adapt(Index l, Index N, std::initializer_list<LoraTarget> targets, const Scalar* input, Scalar* output) {
+    if (!lora_ || !adapters_enabled_) return;
+    grow(infer_lora_xa_, N * lora_->rank());
+    for (const auto target : targets)
+      if (const auto* module = lora_->find(l, target)) lora_->forward(*module, input, N, output, infer_lora_xa_.data());
+  }
+
+  // Whether LoRA adds a term to one of `targets` of layer l in this pass.
+  bool adapts(Index l, std::initializer_list<LoraTarget> targets) const {
+    if (!lora_ || !adapters_enabled_) return false;
+    for (const auto target : targets)
+      if (lora_->find(l, target) != nullptr) return true;
+    return false;
+  }
+  // x A^T (N, r) of module `index` of a layer, in activation slot `slot`.
+  Scalar* lora_xa(Index slot, Index index) {
+    const Index stride = padded(tokens_ * lora_->rank());
+    return lora_xa_.data() + (slot * lora_->modules_per_layer() + index) * stride;
   }
 
   // x (N, D) = embedding rows of `tokens`.
@@ -570,6 +701,7 @@ class BasicTransformer {
     grow(rstd2_, K * padded(N));
     grow(gate_up_, K * padded(N * 2 * F));
     grow(act_, K * padded(N * F));
+    if (lora_) grow(lora_xa_, K * lora_->modules_per_layer() * padded(N * lora_->rank()));
     grow(final_in_, M * D);
     grow(final_normed_, M * D);
     grow(final_rstd_, M);
@@ -617,6 +749,9 @@ class BasicTransformer {
   bool frozen_ = false, checkpointing_ = false;
   AlignedVector<std::uint16_t> bf16_parameters_;
   AlignedVector<Scalar> layer_scratch_, final_norm_scratch_, head_scratch_, head_logits_;
+  std::optional<BasicLoraAdapters<Scalar>> lora_;
+  bool adapters_enabled_ = true, forward_adapted_ = false;
+  AlignedVector<Scalar> lora_xa_, lora_scratch_, frozen_norm_grad_, infer_lora_xa_;
   AttentionHeads heads_;
   std::vector<ParameterTensor> tensors_;
   std::vector<LayerOffsets> layers_;

@@ -23,6 +23,8 @@
 #include "r1/model/basic_transformer.hpp"
 #include "r1/model/config.hpp"
 #include "r1/model/kv_cache.hpp"
+#include "r1/model/lora_config.hpp"
+#include "r1/model/peft_adapter.hpp"
 #include "r1/core/parameter_view.hpp"
 #include "r1/io/atomic_file.hpp"
 
@@ -69,6 +71,37 @@ class Transformer<cpu> : private BasicTransformer<float> {
     return Transformer(Base::frozen_copy(source, storage));
   }
 
+  // LoRA (lora_adapters.hpp): from here on parameters() are the adapters' A and B, named as PEFT names them;
+  // the base is frozen and its gradient buffer released.
+  void enable_lora(const LoraConfig& lora) {
+    Base::enable_lora(lora);
+    make_views();
+  }
+  // Folds the adapters into the weights (W0 + s B A) and makes the whole model trainable again.
+  void merge_lora() {
+    Base::merge_lora();
+    make_views();
+  }
+  // PEFT's adapter folder: adapter_config.json + adapter_model.safetensors (peft_adapter.hpp).
+  void save_adapter(const std::string& directory, std::string_view base_model_name_or_path) const {
+    const auto* adapters = Base::lora();
+    require(adapters != nullptr, directory, ": the model has no LoRA adapters to save");
+    std::vector<SafetensorsTensorView> views;
+    for (const auto& tensor : adapters->tensors())
+      views.push_back({tensor.name, tensor.shape,
+                       adapters->values().subspan(static_cast<std::size_t>(tensor.offset), static_cast<std::size_t>(tensor.size))});
+    save_peft_adapter(directory, adapters->config(), views, base_model_name_or_path);
+  }
+  // Adds the adapter saved in `directory` (its config and weights) to this base model.
+  void load_adapter(const std::string& directory) {
+    enable_lora(load_peft_adapter_config(directory));
+    load_peft_adapter_tensors(directory, views_);
+  }
+  // What training changes: the adapters' values with LoRA, else every parameter (checkpoints save these).
+  std::span<float> trainable_values() {
+    return Base::lora() != nullptr ? Base::lora()->values() : Base::flat_parameters();
+  }
+
   // A frozen copy's weights replaced by `source`'s (R1's periodic reference reset), in its storage.
   void copy_weights_from(const Transformer& source) { Base::copy_weights_from(source); }
 
@@ -112,6 +145,10 @@ class Transformer<cpu> : private BasicTransformer<float> {
   using Base::frozen;
   using Base::gradient_checkpointing;
   using Base::set_gradient_checkpointing;
+  using Base::adapters_enabled;
+  using Base::has_lora;
+  using Base::lora;
+  using Base::set_adapters_enabled;
   using Base::weight_storage;
   using Base::cache_fits;
   using Base::copy_slot;
@@ -160,6 +197,14 @@ class Transformer<cpu> : private BasicTransformer<float> {
   void make_views() {
     views_.clear();
     if (Base::frozen()) return;  // nothing to train
+    if (auto* adapters = Base::lora()) {
+      for (const auto& tensor : adapters->tensors()) {
+        const auto offset = static_cast<std::size_t>(tensor.offset), size = static_cast<std::size_t>(tensor.size);
+        views_.push_back({tensor.name, tensor.shape, adapters->values().subspan(offset, size),
+                          adapters->gradients().subspan(offset, size), true});
+      }
+      return;
+    }
     auto values = Base::flat_parameters();
     auto grads = Base::flat_gradients();
     for (const auto& tensor : Base::tensors()) {
