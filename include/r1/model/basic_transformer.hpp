@@ -57,6 +57,7 @@
 #include "r1/model/ops/swiglu.hpp"
 #include "r1/model/ops/swiglu_projections.hpp"
 #include "r1/model/parallel_chunks.hpp"
+#include "r1/model/weight_storage.hpp"
 
 namespace r1 {
 
@@ -67,10 +68,6 @@ struct ParameterTensor {
   std::int64_t offset = 0, size = 0;
   bool weight_decay = true;  // false for norms and biases
 };
-
-// How a frozen copy keeps its weights: as the model does (fp32 for BasicTransformer<float>), or in bf16
-// (round to nearest even), half the bytes, widened to Scalar a layer at a time when scored.
-enum class WeightStorage { full, bf16 };
 
 template <class Scalar>
 class BasicTransformer {

@@ -48,6 +48,7 @@
 #include "r1/dist/gradient_sync.hpp"
 #include "r1/dist/single_process.hpp"
 #include "r1/model/model_concept.hpp"
+#include "r1/model/weight_storage.hpp"
 #include "r1/optim/clip_grad_norm.hpp"
 #include "r1/optim/optimizer_concept.hpp"
 #include "r1/reward/verifier_concept.hpp"
@@ -163,9 +164,60 @@ class GrpoTrainer {
     require(static_cast<bool>(codec_.render_prompt) && static_cast<bool>(codec_.decode),
             "GrpoTrainer: the text codec needs render_prompt and decode");
     require(static_cast<bool>(learning_rate_), "GrpoTrainer: a learning-rate schedule is required");
-    if (objective_uses_reference(objective_)) reference_.emplace(policy_);
+    if (objective_uses_reference(objective_)) {
+      if (policy_has_lora()) {
+        // The frozen base is the reference (adapters off): no second copy of the model.
+        reference_is_base_ = true;
+        require(!objective_resets_reference_at(objective_, reset_probe_step()),
+                "GrpoTrainer: with LoRA the KL reference is the frozen base, which a reference reset cannot move "
+                "(the objective's 'ref_reset_every_steps'): set it to 0, or train without LoRA");
+      } else {
+        reference_.emplace(make_reference(policy_));
+      }
+    }
     kl_in_reward_ = objective_kl_in_reward(objective_);
-    require(!kl_in_reward_ || reference_, "GrpoTrainer: an objective with the KL in the reward must use a reference");
+    require(!kl_in_reward_ || has_reference(),
+            "GrpoTrainer: an objective with the KL in the reward must use a reference");
+  }
+
+  bool policy_has_lora() {
+    if constexpr (requires { policy_.has_lora(); }) return policy_.has_lora();
+    else return false;
+  }
+  // The step at which a reset of every N steps would first happen, to tell whether resets are on at all.
+  std::int64_t reset_probe_step() const {
+    if constexpr (requires { objective_.reference_reset_every_steps(); })
+      return std::max<std::int64_t>(1, static_cast<std::int64_t>(objective_.reference_reset_every_steps()));
+    else return 1;
+  }
+  // A scoring-only copy when the model offers one (no gradients; bf16 weights if configured), else a copy.
+  Policy make_reference(const Policy& policy) const {
+    if constexpr (requires { Policy::frozen_copy(policy, WeightStorage::bf16); })
+      return Policy::frozen_copy(policy, config_.reference_dtype == "bf16" ? WeightStorage::bf16 : WeightStorage::full);
+    else return policy;
+  }
+  void reset_reference() {
+    if constexpr (requires { reference_->copy_weights_from(policy_); })
+      reference_->copy_weights_from(policy_);
+    else *reference_ = policy_;
+  }
+  bool has_reference() const { return reference_.has_value() || reference_is_base_; }
+  // The reference's scores of `batch`: its frozen copy's, or (LoRA) the policy's with the adapters off.
+  void score_reference(const TokenBatch& batch, TokenScores& out) {
+    if (reference_) {
+      reference_->score(batch, config_.temperature, out);
+      return;
+    }
+    if constexpr (requires { policy_.set_adapters_enabled(false); }) {
+      policy_.set_adapters_enabled(false);
+      try {
+        policy_.score(batch, config_.temperature, out);
+      } catch (...) {
+        policy_.set_adapters_enabled(true);
+        throw;
+      }
+      policy_.set_adapters_enabled(true);
+    }
   }
 
   Comm& comm() {
@@ -194,7 +246,7 @@ class GrpoTrainer {
   // The recipe's seven steps (DESIGN.md; DeepSeekMath §4.1).
   void core_step(std::span<const Problem> problems, StepReport& report) {
     Stopwatch total;
-    if (reference_ && objective_resets_reference_at(objective_, step_)) *reference_ = policy_;  // R1: every N steps
+    if (reference_ && objective_resets_reference_at(objective_, step_)) reset_reference();  // R1: every N steps
     // 1-4. The step's problems; render, sample G each from pi_old, decode, verify.
     communication_seconds_ = 0;
     Rollout share = run_rollout(policy_, sampler_, problems, rank_share(comm(), next_problem_indices()), codec_,
@@ -250,9 +302,9 @@ class GrpoTrainer {
     UpdateTotals totals;
     if (data.empty()) return totals;
     const OldLogprobs old_source = old_logprob_source();
-    if (old_source == OldLogprobs::recomputed) data.set_old_logprobs(score_all(policy_, data));
+    if (old_source == OldLogprobs::recomputed) data.set_old_logprobs(score_all(data, false));
     if (kl_in_reward_)
-      data.fold_kl_into_advantages(score_all(*reference_, data), rollout_.scores(), rollout_.applicable(),
+      data.fold_kl_into_advantages(score_all(data, true), rollout_.scores(), rollout_.applicable(),
                                    config_.group_size, *kl_in_reward_, old_source);
     for (int epoch = 0; epoch < config_.epochs_per_rollout; ++epoch) {
       const int minibatches = std::min<int>(config_.minibatches_per_rollout, static_cast<int>(data.size()));
@@ -274,14 +326,15 @@ class GrpoTrainer {
 
   // Log-probs of every token of `data` under `model`, in order, scored a micro-batch at a time (each rank its
   // share of the sequences, gathered in order).
-  std::vector<float> score_all(Policy& model, const TrainingSequences& data) {
+  std::vector<float> score_all(const TrainingSequences& data, bool reference) {
     std::vector<float> logprobs;
     const ShardRange share = shard_of(static_cast<std::int64_t>(data.size()), comm().rank(), comm().size());
     const auto first = static_cast<std::size_t>(share.begin), last = static_cast<std::size_t>(share.end);
     const std::size_t chunk = micro_batch_size(data.size());
     for (std::size_t begin = first; begin < last; begin += chunk) {
       data.fill_token_batch(begin, std::min(begin + chunk, last), batch_);
-      model.score(batch_, config_.temperature, scores_);
+      if (reference) score_reference(batch_, scores_);
+      else policy_.score(batch_, config_.temperature, scores_);
       logprobs.insert(logprobs.end(), scores_.logprobs.begin(), scores_.logprobs.end());
     }
     return timed_collective([&] { return gather_floats(comm(), logprobs); });
@@ -306,11 +359,13 @@ class GrpoTrainer {
     for (std::size_t micro = first; micro < end; micro += chunk) {
       const std::size_t micro_end = std::min(micro + chunk, end);
       data.fill_token_batch(micro, micro_end, batch_);
+      // The reference first: with LoRA it is the policy itself (adapters off), and the policy's own pass
+      // must be the last before backward.
+      if (has_reference()) score_reference(batch_, reference_scores_);
       policy_.score(batch_, config_.temperature, scores_);
-      if (reference_) reference_->score(batch_, config_.temperature, reference_scores_);
       const PolicyBatch policy_batch =
           policy_batch_.build(data, micro, micro_end, batch_, scores_,
-                              reference_ ? std::span<const float>(reference_scores_.logprobs) : std::span<const float>{},
+                              has_reference() ? std::span<const float>(reference_scores_.logprobs) : std::span<const float>{},
                               old_source, normalisers);
       d_logprobs_.assign(batch_.total_tokens(), 0.0f);
       d_entropies_.assign(batch_.total_tokens(), 0.0f);
@@ -459,6 +514,7 @@ class GrpoTrainer {
   GrpoTrainerConfig config_;
   Policy& policy_;
   std::optional<Policy> reference_;
+  bool reference_is_base_ = false;  // LoRA: the reference is the policy with its adapters off
   SamplerType sampler_;
   Verifier verifier_;
   OptimizerType optimizer_;

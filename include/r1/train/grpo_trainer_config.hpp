@@ -23,6 +23,9 @@ struct GrpoTrainerConfig {
   bool shuffle_data = true;
   std::uint64_t seed = 0;
   double verify_budget_ms = 1000.0;    // per completion (r1/reward/batch.hpp); past it the verdict is 0; <= 0: none
+  // Weights of the KL reference (a frozen copy of the policy): "fp32", or "bf16" at half the bytes (its
+  // log-probs feed only the KL term). A LoRA policy's reference is its frozen base: no copy either way.
+  std::string reference_dtype = "fp32";
 
   void validate() const {
     require(steps >= 0, "grpo config: 'steps' must be >= 0");
@@ -40,13 +43,15 @@ struct GrpoTrainerConfig {
     require(micro_batch_sequences >= 0, "grpo config: 'micro_batch_sequences' must be >= 0");
     require(temperature > 0.0f, "grpo config: 'temperature' must be > 0 (training samples from the policy)");
     require(max_grad_norm >= 0.0, "grpo config: 'max_grad_norm' must be >= 0");
+    require(reference_dtype == "fp32" || reference_dtype == "bf16", "grpo config: 'reference_dtype' = '",
+            reference_dtype, "': expected \"fp32\" or \"bf16\"");
   }
 
   static GrpoTrainerConfig from_json(const Json& json, std::string_view where = "grpo config") {
     require_known_fields(json,
                          {"steps", "prompts_per_step", "group_size", "minibatches_per_rollout", "epochs_per_rollout",
                           "micro_batch_sequences", "temperature", "max_grad_norm", "use_behaviour_logprobs",
-                          "shuffle_data", "seed", "verify_budget_ms"},
+                          "shuffle_data", "seed", "verify_budget_ms", "reference_dtype"},
                          where);
     GrpoTrainerConfig c;
     c.steps = json_field_or(json, "steps", c.steps, where);
@@ -61,6 +66,7 @@ struct GrpoTrainerConfig {
     c.shuffle_data = json_field_or(json, "shuffle_data", c.shuffle_data, where);
     c.seed = json_field_or(json, "seed", c.seed, where);
     c.verify_budget_ms = json_field_or(json, "verify_budget_ms", c.verify_budget_ms, where);
+    c.reference_dtype = json_field_or(json, "reference_dtype", c.reference_dtype, where);
     c.validate();
     return c;
   }
@@ -76,7 +82,8 @@ struct GrpoTrainerConfig {
                 {"use_behaviour_logprobs", use_behaviour_logprobs},
                 {"shuffle_data", shuffle_data},
                 {"seed", seed},
-                {"verify_budget_ms", verify_budget_ms}};
+                {"verify_budget_ms", verify_budget_ms},
+                {"reference_dtype", reference_dtype}};
   }
 };
 
