@@ -12,7 +12,9 @@
 //   "schedule":  {"type": "cosine", "lr": ..., "total_steps": ...}   default: cosine to 0 over the steps
 //   "sampling":  {"max_new_tokens": 1024, ...}              temperature comes from "trainer"
 //   "evaluation": {"samples_per_problem": 4, ...}, "eval_every": N, "checkpoint_every": N
-// Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ and DIR/curves.svg.
+//   "lora": {...}, "gradient_checkpointing": true            training_setup.hpp
+// The KL reference is kept in bf16 unless "trainer": {"reference_dtype": "fp32"}; with LoRA it is the frozen base.
+// Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ (DIR/adapter/ with LoRA) and DIR/curves.svg.
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -51,7 +53,7 @@ using Trainer = r1::GrpoTrainer<Recipe, r1::AnyCommunicator>;
 // The run's memory (r1/train/memory_plan.hpp), from the longest rendered prompt of the training set.
 r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Problem> train, const r1::TextCodec& codec,
                                 const r1::GrpoTrainerConfig& trainer, const r1::GrpoConfig& objective,
-                                const r1::SamplerConfig& sampling) {
+                                const r1::SamplerConfig& sampling, const std::optional<r1::LoraConfig>& lora) {
   std::int64_t longest_prompt = 1;
   for (const auto& problem : train)
     longest_prompt = std::max<std::int64_t>(longest_prompt, static_cast<std::int64_t>(codec.render_prompt(problem).size()));
@@ -74,6 +76,9 @@ r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Proble
   in.parameters = policy.parameter_count();
   in.optimizer_slots = 2;  // AdamW
   in.reference = objective.beta != 0;
+  in.reference_dtype = trainer.reference_dtype == "bf16" ? r1::ReferenceDtype::bf16 : r1::ReferenceDtype::fp32;
+  in.gradient_checkpointing = policy.gradient_checkpointing();
+  in.lora = lora;
   in.micro_batch_sequences = micro;
   in.sequence_tokens = longest_prompt + sampling.max_new_tokens;
   in.logits_budget = policy.logits_budget();
@@ -96,6 +101,7 @@ void run_grpo(const GrpoOptions& options) {
   r1::Json trainer_json = config.value("trainer", r1::Json::object());
   if (options.steps) trainer_json["steps"] = *options.steps;
   if (options.seed) trainer_json["seed"] = *options.seed;
+  if (trainer_json.is_object() && !trainer_json.contains("reference_dtype")) trainer_json["reference_dtype"] = "bf16";
   const auto trainer_config = r1::GrpoTrainerConfig::from_json(trainer_json, "config: 'trainer'");
   r1::Json objective_json = config.value("objective", r1::Json::object());
   if (options.preset) objective_json["preset"] = *options.preset;
@@ -113,6 +119,7 @@ void run_grpo(const GrpoOptions& options) {
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   Policy policy = Policy::load(model_dir);
+  const auto lora = r1::cli::apply_memory_settings(policy, config);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto codec = r1::cli::make_codec(tokenizer, config);
   const auto reward = r1::cli::make_reward(config);
@@ -122,7 +129,7 @@ void run_grpo(const GrpoOptions& options) {
   sampling.temperature = trainer_config.temperature;
   sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id (issue 22)
   if (sampling.eos_token_ids.empty() && tokenizer.eos_token_id()) sampling.eos_token_ids = {*tokenizer.eos_token_id()};
-  r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling),
+  r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling, lora),
                              options.memory_limit, "r1 grpo");
 
   auto& comm = r1::cli::communicator();
@@ -159,10 +166,10 @@ void run_grpo(const GrpoOptions& options) {
   trainer.fit(train);
   if (!writer) return;
   r1::save_trainer_checkpoint(checkpoint, trainer);
-  policy.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
+  const std::string saved = r1::cli::save_trained_model(policy, out, model_dir, max_shard_bytes);
   r1::write_training_plot(out + "/curves.svg", r1::read_metrics_log(metrics), "r1 grpo");
-  std::printf("r1 grpo: %lld steps; wrote %s/model, %s, %s/curves.svg\n", static_cast<long long>(trainer.current_step()),
-              out.c_str(), metrics.c_str(), out.c_str());
+  std::printf("r1 grpo: %lld steps; wrote %s, %s, %s/curves.svg\n", static_cast<long long>(trainer.current_step()),
+              saved.c_str(), metrics.c_str(), out.c_str());
 }
 
 const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {

@@ -5,7 +5,8 @@
 // Data: JSONL with "prompt" and "completion" text (the model's tokenizer encodes them), or
 // "prompt_ids" and "completion_ids". The tokenizer's EOS is appended to text completions.
 // Config: model/tokenizer/template/out as in training_setup.hpp, plus "trainer" (SftConfig:
-// steps, batch_size, micro_batch_sequences, max_grad_norm, seed), "optimizer" (AdamW), "schedule".
+// steps, batch_size, micro_batch_sequences, max_grad_norm, seed), "optimizer" (AdamW), "schedule",
+// "lora" and "gradient_checkpointing" (training_setup.hpp; with LoRA the adapter is saved as OUT/adapter).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -87,6 +88,7 @@ void run_sft(const SftOptions& options) {
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   Model model = Model::load(model_dir);
+  const auto lora = r1::cli::apply_memory_settings(model, config);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto examples =
       load_examples(r1::cli::required_string(config, "train", "--data"), tokenizer, config, model.vocab_size());
@@ -100,6 +102,8 @@ void run_sft(const SftOptions& options) {
   plan.micro_batch_sequences = sft.micro_batch_sequences > 0 ? sft.micro_batch_sequences : sft.batch_size;
   plan.sequence_tokens = longest;
   plan.logits_budget = model.logits_budget();
+  plan.gradient_checkpointing = model.gradient_checkpointing();
+  plan.lora = lora;
   r1::cli::check_memory_plan(r1::plan_memory(plan), options.memory_limit, "r1 sft");
   auto& comm = r1::cli::communicator();
   Trainer trainer{sft, model, r1::AdamW{adam}, schedule, comm};
@@ -107,10 +111,10 @@ void run_sft(const SftOptions& options) {
     trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
   if (comm.rank() != 0) return;  // rank 0 alone writes
-  model.save(out + "/model", r1::SafetensorsDtype::f32, max_shard_bytes);
-  std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s/model\n",
+  const std::string saved = r1::cli::save_trained_model(model, out, model_dir, max_shard_bytes);
+  std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s\n",
               static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
-              out.c_str());
+              saved.c_str());
 }
 
 const bool registered = r1::cli::register_command("sft", [](CLI::App& app) {

@@ -15,6 +15,9 @@
 //   "reward": {"math": 1, "format": 0.1}   weighted verifiers: math, format, format_lenient, tag_count, countdown, code
 //   "out": "DIR"
 //   "max_shard_size": bytes | "500MB"   largest weight file the trained model is saved in (--max-shard-size)
+//   "lora": {"r": 16, "lora_alpha": 32, "target_modules": "all-linear", ...}   train LoRA adapters on a frozen
+//                                     base (PEFT's names, r1/model/lora_config.hpp); saved as OUT/adapter
+//   "gradient_checkpointing": true    keep layer inputs only, recompute each layer in backward
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,6 +34,7 @@
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/io/checkpoint_dir.hpp"
+#include "r1/model/lora_config.hpp"
 #include "r1/reward/code/code_verifier.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/countdown.hpp"
@@ -294,6 +298,32 @@ inline void check_memory_plan(const MemoryPlan& plan, const std::optional<std::s
   const std::uint64_t available = available_memory_bytes();
   if (available == 0) return;
   require_memory_fits(plan, available + resident_bytes(), who, "MemAvailable + this process's resident set");
+}
+
+// Less memory per parameter (issue 22): "lora" adds adapters and freezes the base, "gradient_checkpointing"
+// recomputes activations. Returns the LoRA settings, if any, for the memory plan.
+template <class Model>
+std::optional<LoraConfig> apply_memory_settings(Model& model, const Json& config) {
+  model.set_gradient_checkpointing(json_field_or<bool>(config, "gradient_checkpointing", false, "config"));
+  if (!config.contains("lora") || config["lora"].is_null()) return std::nullopt;
+  const LoraConfig lora = LoraConfig::from_json(config["lora"], "config: 'lora'");
+  require(lora.dropout == 0, "config: 'lora': field 'lora_dropout' = ", lora.dropout,
+          ": r1 trains LoRA adapters without dropout; set it to 0");
+  model.enable_lora(lora);
+  return lora;
+}
+
+// The trained model: with LoRA the adapter alone, in PEFT's format (OUT/adapter; `r1 merge-lora` folds it
+// into a full checkpoint), else the whole model (OUT/model).
+template <class Model>
+std::string save_trained_model(const Model& model, const std::string& out, const std::string& base_model,
+                               std::int64_t max_shard_bytes) {
+  if (model.has_lora()) {
+    model.save_adapter(out + "/adapter", base_model);
+    return out + "/adapter";
+  }
+  model.save(out + "/model", SafetensorsDtype::f32, max_shard_bytes);
+  return out + "/model";
 }
 
 }  // namespace r1::cli

@@ -230,3 +230,18 @@ TEST_CASE("LoRA adapter saved in PEFT's format reloads onto the base to the same
   Model no_lora(config);
   CHECK_THROWS_AS(no_lora.save_adapter(dir, "x"), r1::Error);
 }
+
+// PEFT adapters are often saved with lora_dropout 0.05: they load, score and merge; training one refuses.
+TEST_CASE("LoRA dropout: an adapter with dropout scores, and backward refuses to train it") {
+  BasicTransformer<float> model(r1::test::tiny_llama());
+  r1::test::fill_for_test(model, 1);
+  auto config = lora_config(2, 4.0f);
+  config.dropout = 0.05f;
+  model.enable_lora(config);
+  const TokenBatch batch = r1::test::mixed_batch(11, 2);
+  std::vector<float> logprobs;
+  loss_and_gradient<float>(model, batch, &logprobs, false);
+  std::vector<float> lp(batch.total_tokens()), ent(batch.total_tokens()), d(batch.total_tokens(), 1.0f);
+  model.forward_scores(batch, 1.0f, lp, ent);
+  CHECK_THROWS_WITH_AS(model.backward_scores(batch, d, {}), doctest::Contains("lora_dropout"), r1::Error);
+}

@@ -289,6 +289,10 @@ class BasicTransformer {
     require(d_entropies.empty() || static_cast<Index>(d_entropies.size()) == N, "backward: d_entropies has ",
             d_entropies.size(), " entries, expected 0 or one per token (", N, ")");
     require(!lora_ || forward_adapted_, "backward: score() ran with the LoRA adapters off (a reference pass)");
+    // Dropout is an adapter's training-time noise only (PEFT applies it in train mode): an adapter saved with
+    // lora_dropout > 0 loads, scores and merges, but r1 does not train with dropout.
+    require(!lora_ || lora_->config().dropout == 0, "backward: LoRA 'lora_dropout' = ", lora_ ? lora_->config().dropout : 0.0f,
+            ": r1 trains LoRA adapters without dropout; set it to 0");
     backward_ready_ = false;  // the logits buffer becomes d logits below
     const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
     const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width();

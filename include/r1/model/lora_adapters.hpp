@@ -55,8 +55,6 @@ class BasicLoraAdapters {
   template <class ProjectionOf>
   BasicLoraAdapters(const LoraConfig& config, std::int64_t layers, ProjectionOf&& projection_of) : config_(config) {
     config_.validate("lora");
-    require(config_.dropout == 0, "lora: field 'lora_dropout' = ", config_.dropout,
-            ": r1's LoRA trains without dropout (0); GRPO's ratio compares the same network twice");
     const std::int64_t r = config_.r;
     std::int64_t offset = 0;
     for (std::int64_t l = 0; l < layers; ++l) {

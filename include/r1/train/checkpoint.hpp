@@ -90,7 +90,7 @@ void load_trainer_checkpoint(const std::string& path, TrainerT& trainer) {
     require(reader.has(section), path, ": no section '", section, "' (a checkpoint of another reference_dtype or "
             "LoRA setting?)");
     require(reader.section_size(section) == values.size_bytes(), path, ": section '", section, "' holds ",
-            reader.section_size(section) / sizeof(values[0]), " values, the model has ", values.size(),
+            reader.section_size(section) / sizeof(values[0]), " parameters, the model has ", values.size(),
             " (a checkpoint of another model, LoRA rank or targets?)");
   };
   same_size("policy", detail::trainable_values(model));
