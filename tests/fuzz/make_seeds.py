@@ -131,6 +131,30 @@ dictionary("model_config", JSON_TOKENS + keys("model_type", "llama", "qwen2", "v
                                              "factor", "low_freq_factor", "high_freq_factor",
                                              "original_max_position_embeddings", "use_sliding_window", "mlp_bias"))
 
+# ---- LoRA adapter_config.json (PEFT) / r1's "lora" section ----
+peft = {"alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "Qwen/Qwen2.5-0.5B", "bias": "none",
+        "fan_in_fan_out": False, "inference_mode": True, "init_lora_weights": True, "layer_replication": None,
+        "layers_pattern": None, "layers_to_transform": None, "loftq_config": {}, "lora_alpha": 32, "lora_dropout": 0.05,
+        "megatron_config": None, "megatron_core": "megatron.core", "modules_to_save": None, "peft_type": "LORA", "r": 16,
+        "rank_pattern": {}, "revision": None, "target_modules": ["v_proj", "o_proj", "q_proj", "k_proj"],
+        "task_type": "CAUSAL_LM", "use_dora": False, "use_rslora": False}
+put("lora_config", "peft_written", json.dumps(peft, indent=2, sort_keys=True))
+put("lora_config", "all_linear_rslora", json.dumps(dict(peft, target_modules="all-linear", use_rslora=True, lora_alpha=7.5)))
+put("lora_config", "dora", json.dumps(dict(peft, use_dora=True)))
+put("lora_config", "regex_targets", json.dumps(dict(peft, target_modules=".*(q|v)_proj")))
+put("lora_config", "rank_pattern", json.dumps(dict(peft, rank_pattern={"q_proj": 4}, modules_to_save=["lm_head"])))
+put("lora_config", "r1_section", json.dumps({"r": 4, "alpha": 8, "lora_dropout": 0.1, "target_modules": ["q_proj", "v_proj"],
+                                             "use_rslora": False, "seed": 18446744073709551615}))
+put("lora_config", "r1_duplicate", json.dumps({"r": 0, "target_modules": ["q_proj", "q_proj"], "lora_dropout": 1}))
+dictionary("lora_config", JSON_TOKENS + keys("peft_type", "LORA", "task_type", "CAUSAL_LM", "r", "lora_alpha", "alpha",
+                                            "lora_dropout", "target_modules", "all-linear", "q_proj", "k_proj", "v_proj",
+                                            "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head", "use_rslora", "seed",
+                                            "bias", "none", "all", "lora_only", "fan_in_fan_out", "modules_to_save",
+                                            "rank_pattern", "alpha_pattern", "use_dora", "layers_to_transform",
+                                            "layer_replication", "exclude_modules", "lora_bias", "use_qalora",
+                                            "target_parameters", "trainable_token_indices", "init_lora_weights",
+                                            "base_model_name_or_path") + ["0.05", "1e-45", "3.4028236e38", "0.9999999"])
+
 # ---- tokenizer.json / tokenizer_config.json / encode ----
 tiny_dir = os.path.join(ROOT, "tests/data/tokenizer/tiny_byte_level")
 tiny = json.load(open(os.path.join(tiny_dir, "tokenizer.json"), encoding="utf-8"))

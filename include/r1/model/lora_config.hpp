@@ -65,7 +65,9 @@ inline double shortest_float_decimal(float value) {
   const auto [end, error] = std::to_chars(text, text + sizeof(text) - 1, value);
   if (error != std::errc{}) return static_cast<double>(value);
   *end = '\0';
-  return std::strtod(text, nullptr);
+  const double decimal = std::strtod(text, nullptr);
+  // Decimal -> double -> float rounds twice; should that ever land on the other float, keep the exact value.
+  return static_cast<float>(decimal) == value ? decimal : static_cast<double>(value);
 }
 
 // A float as JSON: an integer when it is one (PEFT's lora_alpha is an int), else its shortest decimal.
