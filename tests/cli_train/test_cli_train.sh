@@ -57,6 +57,34 @@ tail -1 "$work/grpo/metrics.jsonl" | grep -q '"step":2' || fail "resumed run did
   | grep -q "student trained" || fail "distill"
 [[ -s "$work/distill/traces.jsonl" && -f "$work/distill/student/model.safetensors" ]] || fail "distill outputs"
 
+# LoRA with gradient checkpointing (issue 22): grpo trains adapters (KL reference = the frozen base), saves
+# them in PEFT's format, resumes; sft too; merge-lora folds the adapter into a full model that evaluates.
+cat >"$work/grpo_lora.json" <<JSON
+{"reward": {"math": 1.0, "format": 0.1},
+ "trainer": {"steps": 2, "prompts_per_step": 2, "group_size": 4},
+ "objective": {"preset": "deepseekmath"}, "optimizer": {"lr": 1e-3},
+ "lora": {"r": 4, "lora_alpha": 8, "target_modules": "all-linear"}, "gradient_checkpointing": true,
+ "sampling": {"max_new_tokens": 60}, "checkpoint_every": 1}
+JSON
+"$r1" grpo --config "$work/grpo_lora.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo_lora" 2>"$work/lora_plan.txt"
+grep -q "LoRA adapters" "$work/lora_plan.txt" || { cat "$work/lora_plan.txt" >&2; fail "LoRA memory plan"; }
+[[ -f "$work/grpo_lora/adapter/adapter_config.json" && -f "$work/grpo_lora/adapter/adapter_model.safetensors" \
+   && ! -e "$work/grpo_lora/model" ]] || fail "grpo LoRA outputs: $(ls "$work/grpo_lora")"
+grep -q '"peft_type": *"LORA"' "$work/grpo_lora/adapter/adapter_config.json" || fail "adapter_config.json"
+"$r1" grpo --config "$work/grpo_lora.json" --model "$base" --train "$work/problems.jsonl" --out "$work/grpo_lora" --steps 3 --resume 2>/dev/null
+[[ $(wc -l <"$work/grpo_lora/metrics.jsonl") -eq 3 ]] || fail "resumed LoRA grpo has $(wc -l <"$work/grpo_lora/metrics.jsonl") metric lines"
+echo '{"lora": {"r": 2}, "gradient_checkpointing": true}' >"$work/sft_lora.json"
+"$r1" sft --config "$work/sft_lora.json" --model "$base" --data "$work/sft.jsonl" --out "$work/sft_lora" --steps 2 2>/dev/null \
+  | grep -q "final loss" || fail "sft LoRA"
+[[ -f "$work/sft_lora/adapter/adapter_model.safetensors" ]] || fail "sft LoRA adapter"
+"$r1" merge-lora --model "$base" --adapter "$work/grpo_lora/adapter" --out "$work/merged" >/dev/null 2>&1 || fail "merge-lora"
+"$r1" eval --model "$work/merged" --tokenizer "$base/r1_tokenizer.json" --data "$work/problems.jsonl" --samples 1 \
+  --max-new-tokens 8 | grep -q '"pass@1"' || fail "eval of the merged model"
+echo '{"lora": {"r": 2, "lora_dropout": 0.1}}' >"$work/bad_dropout.json"
+expect_error "'lora_dropout' = 0.1" "$r1" sft --config "$work/bad_dropout.json" --model "$base" --data "$work/sft.jsonl" --out "$work/bad"
+echo '{"lora": {"r": 2, "target_modules": ["qkv"]}}' >"$work/bad_target.json"
+expect_error "target_modules" "$r1" sft --config "$work/bad_target.json" --model "$base" --data "$work/sft.jsonl" --out "$work/bad"
+
 # Bad input: clear errors naming what is wrong.
 echo '{"trainer": {"stepz": 3}}' >"$work/bad.json"
 expect_error "unknown field 'stepz'" "$r1" grpo --config "$work/bad.json" --model "$base" --train "$work/problems.jsonl" --out "$work/bad"
