@@ -118,8 +118,7 @@ void run_grpo(const GrpoOptions& options) {
   const auto out = r1::cli::config_string(config, "out", "out/grpo");
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
-  Policy policy = Policy::load(model_dir);
-  const auto lora = r1::cli::apply_memory_settings(policy, config);
+  auto [policy, lora] = r1::cli::load_for_training(model_dir, config);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto codec = r1::cli::make_codec(tokenizer, config);
   const auto reward = r1::cli::make_reward(config);

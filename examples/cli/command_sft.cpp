@@ -87,8 +87,7 @@ void run_sft(const SftOptions& options) {
   const auto out = r1::cli::config_string(config, "out", "out/sft");
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
-  Model model = Model::load(model_dir);
-  const auto lora = r1::cli::apply_memory_settings(model, config);
+  auto [model, lora] = r1::cli::load_for_training(model_dir, config);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto examples =
       load_examples(r1::cli::required_string(config, "train", "--data"), tokenizer, config, model.vocab_size());

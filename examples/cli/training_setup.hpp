@@ -35,6 +35,7 @@
 #include "r1/core/json.hpp"
 #include "r1/io/checkpoint_dir.hpp"
 #include "r1/model/lora_config.hpp"
+#include "r1/model/transformer.hpp"
 #include "r1/reward/code/code_verifier.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/countdown.hpp"
@@ -300,17 +301,24 @@ inline void check_memory_plan(const MemoryPlan& plan, const std::optional<std::s
   require_memory_fits(plan, available + resident_bytes(), who, "MemAvailable + this process's resident set");
 }
 
-// Less memory per parameter (issue 22): "lora" adds adapters and freezes the base, "gradient_checkpointing"
-// recomputes activations. Returns the LoRA settings, if any, for the memory plan.
-template <class Model>
-std::optional<LoraConfig> apply_memory_settings(Model& model, const Json& config) {
-  model.set_gradient_checkpointing(json_field_or<bool>(config, "gradient_checkpointing", false, "config"));
-  if (!config.contains("lora") || config["lora"].is_null()) return std::nullopt;
-  const LoraConfig lora = LoraConfig::from_json(config["lora"], "config: 'lora'");
-  require(lora.dropout == 0, "config: 'lora': field 'lora_dropout' = ", lora.dropout,
-          ": r1 trains LoRA adapters without dropout; set it to 0");
-  model.enable_lora(lora);
-  return lora;
+// Less memory per parameter (issue 22): "lora" (the base then loads frozen, without a gradient buffer,
+// and adapters train) and "gradient_checkpointing" (activations recomputed). The LoRA settings return too,
+// for the memory plan.
+struct LoadedForTraining {
+  Transformer<cpu> model;
+  std::optional<LoraConfig> lora;
+};
+inline LoadedForTraining load_for_training(const std::string& model_dir, const Json& config) {
+  std::optional<LoraConfig> lora;
+  if (config.contains("lora") && !config["lora"].is_null()) {
+    lora = LoraConfig::from_json(config["lora"], "config: 'lora'");
+    require(lora->dropout == 0, "config: 'lora': field 'lora_dropout' = ", lora->dropout,
+            ": r1 trains LoRA adapters without dropout; set it to 0");
+  }
+  const bool checkpointing = json_field_or<bool>(config, "gradient_checkpointing", false, "config");
+  LoadedForTraining loaded{Transformer<cpu>::load(model_dir, lora), lora};
+  loaded.model.set_gradient_checkpointing(checkpointing);
+  return loaded;
 }
 
 // The trained model: with LoRA the adapter alone, in PEFT's format (OUT/adapter; `r1 merge-lora` folds it

@@ -245,3 +245,27 @@ TEST_CASE("LoRA dropout: an adapter with dropout scores, and backward refuses to
   model.forward_scores(batch, 1.0f, lp, ent);
   CHECK_THROWS_WITH_AS(model.backward_scores(batch, d, {}), doctest::Contains("lora_dropout"), r1::Error);
 }
+
+TEST_CASE("Transformer<cpu>::load with LoRA: the base's weights, no gradient buffer ever, fresh adapters") {
+  using Model = r1::Transformer<r1::cpu>;
+  const auto config = r1::test::tiny_qwen2();
+  Model base(config);
+  base.init_random(8, 0.3f);
+  const auto dir = r1::test::fresh_test_dir("lora_model", "base");
+  base.save(dir);
+  Model model = Model::load(dir, lora_config(2, 4.0f));
+  CHECK(model.has_lora());
+  CHECK(model.flat_gradients().empty());
+  const auto a = model.flat_parameters(), b = base.flat_parameters();
+  CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+  // B = 0: the base's log-probs (gate/up are split into two passes, so within fp32 rounding, not bitwise).
+  const TokenBatch batch = r1::test::mixed_batch(config.vocab_size, 9);
+  r1::TokenScores adapted, plain;
+  model.score(batch, 1.0f, adapted);
+  base.score(batch, 1.0f, plain);
+  for (std::size_t i = 0; i < plain.logprobs.size(); ++i) CHECK(std::abs(adapted.logprobs[i] - plain.logprobs[i]) <= 1e-5);
+  // And it trains.
+  std::vector<float> d(batch.total_tokens(), 1.0f);
+  model.zero_grad();
+  CHECK_NOTHROW(model.backward(batch, d, {}));
+}

@@ -80,6 +80,14 @@ class BasicTransformer {
     gradients_.assign(static_cast<std::size_t>(parameter_count_), Scalar(0));
   }
 
+  // A model whose base will not train: weights, no gradient buffer (a 1.5B model's would be 6 GB, touched
+  // by zero-filling before enable_lora could release it). enable_lora must follow before any backward.
+  static BasicTransformer with_frozen_base(const ModelConfig& config) {
+    BasicTransformer model(config, WeightStorage::full, false);
+    model.parameters_.assign(static_cast<std::size_t>(model.parameter_count_), Scalar(0));
+    return model;
+  }
+
   // A copy of `source`'s weights for scoring only (the KL reference of GRPO): no gradient buffer, no
   // backward, activations of one layer at a time, the weights in `storage`.
   static BasicTransformer frozen_copy(const BasicTransformer& source, WeightStorage storage) {
@@ -288,6 +296,8 @@ class BasicTransformer {
             " entries, expected one per token (", N, ")");
     require(d_entropies.empty() || static_cast<Index>(d_entropies.size()) == N, "backward: d_entropies has ",
             d_entropies.size(), " entries, expected 0 or one per token (", N, ")");
+    require(lora_ || static_cast<std::int64_t>(gradients_.size()) == parameter_count_,
+            "backward: the model's base is frozen (with_frozen_base) and it has no LoRA adapters");
     require(!lora_ || forward_adapted_, "backward: score() ran with the LoRA adapters off (a reference pass)");
     // Dropout is an adapter's training-time noise only (PEFT applies it in train mode): an adapter saved with
     // lora_dropout > 0 loads, scores and merges, but r1 does not train with dropout.

@@ -11,6 +11,7 @@
 // adds the float API: TokenScores, ParameterView, checkpoints.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -106,9 +107,12 @@ class Transformer<cpu> : private BasicTransformer<float> {
   void copy_weights_from(const Transformer& source) { Base::copy_weights_from(source); }
 
   // config.json + model.safetensors (or model.safetensors.index.json shards); F32 / BF16 / F16 weights.
-  static Transformer load(const std::string& directory) {
+  // With `lora`, the base is loaded frozen (no gradient buffer is ever allocated) and the adapters added.
+  static Transformer load(const std::string& directory, const std::optional<LoraConfig>& lora = std::nullopt) {
     const auto config_path = (std::filesystem::path(directory) / "config.json").string();
-    Transformer model(ModelConfig::load(config_path));
+    const ModelConfig config = ModelConfig::load(config_path);
+    Transformer model = lora ? Transformer(Base::with_frozen_base(config)) : Transformer(config);
+    if (lora) model.enable_lora(*lora);
     CheckpointTensors checkpoint(directory);
     auto values = model.Base::flat_parameters();
     for (const auto& tensor : model.Base::tensors())
@@ -192,7 +196,9 @@ class Transformer<cpu> : private BasicTransformer<float> {
   }
 
  private:
-  explicit Transformer(Base&& base) : Base(std::move(base)) { make_views(); }
+  explicit Transformer(Base&& base) : Base(std::move(base)) {
+    if (Base::frozen() || Base::has_lora() || !Base::flat_gradients().empty()) make_views();
+  }
 
   void make_views() {
     views_.clear();
