@@ -37,6 +37,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
@@ -45,6 +46,7 @@
 #include "r1/core/token_batch.hpp"
 #include "r1/io/safetensors.hpp"
 #include "r1/model/config.hpp"
+#include "r1/model/gemm/few_rows_linear_bf16.hpp"
 #include "r1/model/kv_cache.hpp"
 #include "r1/model/lora_adapters.hpp"
 #include "r1/model/peft_adapter.hpp"
@@ -111,6 +113,23 @@ class BasicTransformer {
     }
   }
 
+  // Sampling (prefill/decode) from bf16 copies of the weight matrices (issue 26): decoding streams every
+  // weight per token, so half the bytes is up to twice the tokens/s; training keeps the fp32 weights. The
+  // copy (2 bytes a parameter) is refreshed before the first prefill after the weights change: a non-const
+  // access (flat_parameters(), Transformer::parameters(), loading) marks them changed; code that writes
+  // through a view it kept must call mark_weights_changed(). Norms and biases stay fp32, and log-probs the
+  // sampler records are those of the distribution it samples from (these logits).
+  void set_sampling_storage(WeightStorage storage) {
+    require(storage == WeightStorage::full || std::is_same_v<Scalar, float>,
+            "set_sampling_storage: bf16 sampling weights need a float model");
+    require(!frozen_ || storage == WeightStorage::full, "set_sampling_storage: a frozen copy does not sample");
+    sampling_storage_ = storage;
+    sampling_weights_stale_ = true;
+    if (storage == WeightStorage::full) AlignedVector<std::uint16_t>().swap(sampling_bf16_);
+  }
+  WeightStorage sampling_storage() const { return sampling_storage_; }
+  void mark_weights_changed() { sampling_weights_stale_ = true; }
+
   bool frozen() const { return frozen_; }
   WeightStorage weight_storage() const { return storage_; }
   // The bf16 weights of a frozen bf16 copy (empty otherwise), in the flat layout of tensors().
@@ -132,7 +151,10 @@ class BasicTransformer {
       if (tensor.name == name) return &tensor;
     return nullptr;
   }
-  std::span<Scalar> flat_parameters() { return parameters_; }
+  std::span<Scalar> flat_parameters() {
+    sampling_weights_stale_ = true;  // the caller may write them
+    return parameters_;
+  }
   std::span<Scalar> flat_gradients() { return gradients_; }
   std::span<const Scalar> flat_parameters() const { return parameters_; }
   std::span<const Scalar> flat_gradients() const { return gradients_; }
@@ -439,6 +461,7 @@ class BasicTransformer {
     attention_scratch_.reserve(chunks, longest_total, heads_.head_dim);
 
     const Scalar* W = parameters_.data();
+    if (sampling_storage_ == WeightStorage::bf16) refresh_sampling_weights();
     Scalar* x = infer_x_.data();
     Scalar* xn = infer_normed_.data();
     Scalar* qkv = infer_qkv_.data();
@@ -447,7 +470,7 @@ class BasicTransformer {
     for (Index l = 0; l < L; ++l) {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
       rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
-      linear_forward(xn, W + p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv);
+      infer_linear(xn, p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv, false);
       infer_adapt(l, N, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn, qkv);
       // One task per (sequence, key/value head): RoPE on the head's queries and key, the new keys and values
       // into the cache, then attention. One parallel region per layer instead of two: a decode step is short.
@@ -472,13 +495,13 @@ class BasicTransformer {
                                  heads_.heads, attention_scratch_.chunk(chunk));
         }
       });
-      linear_forward(attn, W + p.o_weight, static_cast<const Scalar*>(nullptr), N, A, D, x, true);
+      infer_linear(attn, p.o_weight, nullptr, N, A, D, x, true);
       infer_adapt(l, N, {LoraTarget::o_proj}, attn, x);
       rmsnorm_forward(x, W + p.post_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
-      linear_forward(xn, W + p.gate_up_weight, static_cast<const Scalar*>(nullptr), N, D, 2 * F, infer_gate_up_.data());
+      infer_linear(xn, p.gate_up_weight, nullptr, N, D, 2 * F, infer_gate_up_.data(), false);
       infer_adapt(l, N, {LoraTarget::gate_proj, LoraTarget::up_proj}, xn, infer_gate_up_.data());
       swiglu_forward(infer_gate_up_.data(), N, F, infer_act_.data());
-      linear_forward(infer_act_.data(), W + p.down_weight, static_cast<const Scalar*>(nullptr), N, F, D, x, true);
+      infer_linear(infer_act_.data(), p.down_weight, nullptr, N, F, D, x, true);
       infer_adapt(l, N, {LoraTarget::down_proj}, infer_act_.data(), x);
     }
     for (Index s = 0; s < S; ++s) {
@@ -488,7 +511,7 @@ class BasicTransformer {
     }
     rmsnorm_forward(infer_last_.data(), W + final_norm_, S, D, config_.rms_norm_eps, infer_last_normed_.data(),
                     infer_rstd_.data());
-    linear_forward(infer_last_normed_.data(), W + lm_head_, static_cast<const Scalar*>(nullptr), S, D, V, logits.data());
+    infer_linear(infer_last_normed_.data(), lm_head_, nullptr, S, D, V, logits.data(), false);
   }
 
   // Appends tokens[i] to slot slots[i] for all i in one batched step; logits (slots.size(), V).
@@ -581,9 +604,13 @@ class BasicTransformer {
   // Placed at the alignment the same values have in the flat fp32 buffer (offset mod 16 elements past a
   // 64-byte boundary), so the kernels peel and vectorise them as they would the fp32 model's.
   const Scalar* widen(std::int64_t offset, std::int64_t count, AlignedVector<Scalar>& scratch) {
+    return widen_from(bf16_parameters_.data(), offset, count, scratch);
+  }
+  const Scalar* widen_from(const std::uint16_t* source, std::int64_t offset, std::int64_t count,
+                           AlignedVector<Scalar>& scratch) {
     grow(scratch, count + 16);
     Scalar* to = scratch.data() + offset % 16;
-    const std::uint16_t* from = bf16_parameters_.data() + offset;
+    const std::uint16_t* from = source + offset;
     parallel_chunks(count, chunk_count(count, 1 << 16), [&](int, Index begin, Index end) {
       for (Index i = begin; i < end; ++i) to[i] = static_cast<Scalar>(bf16_to_float(from[i]));
     });
@@ -629,6 +656,57 @@ class BasicTransformer {
     }
     linear_forward_residual(act, w.down, static_cast<const Scalar*>(nullptr), mid, N, F, D, next);
     adapt({LoraTarget::down_proj}, act, next);
+  }
+
+  // y (rows, out) (+)= x (rows, in) W^T + bias for the weight matrix at `offset`, in the inference path: from
+  // the fp32 weights, or from their bf16 copy: for few rows (decoding) read as bf16 by few_rows_linear_bf16,
+  // else widened kHeadRowsAtOnce rows of W at a time for the GEMM (the same values either way).
+  void infer_linear(const Scalar* x, std::int64_t offset, const Scalar* bias, Index rows, Index in, Index out, Scalar* y,
+                    bool accumulate) {
+    if (sampling_storage_ == WeightStorage::full) {
+      linear_forward(x, parameters_.data() + offset, bias, rows, in, out, y, accumulate);
+      return;
+    }
+    if constexpr (std::is_same_v<Scalar, float>) {
+      const std::uint16_t* weight = sampling_bf16_.data() + offset;
+      if (rows <= detail::kFewRows) {
+        parallel_chunks(out, chunk_count(out, 64), [&](int, Index begin, Index end) {
+          few_rows_linear_bf16(x, rows, in, weight + begin * in, end - begin, y + begin, out, accumulate);
+          if (bias != nullptr)
+            for (Index r = 0; r < rows; ++r)
+              for (Index j = begin; j < end; ++j) y[r * out + j] += bias[j];
+        });
+        return;
+      }
+      for (Index first = 0; first < out; first += kHeadRowsAtOnce) {
+        const Index count = std::min(kHeadRowsAtOnce, out - first);
+        const Scalar* block = widen_from(sampling_bf16_.data(), offset + first * in, count * in, head_scratch_);
+        if (count == out) {
+          linear_forward(x, block, bias, rows, in, out, y, accumulate);
+          return;
+        }
+        grow(head_logits_, rows * count);
+        linear_forward(x, block, bias != nullptr ? bias + first : nullptr, rows, in, count, head_logits_.data());
+        for (Index r = 0; r < rows; ++r)
+          for (Index j = 0; j < count; ++j) {
+            Scalar& target = y[r * out + first + j];
+            target = accumulate ? target + head_logits_[static_cast<std::size_t>(r * count + j)]
+                                : head_logits_[static_cast<std::size_t>(r * count + j)];
+          }
+      }
+    }
+  }
+
+  // The bf16 copy of the weights, when they changed since it was made.
+  void refresh_sampling_weights() {
+    if (!sampling_weights_stale_ && static_cast<std::int64_t>(sampling_bf16_.size()) == parameter_count_) return;
+    sampling_bf16_.resize(static_cast<std::size_t>(parameter_count_));
+    const Scalar* from = parameters_.data();
+    std::uint16_t* to = sampling_bf16_.data();
+    parallel_chunks(parameter_count_, chunk_count(parameter_count_, 1 << 18), [&](int, Index begin, Index end) {
+      for (Index i = begin; i < end; ++i) to[i] = float_to_bf16(static_cast<float>(from[i]));
+    });
+    sampling_weights_stale_ = false;
   }
 
   // LoRA's terms in the inference path (x A^T into a scratch: nothing is kept).
@@ -758,6 +836,9 @@ class BasicTransformer {
   ModelConfig config_;
   WeightStorage storage_ = WeightStorage::full;
   bool frozen_ = false, checkpointing_ = false;
+  WeightStorage sampling_storage_ = WeightStorage::full;
+  bool sampling_weights_stale_ = true;
+  AlignedVector<std::uint16_t> sampling_bf16_;
   AlignedVector<std::uint16_t> bf16_parameters_;
   AlignedVector<Scalar> layer_scratch_, final_norm_scratch_, head_scratch_, head_logits_;
   std::optional<BasicLoraAdapters<Scalar>> lora_;

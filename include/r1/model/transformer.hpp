@@ -149,6 +149,9 @@ class Transformer<cpu> : private BasicTransformer<float> {
   using Base::frozen;
   using Base::gradient_checkpointing;
   using Base::set_gradient_checkpointing;
+  using Base::mark_weights_changed;
+  using Base::sampling_storage;
+  using Base::set_sampling_storage;
   using Base::adapters_enabled;
   using Base::has_lora;
   using Base::lora;
@@ -185,7 +188,12 @@ class Transformer<cpu> : private BasicTransformer<float> {
     backward_scores(batch, d_logprobs, d_entropies);
   }
 
-  std::span<const ParameterView> parameters() { return views_; }
+  // Views to write through (an optimiser's step): the bf16 sampling copy, if any, is refreshed before the
+  // next prefill.
+  std::span<const ParameterView> parameters() {
+    if (!Base::has_lora()) Base::mark_weights_changed();  // a LoRA base does not change
+    return views_;
+  }
 
   void prefill(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& prompts, std::span<float> logits) {
     extend(cache, slots, prompts, logits);
