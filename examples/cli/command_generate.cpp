@@ -1,5 +1,5 @@
 // r1 generate: sample completions for JSONL prompts with a model directory.
-//   r1 generate --model DIR [--tokenizer PATH] [FILE]
+//   r1 generate --model DIR [--tokenizer PATH] [--weights fp32|bf16] [FILE]
 // In, one object a line: {"ids": [...]} or {"prompt": "..."} (the latter needs a
 // tokenizer: --tokenizer, else DIR/tokenizer.json when present).
 // Out, one line per input line, in order:
@@ -43,6 +43,7 @@ struct GenerateOptions {
   std::uint64_t seed = 0;
   bool ignore_eos = false;
   bool stream = false;
+  std::string weights = "fp32";
   int batch_lines = 16;
 };
 
@@ -117,6 +118,7 @@ void run_generate(const GenerateOptions& options, const CLI::App& command) {
   r1::require(options.samples >= 1, "r1 generate: --n = ", options.samples, ": expected >= 1");
   r1::require(options.batch_lines >= 1, "r1 generate: --batch-lines = ", options.batch_lines, ": expected >= 1");
   auto model = r1::Transformer<r1::cpu>::load(options.model_dir);
+  if (options.weights == "bf16") model.set_sampling_storage(r1::WeightStorage::bf16);
   const auto tokenizer = load_tokenizer(options);
   r1::Detokenizer detokenizer;
   if (tokenizer) detokenizer = [&tokenizer](std::span<const r1::TokenId> ids) { return tokenizer->decode(ids); };
@@ -206,6 +208,9 @@ const bool registered = r1::cli::register_command("generate", [](CLI::App& app) 
   command->add_option("--stop-token-id", options->stop_token_ids, "Stop token id (repeatable)");
   command->add_option("--seed", options->seed, "Random seed");
   command->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at the EOS token");
+  command->add_option("--weights", options->weights,
+                      "Weights the decode GEMMs read: fp32, or bf16 (half the bytes per token; fp32 accumulation)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--stream", options->stream, "Write the first sample's text to stderr as it is generated");
   command->add_option("--batch-lines", options->batch_lines, "Input lines generated together (default 16)")
       ->check(CLI::PositiveNumber);

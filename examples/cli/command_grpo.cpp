@@ -13,6 +13,8 @@
 //   "sampling":  {"max_new_tokens": 1024, ...}              temperature comes from "trainer"
 //   "evaluation": {"samples_per_problem": 4, ...}, "eval_every": N, "checkpoint_every": N
 //   "lora": {...}, "gradient_checkpointing": true            training_setup.hpp
+//   "sampling_weights": "bf16"     the sampler reads a bf16 copy of the weights (half the bytes per decoded token);
+//                                  training and the old log-probs stay fp32 (see README: ratio at mu = 1)
 // The KL reference is kept in bf16 unless "trainer": {"reference_dtype": "fp32"}; with LoRA it is the frozen base.
 // Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ (DIR/adapter/ with LoRA) and DIR/curves.svg.
 #include <tbb/task_arena.h>
@@ -119,6 +121,10 @@ void run_grpo(const GrpoOptions& options) {
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
   auto [policy, lora] = r1::cli::load_for_training(model_dir, config);
+  const auto sampling_weights = r1::cli::config_string(config, "sampling_weights", "fp32");
+  r1::require(sampling_weights == "fp32" || sampling_weights == "bf16", "config: field 'sampling_weights' = '",
+              sampling_weights, "': expected \"fp32\" or \"bf16\"");
+  if (sampling_weights == "bf16") policy.set_sampling_storage(r1::WeightStorage::bf16);
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto codec = r1::cli::make_codec(tokenizer, config);
   const auto reward = r1::cli::make_reward(config);

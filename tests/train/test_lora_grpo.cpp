@@ -162,3 +162,33 @@ TEST_CASE("gradient checkpointing changes no metric and no weight of a LoRA GRPO
   const auto a = plain_policy.trainable_values(), b = checkpointed_policy.trainable_values();
   CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
 }
+
+// Sampling from bf16 weights (issue 26): the behaviour log-probs are the bf16 model's, the trainer scores
+// with fp32 weights; at mu = 1 with one minibatch the old log-probs are the trainer's own (ratio exactly 1),
+// and the gap between the two is reported.
+TEST_CASE("GRPO sampling from bf16 weights: the gap to the fp32 scores is reported, and the ratio stays 1") {
+  const auto problems = r1::test::echo_problems(10);
+  const auto run_step = [&](r1::WeightStorage storage) {
+    Policy policy = fresh_policy(false);
+    policy.set_sampling_storage(storage);
+    r1::GrpoTrainerConfig config;
+    config.prompts_per_step = 3;
+    config.group_size = 4;
+    config.seed = 11;
+    r1::SamplerConfig sampling;
+    sampling.max_new_tokens = 3;
+    auto codec = r1::make_text_codec(tokenizer(), [](const r1::Problem& p) { return p.prompt; });
+    Trainer trainer(config, policy, r1::KvSampler{sampling}, r1::test::LowDigit{}, r1::AdamW{},
+                    r1::GrpoObjective{r1::GrpoConfig::dr_grpo()}, codec, r1::CosineSchedule{5e-2f, 1, 8, 0.0f});
+    return trainer.step(problems).metrics;
+  };
+  const auto exact = run_step(r1::WeightStorage::full);
+  const auto bf16 = run_step(r1::WeightStorage::bf16);
+  // fp32 sampling: behaviour and trainer log-probs differ only by kernel rounding (decode vs training GEMMs).
+  CHECK(exact.at("sampling/logprob_gap_abs").get<double>() < 1e-4);
+  // bf16 weights (relative rounding 2^-9 of each weight) move log-probs by far more than that, and far less
+  // than a different policy would.
+  CHECK(bf16.at("sampling/logprob_gap_abs").get<double>() > 1e-4);
+  CHECK(bf16.at("sampling/logprob_gap_abs").get<double>() < 0.1);
+  CHECK(bf16.at("mean_ratio").get<double>() == 1.0);
+}

@@ -229,6 +229,26 @@ class GrpoTrainer {
     double loss = 0, kl = 0, entropy = 0, approx_kl = 0, ratio = 0, clip_low = 0, clip_high = 0, tokens = 0;
     double grad_norm_sum = 0;
     int updates = 0, skipped = 0;
+    // Behaviour log-prob (recorded by the sampler) minus the trainer's log-prob of the same token, over the
+    // tokens scored before the rollout's first update, when the policy is still the one that sampled: 0 up
+    // to rounding when both use the same weights; the cost of sampling from bf16 weights otherwise.
+    double sampling_gap = 0, sampling_gap_abs = 0, sampling_gap_tokens = 0;
+
+    void add_sampling_gap(const TrainingSequences& data, std::size_t begin, std::size_t end,
+                          std::span<const float> logprobs) {
+      std::size_t offset = 0;
+      for (std::size_t s = begin; s < end; ++s) {
+        const auto prompt = static_cast<std::size_t>(data.prompt_lengths[s]);
+        const auto& behaviour = data.behaviour_logprobs[s];
+        for (std::size_t t = prompt; t < data.tokens[s].size() && t - prompt < behaviour.size(); ++t) {
+          const double gap = static_cast<double>(behaviour[t - prompt]) - logprobs[offset + t];
+          sampling_gap += gap;
+          sampling_gap_abs += std::abs(gap);
+          sampling_gap_tokens += 1;
+        }
+        offset += data.tokens[s].size();
+      }
+    }
 
     // Token-weighted diagnostics of one minibatch.
     void add(const LossResult& minibatch) {
@@ -363,6 +383,7 @@ class GrpoTrainer {
       // must be the last before backward.
       if (has_reference()) score_reference(batch_, reference_scores_);
       policy_.score(batch_, config_.temperature, scores_);
+      if (totals.updates + totals.skipped == 0) totals.add_sampling_gap(data, micro, micro_end, scores_.logprobs);
       const PolicyBatch policy_batch =
           policy_batch_.build(data, micro, micro_end, batch_, scores_,
                               has_reference() ? std::span<const float>(reference_scores_.logprobs) : std::span<const float>{},
@@ -377,6 +398,13 @@ class GrpoTrainer {
     if (comm().size() > 1) {
       finite = timed_collective([&] { return sum_over_ranks(minibatch, finite); });
       if (finite) timed_collective([&] { all_reduce_gradients(comm(), policy_.parameters()); return 0; });
+      if (totals.updates + totals.skipped == 0)  // the sampling gap's sums, over every rank's share
+        timed_collective([&] {
+          std::array<double, 3> gap{totals.sampling_gap, totals.sampling_gap_abs, totals.sampling_gap_tokens};
+          comm().all_reduce_sum(std::span<double>(gap));
+          totals.sampling_gap = gap[0], totals.sampling_gap_abs = gap[1], totals.sampling_gap_tokens = gap[2];
+          return 0;
+        });
     }
     step_optimizer(finite, totals);
     totals.add(minibatch);
@@ -498,6 +526,10 @@ class GrpoTrainer {
     m["clip_ratio/high"] = detail::finite_mean(totals.clip_high, totals.tokens);
     m["clip_ratio"] = detail::finite_mean(totals.clip_low + totals.clip_high, totals.tokens);
     m["grad_norm"] = totals.updates > 0 ? totals.grad_norm_sum / totals.updates : 0.0;
+    if (totals.sampling_gap_tokens > 0) {
+      m["sampling/logprob_gap"] = totals.sampling_gap / totals.sampling_gap_tokens;
+      m["sampling/logprob_gap_abs"] = totals.sampling_gap_abs / totals.sampling_gap_tokens;
+    }
     m["lr"] = optimizer_.learning_rate();
     m["skipped_updates"] = totals.skipped;
     m["tokens_per_second"] = step_seconds > 0 ? new_tokens / step_seconds : 0.0;
