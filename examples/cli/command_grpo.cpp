@@ -81,6 +81,7 @@ r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Proble
   in.reference_dtype = trainer.reference_dtype == "bf16" ? r1::ReferenceDtype::bf16 : r1::ReferenceDtype::fp32;
   in.gradient_checkpointing = policy.gradient_checkpointing();
   in.lora = lora;
+  in.sampling_bf16 = policy.sampling_storage() == r1::WeightStorage::bf16;
   in.micro_batch_sequences = micro;
   in.sequence_tokens = longest_prompt + sampling.max_new_tokens;
   in.logits_budget = policy.logits_budget();

@@ -201,6 +201,17 @@ TEST_CASE("the plan at the Qwen2.5-0.5B shape, worked by hand") {
   // Checkpointed, one layer of activations plus x·Aᵀ: 63,764 + 7 targets x 16 = 63,876 floats a token.
   CHECK(term(adapters, "activations") == 261'636'096);      // 1,024 x 63,876 x 4
   CHECK(term(adapters, "training logits") == 133'703'680);  // 220 x 151,936 x 4, the policy's only
+
+  // Sampling from bf16 weights: 2 x P = 988,065,536 + the largest widened block, max(16,384 x 896 =
+  //   14,680,064, gate/up 9,728 x 896 = 8,716,288, down 896 x 4,864 = 4,358,144) x 4 = 58,720,256.
+  auto sampler = in;
+  sampler.sampler_sequences = 8;
+  sampler.sampler_prompts = 2;
+  sampler.prompt_tokens = 100;
+  sampler.max_new_tokens = 412;
+  CHECK(r1::plan_memory(sampler).find("sampling weights (bf16)") == nullptr);
+  sampler.sampling_bf16 = true;
+  CHECK(term(r1::plan_memory(sampler), "sampling weights (bf16)") == 1'046'785'792);
 }
 
 TEST_CASE("a plan over the limit is refused naming the largest term's knob") {

@@ -58,6 +58,7 @@ struct MemoryPlanInputs {
   int optimizer_slots = 2;              // floats of state per parameter: AdamW 2, SGD with momentum 1
   bool reference = false;               // a KL reference policy is kept (GRPO with beta != 0)
   ReferenceDtype reference_dtype = ReferenceDtype::fp32;  // its weights' storage (no LoRA)
+  bool sampling_bf16 = false;           // the sampler reads a bf16 copy of the weights (set_sampling_storage)
   bool gradient_checkpointing = false;  // keep layer inputs only, recompute each layer in backward
   std::optional<LoraConfig> lora;       // train adapters (r, target_modules) on a frozen base
   std::int64_t micro_batch_sequences = 1;  // sequences scored (and back-propagated) at once
@@ -248,6 +249,13 @@ inline MemoryPlan plan_memory(const MemoryPlanInputs& in) {
     const auto prefill_tokens = u(std::max<std::int64_t>(in.sampler_prompts, 1)) * u(in.prompt_tokens);
     plan.terms.push_back({"prefill scratch", prefill_tokens * u(prefill_floats_per_token(in.model)) * kFloat,
                           "'sampling.max_batch_sequences'"});
+    // BasicTransformer::set_sampling_storage: the bf16 copy (2 bytes a parameter), and the prefill's widened
+    // block of one matrix (at most max(2F, 16384) rows of D, or the down projection's D x F).
+    if (in.sampling_bf16) {
+      const std::uint64_t F = u(in.model.intermediate_size);
+      const std::uint64_t widened = std::max({std::min(V, u(kReferenceHeadChunkRows)) * D, 2 * F * D, D * F});
+      plan.terms.push_back({"sampling weights (bf16)", P * kBf16 + widened * kFloat, "'sampling_weights': \"fp32\""});
+    }
   }
   return plan;
 }
