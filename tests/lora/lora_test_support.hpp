@@ -1,11 +1,9 @@
 #pragma once
 // Shared by the LoRA suites: an error-message check and scratch directories.
 #include <doctest/doctest.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <string>
 
+#include "../model/model_test_support.hpp"
 #include "r1/core/error.hpp"
 
 namespace r1::test {
@@ -23,22 +21,9 @@ void expect_error(Fn&& fn, const std::string& expected) {
   }
 }
 
-// A new, empty directory `name` under r1_test_<suite>_<pid> in the temp folder; that root goes when the
-// process exits.
+// A new, empty directory `name` under r1_test_<suite>_<pid> in the temp folder (model_test_support.hpp's).
 inline std::string fresh_lora_dir(const std::string& suite, const std::string& name) {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("r1_test_" + suite + "_" + std::to_string(::getpid()));
-  static const struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{root};
-  const fs::path dir = root / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return fresh_test_dir(suite, name);
 }
 
 }  // namespace r1::test
