@@ -21,6 +21,7 @@ struct EvalOptions {
   std::optional<float> temperature, top_p;
   std::optional<std::uint64_t> seed;
   bool no_greedy = false;
+  std::optional<std::string> adapter;
 };
 
 void run_eval(const EvalOptions& options) {
@@ -44,6 +45,7 @@ void run_eval(const EvalOptions& options) {
 
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   auto model = r1::Transformer<r1::cpu>::load(model_dir);
+  if (options.adapter) model.load_adapter(*options.adapter);  // PEFT LoRA on the base
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   evaluation.sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id
   if (evaluation.sampling.eos_token_ids.empty() && tokenizer.eos_token_id())
@@ -71,6 +73,7 @@ const bool registered = r1::cli::register_command("eval", [](CLI::App& app) {
   auto* command = app.add_subcommand("eval", "pass@1 over k samples, pass@k, cons@k, greedy accuracy on JSONL problems");
   command->add_option("--config", options->config, "JSON config file (flags override its fields)");
   command->add_option("--model", options->model, "Model folder (HF layout)");
+  command->add_option("--adapter", options->adapter, "A PEFT LoRA adapter folder applied to --model (r1 grpo/sft write OUT/adapter)");
   command->add_option("--data", options->data, "Problems (JSONL: prompt, answer, ...)");
   command->add_option("--tokenizer", options->tokenizer, "tokenizer.json (default: in the model folder)");
   command->add_option("--chat-template", options->chat_template,

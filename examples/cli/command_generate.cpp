@@ -44,6 +44,7 @@ struct GenerateOptions {
   bool ignore_eos = false;
   bool stream = false;
   std::string weights = "fp32";
+  std::string adapter;
   int batch_lines = 16;
 };
 
@@ -118,6 +119,7 @@ void run_generate(const GenerateOptions& options, const CLI::App& command) {
   r1::require(options.samples >= 1, "r1 generate: --n = ", options.samples, ": expected >= 1");
   r1::require(options.batch_lines >= 1, "r1 generate: --batch-lines = ", options.batch_lines, ": expected >= 1");
   auto model = r1::Transformer<r1::cpu>::load(options.model_dir);
+  if (!options.adapter.empty()) model.load_adapter(options.adapter);  // PEFT LoRA on the base
   if (options.weights == "bf16") model.set_sampling_storage(r1::WeightStorage::bf16);
   const auto tokenizer = load_tokenizer(options);
   r1::Detokenizer detokenizer;
@@ -208,6 +210,7 @@ const bool registered = r1::cli::register_command("generate", [](CLI::App& app) 
   command->add_option("--stop-token-id", options->stop_token_ids, "Stop token id (repeatable)");
   command->add_option("--seed", options->seed, "Random seed");
   command->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at the EOS token");
+  command->add_option("--adapter", options->adapter, "A PEFT LoRA adapter folder applied to --model");
   command->add_option("--weights", options->weights,
                       "Weights the decode GEMMs read: fp32, or bf16 (half the bytes per token; fp32 accumulation)")
       ->check(CLI::IsMember({"fp32", "bf16"}));

@@ -80,6 +80,9 @@ echo '{"lora": {"r": 2}, "gradient_checkpointing": true}' >"$work/sft_lora.json"
 "$r1" merge-lora --model "$base" --adapter "$work/grpo_lora/adapter" --out "$work/merged" >/dev/null 2>&1 || fail "merge-lora"
 "$r1" eval --model "$work/merged" --tokenizer "$base/r1_tokenizer.json" --data "$work/problems.jsonl" --samples 1 \
   --max-new-tokens 8 | grep -q '"pass@1"' || fail "eval of the merged model"
+# An adapter applied at evaluation, without merging.
+"$r1" eval --model "$base" --adapter "$work/grpo_lora/adapter" --data "$work/problems.jsonl" --samples 1 \
+  --max-new-tokens 8 | grep -q '"pass@1"' || fail "eval with --adapter"
 echo '{"lora": {"r": 2, "lora_dropout": 0.1}}' >"$work/bad_dropout.json"
 expect_error "'lora_dropout' = 0.1" "$r1" sft --config "$work/bad_dropout.json" --model "$base" --data "$work/sft.jsonl" --out "$work/bad"
 echo '{"lora": {"r": 2, "target_modules": ["qkv"]}}' >"$work/bad_target.json"
