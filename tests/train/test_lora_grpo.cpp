@@ -72,7 +72,7 @@ std::string temporary_checkpoint(const char* name) {
 
 r1::Json without_timings(r1::Json metrics) {
   for (const char* timing : {"step_time", "tokens_per_second", "timing/generation", "timing/verification",
-                             "timing/training", "timing/communication"})
+                             "timing/training", "timing/communication", "timing/reference", "timing/old_logprobs"})
     metrics.erase(timing);
   return metrics;
 }

@@ -204,6 +204,12 @@ class GrpoTrainer {
   bool has_reference() const { return reference_.has_value() || reference_is_base_; }
   // The reference's scores of `batch`: its frozen copy's, or (LoRA) the policy's with the adapters off.
   void score_reference(const TokenBatch& batch, TokenScores& out) {
+    const Stopwatch watch;
+    struct AddTime {
+      const Stopwatch& watch;
+      double& total;
+      ~AddTime() { total += watch.elapsed_seconds(); }
+    } add_time{watch, reference_seconds_};
     if (reference_) {
       reference_->score(batch, config_.temperature, out);
       return;
@@ -268,7 +274,7 @@ class GrpoTrainer {
     Stopwatch total;
     if (reference_ && objective_resets_reference_at(objective_, step_)) reset_reference();  // R1: every N steps
     // 1-4. The step's problems; render, sample G each from pi_old, decode, verify.
-    communication_seconds_ = 0;
+    communication_seconds_ = reference_seconds_ = old_logprob_seconds_ = 0;
     Rollout share = run_rollout(policy_, sampler_, problems, rank_share(comm(), next_problem_indices()), codec_,
                                 verifier_, rollout_settings());
     rollout_ = timed_collective([&] { return gather_rollout(comm(), std::move(share)); });
@@ -322,7 +328,11 @@ class GrpoTrainer {
     UpdateTotals totals;
     if (data.empty()) return totals;
     const OldLogprobs old_source = old_logprob_source();
-    if (old_source == OldLogprobs::recomputed) data.set_old_logprobs(score_all(data, false));
+    if (old_source == OldLogprobs::recomputed) {
+      const Stopwatch watch;
+      data.set_old_logprobs(score_all(data, false));
+      old_logprob_seconds_ += watch.elapsed_seconds();
+    }
     if (kl_in_reward_)
       data.fold_kl_into_advantages(score_all(data, true), rollout_.scores(), rollout_.applicable(),
                                    config_.group_size, *kl_in_reward_, old_source);
@@ -537,6 +547,9 @@ class GrpoTrainer {
     m["timing/verification"] = rollout_.verification_seconds;
     m["timing/training"] = training_seconds;
     m["timing/communication"] = communication_seconds_;  // collectives over ranks, waiting included; 0 on one
+    // Parts of timing/training: the KL reference's forward passes, and the old log-probs' when recomputed.
+    m["timing/reference"] = reference_seconds_;
+    m["timing/old_logprobs"] = old_logprob_seconds_;
     m["step_time"] = step_seconds;
     report.skipped = totals.skipped > 0;
     m["non_finite_rewards"] = rollout_.non_finite_rewards;
@@ -565,7 +578,7 @@ class GrpoTrainer {
   PolicyBatchBuilder policy_batch_;
   std::vector<float> d_logprobs_, d_entropies_;
   Comm* comm_ = nullptr;
-  double communication_seconds_ = 0;
+  double communication_seconds_ = 0, reference_seconds_ = 0, old_logprob_seconds_ = 0;
   [[no_unique_address]] std::conditional_t<std::same_as<Comm, SingleProcess>, SingleProcess, std::monostate>
       single_process_;
 };
