@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
                  "Worker threads per rank (default: R1_THREADS, else all cores; under mpirun, the cores shared "
                  "among the ranks)")
       ->check(CLI::NonNegativeNumber);
+  app.fallthrough();  // `r1 grpo --threads 2` as well as `r1 --threads 2 grpo`
 
   auto& registry = r1::cli::command_registry();
   std::sort(registry.begin(), registry.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

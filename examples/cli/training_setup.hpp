@@ -54,11 +54,19 @@
 
 namespace r1::cli {
 
-// The config file, or an empty object when none was given.
+// The config file, or an empty object when none was given. One file may serve every command, so a field
+// is known when any command reads it; any other is an error naming it (a misspelt "gradient_checkpoint"
+// must not silently train without it).
 inline Json read_config(const std::string& path) {
   if (path.empty()) return Json::object();
   Json config = read_json_file(path);
   require(config.is_object(), path, ": expected a JSON object at the top level");
+  require_known_fields(config,
+                       {"model", "teacher", "student", "tokenizer", "template", "chat_template", "train", "eval",
+                        "reward", "out", "max_shard_size", "trainer", "objective", "optimizer", "schedule",
+                        "sampling", "evaluation", "eval_every", "checkpoint_every", "lora", "gradient_checkpointing",
+                        "sampling_weights"},
+                       path);
   return config;
 }
 

@@ -83,6 +83,10 @@ echo '{"lora": {"r": 2}, "gradient_checkpointing": true}' >"$work/sft_lora.json"
 # An adapter applied at evaluation, without merging.
 "$r1" eval --model "$base" --adapter "$work/grpo_lora/adapter" --data "$work/problems.jsonl" --samples 1 \
   --max-new-tokens 8 | grep -q '"pass@1"' || fail "eval with --adapter"
+echo '{"lora": {"r": 2}, "gradient_checkpoint": true}' >"$work/bad_key.json"
+expect_error "unknown field 'gradient_checkpoint'" "$r1" sft --config "$work/bad_key.json" --model "$base" --data "$work/sft.jsonl" --out "$work/bad"
+"$r1" sft --model "$base" --data "$work/sft.jsonl" --out "$work/sft_threads" --steps 1 --threads 1 >/dev/null 2>&1 \
+  || fail "--threads after the subcommand"
 echo '{"lora": {"r": 2, "lora_dropout": 0.1}}' >"$work/bad_dropout.json"
 expect_error "'lora_dropout' = 0.1" "$r1" sft --config "$work/bad_dropout.json" --model "$base" --data "$work/sft.jsonl" --out "$work/bad"
 echo '{"lora": {"r": 2, "target_modules": ["qkv"]}}' >"$work/bad_target.json"
