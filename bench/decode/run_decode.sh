@@ -4,13 +4,14 @@
 #   bench/decode/run_decode.sh out/decode
 #
 # 1. builds bench_bandwidth and bench_decode into R1_BUILD_DIR when missing (cmake Release, make -j R1_JOBS);
-# 2. bench_bandwidth (bench/memory): STREAM triad and read-only sum at 1 and 2 threads -> OUTDIR/bandwidth.json;
+# 2. bench_bandwidth (bench/memory): STREAM triad and read-only sum at 1 and 2 threads -> OUTDIR/bandwidth.json,
+#    and the read-only sum over arrays of the decode step's fp32 and bf16 weight bytes (WEIGHT_MIB);
 # 3. bench_decode: r1 greedy decoding, fp32 and bf16 sampling weights, batch 1 and 8 -> OUTDIR/r1_decode.jsonl;
 # 4. torch_decode_peer.py: the same decoder in PyTorch, fp32 then bf16 -> OUTDIR/torch_decode.jsonl;
 # 5. summarize_decode.py: one table (tokens/s, GB/s, % of the 2-thread read roofline, ratio to PyTorch)
 #    on stdout and OUTDIR/summary.json.
 # Settings (environment): CONFIG (bench/real_shapes/qwen2.5-0.5b.config.json), THREADS (2), ROUNDS (3),
-# PROMPT_TOKENS (32), NEW_TOKENS (64), BATCHES (1,8), R1_BUILD_DIR (build-decode), R1_JOBS (1),
+# PROMPT_TOKENS (32), NEW_TOKENS (64), BATCHES (1,8), WEIGHT_MIB ("1884 942"), R1_BUILD_DIR (build-decode), R1_JOBS (1),
 # R1_BANDWIDTH_ARRAY_MIB (bench_bandwidth's array size; default 4 x the last-level cache).
 # Needs: /usr/bin/python3 with Debian's python3-torch and libopenblas0 (apt-get install python3-torch
 # libopenblas-dev). Memory: the bandwidth probe's three arrays (up to 7.5 GB), then one process at a time
@@ -39,6 +40,14 @@ fi
 echo "== bench_bandwidth" >&2
 R1_THREADS=$threads "$build/bench/memory/bench_bandwidth" --benchmark_format=json --benchmark_out="$out/bandwidth.json" \
   --benchmark_out_format=json >&2
+
+# The same read-only sum over one array of a decode step's weight bytes (fp32: 1884 MiB, bf16: 942 MiB at
+# the 0.5B shape): a last-level cache of 480 MiB can keep part of a cyclically streamed array (the share grows
+# as the array shrinks), so this is the read rate a decode step of that size can expect.
+for mib in ${WEIGHT_MIB:-1884 942}; do
+  R1_THREADS=$threads R1_BANDWIDTH_ARRAY_MIB=$mib "$build/bench/memory/bench_bandwidth" --benchmark_filter=read_sum \
+    --benchmark_format=json --benchmark_out="$out/bandwidth_read_${mib}MiB.json" --benchmark_out_format=json >/dev/null
+done
 
 echo "== bench_decode (r1)" >&2
 R1_THREADS=$threads "$build/bench/decode/bench_decode" --config "$config" --batch "$batches" --weights fp32,bf16 \

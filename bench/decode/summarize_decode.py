@@ -74,7 +74,14 @@ def main():
     for kernel in ("read", "triad", "triad_write_allocate"):
         cells = [f"{t} thread(s) {bw[f'{kernel}_{t}t']['median']:.1f} [{bw[f'{kernel}_{t}t']['max']:.1f}]" for t in (1, 2)]
         print(f"  {kernel:22s} " + ", ".join(cells))
-    print(f"Roofline: 2-thread read {roof:.1f} GB/s\n")
+    print(f"Roofline: 2-thread read {roof:.1f} GB/s")
+    for name in sorted(os.listdir(out)):
+        if name.startswith("bandwidth_read_") and name.endswith("MiB.json"):
+            sized = bandwidth(os.path.join(out, name))
+            bw[name[len("bandwidth_"):-len(".json")]] = sized
+            print(f"  read over one {sized['array_MiB']:.0f} MiB array (a decode step's weight bytes): "
+                  f"1 thread {sized['read_1t']['median']:.1f}, 2 threads {sized['read_2t']['median']:.1f} GB/s")
+    print()
     print("| engine | weights | batch | decode tokens/s | step ms | GB/s streamed | % of read roofline | prefill ms "
           "| r1 / torch |")
     print("|---|---|---|---|---|---|---|---|---|")
