@@ -31,11 +31,16 @@ std::span<float> trainable_values(ModelT& model) {
   else return model.flat_parameters();
 }
 
-// A KL reference's weights as stored: bf16 ones in section "reference_bf16", fp32 ones in "reference".
+// A KL reference's weights as stored: bf16 ones in section "reference_bf16" (empty for a model that keeps
+// none, or cannot), fp32 ones in "reference".
+template <class ModelT>
+std::span<std::uint16_t> bf16_values(ModelT& model) {
+  if constexpr (requires { model.bf16_parameters(); }) return model.bf16_parameters();
+  else return {};
+}
 template <class ModelT>
 bool stores_bf16(ModelT& model) {
-  if constexpr (requires { model.bf16_parameters(); }) return !model.bf16_parameters().empty();
-  else return false;
+  return !bf16_values(model).empty();
 }
 
 template <class TrainerT>
@@ -62,7 +67,7 @@ void save_trainer_checkpoint(const std::string& path, TrainerT& trainer) {
   if constexpr (requires { trainer.reference(); }) {
     if (auto* reference = trainer.reference(); reference != nullptr) {
       if (detail::stores_bf16(*reference))
-        writer.add_view("reference_bf16", std::span<const std::uint16_t>(reference->bf16_parameters()));
+        writer.add_view("reference_bf16", std::span<const std::uint16_t>(detail::bf16_values(*reference)));
       else
         writer.add_view("reference", std::span<const float>(reference->flat_parameters()));
     }
@@ -100,7 +105,7 @@ void load_trainer_checkpoint(const std::string& path, TrainerT& trainer) {
   }();
   const bool reference_bf16 = reference != nullptr && detail::stores_bf16(*reference);
   if (reference != nullptr) {
-    if (reference_bf16) same_size("reference_bf16", reference->bf16_parameters());
+    if (reference_bf16) same_size("reference_bf16", detail::bf16_values(*reference));
     else same_size("reference", reference->flat_parameters());
   }
   const auto step = json_field<std::int64_t>(state, "step", path);
@@ -111,7 +116,7 @@ void load_trainer_checkpoint(const std::string& path, TrainerT& trainer) {
   reader.stream_section("optimizer", [&](std::istream& in) { trainer.optimizer().load_state(in); });
   reader.read_array<float>("policy", detail::trainable_values(model));
   if (reference != nullptr) {
-    if (reference_bf16) reader.read_array<std::uint16_t>("reference_bf16", reference->bf16_parameters());
+    if (reference_bf16) reader.read_array<std::uint16_t>("reference_bf16", detail::bf16_values(*reference));
     else reader.read_array<float>("reference", reference->flat_parameters());
   }
   if constexpr (requires { trainer.optimizer_steps(); })
