@@ -1,6 +1,7 @@
 // Causal GQA attention forward/backward over packed sequences, tiled with an
-// online softmax (FlashAttention-2's algorithms, plain fp32 CUDA-core arithmetic:
-// no tensor cores yet, see bench/cuda for how far that is from peak).
+// online softmax (FlashAttention-2's algorithms). bf16 storage with head_dim 64 or
+// 128 (and 16-byte aligned rows) runs on tensor cores (kernels/attention_mma.cu);
+// everything else, fp32 storage included, runs the scalar fp32 kernels below.
 //
 // Forward: block = (16-query tile, head, sequence), 4 warps, a warp owns 4 query
 // rows; 32-key tiles of K and V are staged in shared memory; lane j scores key j.
@@ -8,6 +9,9 @@
 // row of every query head of its group, 4 rows at a time (one per warp), keeps
 // dK and dV for its keys in shared memory (no atomics) and adds dQ with fp32
 // atomics into a workspace, converted to storage at the end.
+#include <type_traits>
+
+#include "attention_mma.cuh"
 #include "common.cuh"
 #include "r1/cuda/math/attention.hpp"
 #include "r1/cuda/ops/attention.hpp"
@@ -249,6 +253,14 @@ void attention_forward(const T* q, const T* k, const T* v, const std::int64_t* s
                        const AttentionShape& shape, T* out, float* lse, cudaStream_t stream) {
   check_shape(shape, "attention_forward");
   if (shape.tokens == 0 || shape.sequences == 0) return;
+  if constexpr (std::is_same_v<T, bf16>) {
+    const void* pointers[] = {q, k, v, out};
+    if (detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 4)) {
+      detail::attention_forward_mma(q, k, v, sequence_offsets, shape, q_stride_of(shape), kv_stride_of(shape), out,
+                                    lse, stream);
+      return;
+    }
+  }
   const dim3 grid((shape.max_sequence_length + query_tile - 1) / query_tile, shape.heads, shape.sequences);
   attention_forward_kernel<T><<<grid, threads, 0, stream>>>(q, k, v, sequence_offsets, shape.heads, shape.kv_heads,
                                                             shape.head_dim, shape.scale, q_stride_of(shape),
@@ -269,16 +281,26 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   attention_delta_kernel<T><<<device::blocks_for(rows * 32, 256), 256, 0, stream>>>(out, d_out, delta, rows,
                                                                                      shape.head_dim);
   check_launch("attention_delta_kernel", "attention_backward");
-  const int shared_bytes = static_cast<int>(sizeof(BackwardShared));
-  R1_CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     shared_bytes),
-                "attention_backward");
-  const dim3 grid((shape.max_sequence_length + key_tile - 1) / key_tile, shape.kv_heads, shape.sequences);
-  attention_backward_kernel<T><<<grid, threads, shared_bytes, stream>>>(q, k, v, d_out, lse, delta, sequence_offsets,
-                                                                        shape.heads, shape.kv_heads, shape.head_dim,
-                                                                        shape.scale, q_stride_of(shape),
-                                                                        kv_stride_of(shape), dq_accum, dk, dv);
-  check_launch("attention_backward_kernel", "attention_backward");
+  bool on_tensor_cores = false;
+  if constexpr (std::is_same_v<T, bf16>) {
+    const void* pointers[] = {q, k, v, d_out, dk, dv};
+    on_tensor_cores = detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 6);
+    if (on_tensor_cores)
+      detail::attention_backward_mma(q, k, v, d_out, lse, delta, sequence_offsets, shape, q_stride_of(shape),
+                                     kv_stride_of(shape), dq_accum, dk, dv, stream);
+  }
+  if (!on_tensor_cores) {
+    const int shared_bytes = static_cast<int>(sizeof(BackwardShared));
+    R1_CUDA_CHECK(cudaFuncSetAttribute(attention_backward_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       shared_bytes),
+                  "attention_backward");
+    const dim3 grid((shape.max_sequence_length + key_tile - 1) / key_tile, shape.kv_heads, shape.sequences);
+    attention_backward_kernel<T><<<grid, threads, shared_bytes, stream>>>(q, k, v, d_out, lse, delta, sequence_offsets,
+                                                                          shape.heads, shape.kv_heads, shape.head_dim,
+                                                                          shape.scale, q_stride_of(shape),
+                                                                          kv_stride_of(shape), dq_accum, dk, dv);
+    check_launch("attention_backward_kernel", "attention_backward");
+  }
   const std::int64_t n = rows * shape.head_dim;
   convert_rows_kernel<T><<<device::blocks_for(n, 256), 256, 0, stream>>>(dq_accum, dq, n, shape.heads * shape.head_dim,
                                                                           q_stride_of(shape));
