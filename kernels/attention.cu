@@ -255,7 +255,8 @@ void attention_forward(const T* q, const T* k, const T* v, const std::int64_t* s
   if (shape.tokens == 0 || shape.sequences == 0) return;
   if constexpr (std::is_same_v<T, bf16>) {
     const void* pointers[] = {q, k, v, out};
-    if (detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 4)) {
+    if (shape.tensor_cores &&
+        detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 4)) {
       detail::attention_forward_mma(q, k, v, sequence_offsets, shape, q_stride_of(shape), kv_stride_of(shape), out,
                                     lse, stream);
       return;
@@ -284,7 +285,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   bool on_tensor_cores = false;
   if constexpr (std::is_same_v<T, bf16>) {
     const void* pointers[] = {q, k, v, d_out, dk, dv};
-    on_tensor_cores = detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 6);
+    on_tensor_cores = shape.tensor_cores &&
+                      detail::attention_mma_eligible(shape, q_stride_of(shape), kv_stride_of(shape), pointers, 6);
     if (on_tensor_cores)
       detail::attention_backward_mma(q, k, v, d_out, lse, delta, sequence_offsets, shape, q_stride_of(shape),
                                      kv_stride_of(shape), dq_accum, dk, dv, stream);

@@ -12,10 +12,22 @@
 //  - O_i = sum_j p_ij v_j / l_i: sums of n_i terms: (n_i + 4) u on top of 2 e_p, relative
 //    to sum_j P_ij |v_j|;  lse_i = m_i + log l_i: E_i + e_p + n_i u + u |lse_i|
 //  - then the rounding into storage (u16 = 2^-8 for bf16).
+//
+// bf16 storage with head dim 64 or 128 runs on tensor cores (kernels/attention_mma.cu),
+// which changes three things in the budget above:
+//  - the sums inside mma.sync (Q K^T, dO V^T, P V, P^T dO, dS^T Q, dS K) are fp32 whose
+//    rounding mode NVIDIA does not document; products of bf16 are exact in fp32, and
+//    any faithful rounding (truncation included) of a sum errs by < 2^-23 = 2u relative,
+//    so those sums are budgeted with u_acc = 2u instead of u;
+//  - P is rounded to bf16 before P V (forward) and P^T dO (backward): relative u16 per
+//    weight, so |dO| gains u16 sum_j P_ij |v_j| (the normaliser l sums the fp32 weights);
+//  - dS is rounded to bf16 before dS^T Q and dS K: relative u16 per dS_ij term of dK, dQ.
+// The exp, rescale and dS arithmetic stays in fp32 registers (u), as in the scalar kernels.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "gpu_test_support.hpp"
@@ -30,12 +42,18 @@ namespace {
 struct Config {
   std::vector<std::int64_t> lengths;
   int heads, kv_heads, head_dim;
+  bool allow_tensor_cores = true;  // AttentionShape::tensor_cores
 };
 
 template <class T>
 void check_attention(const Config& config) {
   const double us = r1::test::storage_roundoff<T>;
   const int H = config.heads, K = config.kv_heads, D = config.head_dim, group = H / K;
+  // The dispatch rule of attention_forward/backward (dense, aligned arena buffers here).
+  const bool tensor_cores = config.allow_tensor_cores && std::is_same_v<T, r1::gpu::bf16> && (D == 64 || D == 128);
+  const double u_acc = tensor_cores ? 2 * u32 : u32;          // a sum inside the product kernels
+  const double u_operand = tensor_cores ? r1::test::u16 : 0;  // P and dS rounded to bf16 as mma operands
+  const int key_tile = tensor_cores ? 64 : 32;
   std::vector<std::int64_t> offsets{0};
   for (auto length : config.lengths) offsets.push_back(offsets.back() + length);
   const int N = static_cast<int>(offsets.back());
@@ -47,6 +65,7 @@ void check_attention(const Config& config) {
   const auto d_out = r1::test::random_values<T>(std::size_t(N) * H * D, 94);
   r1::gpu::AttentionShape shape{N, static_cast<int>(config.lengths.size()), max_length, H, K, D,
                                 static_cast<float>(scale)};
+  shape.tensor_cores = config.allow_tensor_cores;
   r1::gpu::DeviceArena arena(std::size_t{64} << 20);
   auto d_q = r1::test::upload<T>(arena, q, "q");
   auto d_k = r1::test::upload<T>(arena, k, "k");
@@ -86,7 +105,7 @@ void check_attention(const Config& config) {
           double dot = 0, mag = 0;
           for (int d = 0; d < D; ++d) dot += qi(ni, h, d) * kj(start + j, g, d), mag += std::abs(qi(ni, h, d) * kj(start + j, g, d));
           score[j] = dot * scale;
-          score_err[j] = (D + 1) * u32 * scale * mag;
+          score_err[j] = (D + 1) * u_acc * scale * mag;
           m = std::max(m, score[j]);
           E = std::max(E, score_err[j]);
         }
@@ -94,7 +113,7 @@ void check_attention(const Config& config) {
         for (int j = 0; j <= i; ++j) l += (p[j] = std::exp(score[j] - m));
         for (auto& pj : p) pj /= l;
         const double row_lse = m + std::log(l);
-        const int tiles = i / 32 + 1;
+        const int tiles = i / key_tile + 1;
         const double e_p = 2 * E + (5 + 6 * tiles) * u32;
         const std::size_t row = std::size_t(ni) * H + h;
         ref_lse[row] = row_lse;
@@ -103,7 +122,7 @@ void check_attention(const Config& config) {
         for (int d = 0; d < D; ++d) {
           double mag = 0;
           for (int j = 0; j <= i; ++j) o[d] += p[j] * vj(start + j, g, d), mag += p[j] * std::abs(vj(start + j, g, d));
-          o_err[d] = mag * (2 * e_p + (i + 5) * u32) + us * std::abs(o[d]) * 1.01;
+          o_err[d] = mag * (2 * e_p + u_operand + (i + 5) * u_acc) + us * std::abs(o[d]) * 1.01;
           ref_out[row * D + d] = o[d];
           bound_out[row * D + d] = o_err[d] + 1e-30;
         }
@@ -119,17 +138,19 @@ void check_attention(const Config& config) {
           for (int d = 0; d < D; ++d) dp += doi(ni, h, d) * vj(start + j, g, d), dp_mag += std::abs(doi(ni, h, d) * vj(start + j, g, d));
           const double e_pij = score_err[j] + bound_lse[row] + 5 * u32;
           const double ds = p[j] * (dp - delta);
-          const double ds_err = p[j] * (std::abs(dp - delta) * (e_pij + 2 * u32) + D * u32 * dp_mag + delta_err);
+          const double ds_err = p[j] * (std::abs(dp - delta) * (e_pij + 2 * u32) + D * u_acc * dp_mag + delta_err);
           // Sums over queries (dK, dV: up to group * length terms) and keys (dQ: up to length terms).
           const double n_sum = double(group) * length + 4;
           for (int d = 0; d < D; ++d) {
             const std::size_t kv_index = (std::size_t(start + j) * K + g) * D + d;
             ref_dv[kv_index] += p[j] * doi(ni, h, d);
-            bound_dv[kv_index] += p[j] * std::abs(doi(ni, h, d)) * (e_pij + n_sum * u32);
+            bound_dv[kv_index] += p[j] * std::abs(doi(ni, h, d)) * (e_pij + u_operand + n_sum * u_acc);
             ref_dk[kv_index] += scale * ds * qi(ni, h, d);
-            bound_dk[kv_index] += scale * std::abs(qi(ni, h, d)) * (ds_err + std::abs(ds) * n_sum * u32);
+            bound_dk[kv_index] +=
+                scale * std::abs(qi(ni, h, d)) * (ds_err + std::abs(ds) * (u_operand + n_sum * u_acc));
             ref_dq[row * D + d] += scale * ds * kj(start + j, g, d);
-            bound_dq[row * D + d] += scale * std::abs(kj(start + j, g, d)) * (ds_err + std::abs(ds) * (length + 4) * u32);
+            bound_dq[row * D + d] +=
+                scale * std::abs(kj(start + j, g, d)) * (ds_err + std::abs(ds) * (u_operand + (length + 4) * u_acc));
           }
         }
       }
@@ -152,6 +173,21 @@ void check_attention(const Config& config) {
 TEST_CASE_TEMPLATE("causal GQA attention matches the double reference on tile-edge lengths", T, float, r1::gpu::bf16) {
   SUBCASE("6 query heads over 2 kv heads, head dim 40") { check_attention<T>({{1, 17, 33, 70, 16, 32}, 6, 2, 40}); }
   SUBCASE("4 heads, no grouping, head dim 128") { check_attention<T>({{45, 3}, 4, 4, 128}); }
+}
+
+// The head dims the tensor-core kernels take (bf16: kernels/attention_mma.cu; fp32: the
+// scalar kernels), at Qwen2.5-0.5B's grouping (14 query heads over 2 kv heads: groups of
+// 7) and without grouping, on packed sequences of >= 512 tokens next to length 1 and
+// lengths on and off the 64-row tiles.
+TEST_CASE_TEMPLATE("causal GQA attention at head dims 64 and 128, groups of 1 and 7, long packed sequences", T, float,
+                   r1::gpu::bf16) {
+  SUBCASE("14 heads over 2 kv heads, head dim 64") { check_attention<T>({{1, 513, 64, 130, 63}, 14, 2, 64}); }
+  SUBCASE("14 heads over 2 kv heads, head dim 128") { check_attention<T>({{600, 1, 65, 127}, 14, 2, 128}); }
+  SUBCASE("4 heads, no grouping, head dim 64") { check_attention<T>({{129, 1, 520, 191}, 4, 4, 64}); }
+  SUBCASE("4 heads, no grouping, head dim 128") { check_attention<T>({{2, 512, 1, 200}, 4, 4, 128}); }
+  SUBCASE("the scalar kernels on request (tensor_cores = false), 14 heads over 2, head dim 64") {
+    check_attention<T>({{1, 100, 33}, 14, 2, 64, false});
+  }
 }
 
 TEST_CASE("attention refuses shapes it does not support") {
@@ -310,4 +346,70 @@ TEST_CASE("attention on the CPU model's packed qkv rows equals the dense layout 
   const double e_p = 2 * E + (5 + 6 * 2) * u32;
   std::vector<double> bound(q.size(), max_v * (2 * e_p + (40 + 4) * u32));
   r1::test::check_within(got_out, twin_out, bound, "attention vs CPU twin");
+}
+
+// The tensor-core kernels on the packed [q | k | v] rows the transformer passes
+// (row strides (H + 2K) D): the same arithmetic as the dense layout, so out, lse, dk
+// and dv (no atomics) are equal bit for bit. dq is summed with fp32 atomics in an
+// order that may differ between runs; two orders of the same fp32 sum differ by far
+// less than a bf16 spacing, so after rounding to bf16 they are equal or adjacent:
+// |a - b| <= 2^-7 max(|a|, |b|) (u16 = 2^-8 is half the spacing).
+TEST_CASE("tensor-core attention on packed qkv rows equals the dense layout") {
+  using r1::gpu::bf16;
+  const int H = 14, K = 2, D = 64, width = (H + 2 * K) * D;
+  const std::vector<std::int64_t> offsets{0, 70, 71, 71 + 200};
+  const int N = static_cast<int>(offsets.back());
+  const auto qkv = r1::test::random_values<bf16>(std::size_t(N) * width, 141);
+  const auto d_out = r1::test::random_values<bf16>(std::size_t(N) * H * D, 142);
+  std::vector<double> q(std::size_t(N) * H * D), k(std::size_t(N) * K * D), v(k.size());
+  for (int n = 0; n < N; ++n) {
+    for (int e = 0; e < H * D; ++e) q[std::size_t(n) * H * D + e] = qkv[std::size_t(n) * width + e];
+    for (int e = 0; e < K * D; ++e) {
+      k[std::size_t(n) * K * D + e] = qkv[std::size_t(n) * width + H * D + e];
+      v[std::size_t(n) * K * D + e] = qkv[std::size_t(n) * width + (H + K) * D + e];
+    }
+  }
+  r1::gpu::AttentionShape dense{N, 3, 200, H, K, D, 0.125f};
+  r1::gpu::AttentionShape packed = dense;
+  packed.q_row_stride = packed.kv_row_stride = width;
+  r1::gpu::DeviceArena arena(std::size_t{16} << 20);
+  auto d_qkv = r1::test::upload<bf16>(arena, qkv, "qkv");
+  auto d_q = r1::test::upload<bf16>(arena, q, "q"), d_k = r1::test::upload<bf16>(arena, k, "k"),
+       d_v = r1::test::upload<bf16>(arena, v, "v");
+  auto d_do = r1::test::upload<bf16>(arena, d_out, "d_out");
+  auto d_offsets = r1::test::upload_exact(arena, offsets, "offsets");
+  auto out_dense = arena.allocate<bf16>(q.size(), "out dense"), out_packed = arena.allocate<bf16>(q.size(), "out");
+  auto lse_dense = arena.allocate<float>(std::size_t(N) * H, "lse dense");
+  auto lse_packed = arena.allocate<float>(std::size_t(N) * H, "lse");
+  auto workspace = arena.allocate<float>(r1::gpu::attention_backward_workspace_floats(dense), "workspace");
+  auto dq = arena.allocate<bf16>(q.size(), "dq"), dk = arena.allocate<bf16>(k.size(), "dk"),
+       dv = arena.allocate<bf16>(v.size(), "dv");
+  auto d_qkv_grad = arena.allocate<bf16>(qkv.size(), "d_qkv");
+  r1::gpu::attention_forward<bf16>(d_q.data, d_k.data, d_v.data, d_offsets.data, dense, out_dense.data,
+                                   lse_dense.data, nullptr);
+  r1::gpu::attention_forward<bf16>(d_qkv.data, d_qkv.data + H * D, d_qkv.data + (H + K) * D, d_offsets.data, packed,
+                                   out_packed.data, lse_packed.data, nullptr);
+  r1::gpu::attention_backward<bf16>(d_q.data, d_k.data, d_v.data, out_dense.data, d_do.data, lse_dense.data,
+                                    d_offsets.data, dense, workspace.data, dq.data, dk.data, dv.data, nullptr);
+  r1::gpu::fill_zero(d_qkv_grad, nullptr, "d_qkv");
+  r1::gpu::attention_backward<bf16>(d_qkv.data, d_qkv.data + H * D, d_qkv.data + (H + K) * D, out_packed.data,
+                                    d_do.data, lse_packed.data, d_offsets.data, packed, workspace.data,
+                                    d_qkv_grad.data, d_qkv_grad.data + H * D, d_qkv_grad.data + (H + K) * D, nullptr);
+  CHECK(r1::test::download(out_packed) == r1::test::download(out_dense));
+  CHECK(r1::test::download(lse_packed) == r1::test::download(lse_dense));
+  const auto grad = r1::test::download(d_qkv_grad);
+  const auto got_dq = r1::test::download(dq), got_dk = r1::test::download(dk), got_dv = r1::test::download(dv);
+  int mismatches = 0, dq_apart = 0;
+  for (int n = 0; n < N; ++n) {
+    for (int e = 0; e < H * D; ++e) {
+      const double a = grad[std::size_t(n) * width + e], b = got_dq[std::size_t(n) * H * D + e];
+      dq_apart += std::abs(a - b) > 0x1p-7 * std::max(std::abs(a), std::abs(b));
+    }
+    for (int e = 0; e < K * D; ++e) {
+      mismatches += grad[std::size_t(n) * width + H * D + e] != got_dk[std::size_t(n) * K * D + e];
+      mismatches += grad[std::size_t(n) * width + (H + K) * D + e] != got_dv[std::size_t(n) * K * D + e];
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(dq_apart == 0);
 }

@@ -14,6 +14,10 @@
 //   sequence_offsets: device int64 (sequences + 1), TokenBatch::offsets; token i of
 //   sequence s attends to tokens offsets[s] .. i of the same sequence.
 // Limits: D <= 128, H a multiple of K.
+// Kernels: bf16 storage with D = 64 or 128, row strides multiples of 8 and 16-byte
+// aligned pointers runs on tensor cores (mma.sync bf16, fp32 accumulation; P and dS
+// are rounded to bf16 as mma operands, kernels/attention_mma.cu); anything else, and
+// any call with tensor_cores = false, runs scalar fp32 kernels (kernels/attention.cu).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -32,6 +36,7 @@ struct AttentionShape {
   float scale = 0.0f;    // usually 1 / sqrt(D)
   int q_row_stride = 0;   // elements between token rows of q and dq; 0: H * D
   int kv_row_stride = 0;  // elements between token rows of k, v, dk, dv; 0: K * D
+  bool tensor_cores = true;  // false: the scalar kernels even where the tensor-core ones apply
 };
 
 inline constexpr int attention_max_head_dim = 128;
