@@ -1,0 +1,406 @@
+// R1-Zero, second act: does self-checking that the base rarely does emerge from
+// rewards alone, does it pay, and does length grow with difficulty?
+//
+// The task is the sum of 2 to 6 three-digit numbers (r1/tasks/chain_sum.hpp);
+// difficulty is the number of terms. Two bases are pretrained (SFT) on the same
+// synthetic corpus except for one thing: half the examples answer directly, half
+// work the sum as a chain of one-shot additions, 15% of worked chains slip once,
+// and in the "checks" base 5% of worked solutions then recompute the sum right to
+// left, compare, and on a mismatch work it again; the "no_checks" base (the
+// ablation) never saw a check. Each base is then trained by GRPO from rule-based
+// rewards only (answer accuracy + format), on all levels mixed, and evaluated on
+// held-out problems of every level along the way.
+//
+//   r1_zero_aha --out out/r1_zero_aha                  RL from the committed bases (examples/r1_zero_aha/bases)
+//   r1_zero_aha --from-scratch --out out/r1_zero_aha   pretrain both bases first
+//   r1_zero_aha --quick                                 a smoke run, seconds
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "chain_sum_study.hpp"
+#include "r1/core/error.hpp"
+#include "r1/core/json.hpp"
+#include "r1/core/threads.hpp"
+#include "r1/core/timer.hpp"
+#include "r1/dist/single_process.hpp"
+#include "r1/optim/adamw.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/rl/grpo_objective.hpp"
+#include "r1/sampling/kv_sampler.hpp"
+#include "r1/train/grpo_trainer.hpp"
+#include "r1/train/grpo_trainer_config.hpp"
+#include "r1/train/plot.hpp"
+#include "r1/train/sft_trainer.hpp"
+#include "r1/train/standard_hooks.hpp"
+
+namespace {
+
+using aha::Policy;
+using aha::Reward;
+using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
+using Trainer = r1::GrpoTrainer<Recipe, r1::SingleProcess>;
+
+struct Options {
+  std::string out = "out/r1_zero_aha";
+  std::string bases = "examples/r1_zero_aha/bases";
+  bool from_scratch = false;
+  std::string variants = "checks,no_checks";
+  std::vector<int> levels{2, 3, 4, 6};
+  int term_digits = 3;
+  std::int64_t hidden = 128, layers = 4;
+  std::int64_t pretrain_steps = 2000;
+  int pretrain_batch = 128;
+  std::size_t corpus = 120000;
+  double worked_fraction = 0.5, slip_fraction = 0.15, checked_fraction = 0.05;
+  std::int64_t grpo_steps = 200;
+  int prompts_per_step = 16;
+  int group_size = 8;
+  float grpo_lr = 2e-4f;
+  std::int64_t eval_every = 25;
+  int eval_per_level = 64;
+  int final_per_level = 250;
+  int samples = 4;
+  int max_new_tokens = 256;
+  std::uint64_t seed = 1;
+  int threads = 0;
+  bool quick = false;
+  bool pretrain_only = false;
+};
+
+struct Variant {
+  std::string name;
+  double checked_fraction = 0;
+  std::vector<std::pair<std::int64_t, aha::Evaluation>> curve;  // step -> held-out evaluation
+  aha::Evaluation final;
+  double seconds = 0;
+};
+
+r1::Json level_json(const aha::Evaluation& evaluation) {
+  r1::Json levels = r1::Json::array();
+  for (const auto& stats : evaluation.levels) levels.push_back(stats.to_json());
+  return levels;
+}
+
+// SFT of the base: AdamW (weight decay 0.01), cosine from 2e-3 to 2e-4 after 50 warm-up steps.
+void pretrain(Policy& model, const std::vector<r1::SftExample>& examples, const Options& options,
+              const std::string& metrics_path) {
+  r1::SftConfig sft;
+  sft.steps = options.pretrain_steps;
+  sft.batch_size = options.pretrain_batch;
+  sft.seed = options.seed;
+  r1::AdamWConfig adam;
+  adam.lr = 2e-3f;
+  adam.weight_decay = 0.01f;
+  using Sft = r1::SftTrainer<Policy, r1::AdamW, r1::SingleProcess>;
+  r1::SingleProcess one;
+  Sft trainer{sft, model, r1::AdamW{adam}, r1::CosineSchedule{adam.lr, 50, sft.steps, adam.lr * 0.1f}, one};
+  trainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(metrics_path, stderr, sft.steps));
+  trainer.fit(examples);
+}
+
+void print_levels(const char* label, const aha::Evaluation& evaluation) {
+  std::printf("  %-22s", label);
+  for (const auto& s : evaluation.levels)
+    std::printf(" | %d terms: acc %5.1f%% len %5.1f check %5.1f%%", s.terms, 100 * s.accuracy, s.mean_length,
+                100 * s.check_share);
+  std::printf("\n");
+}
+
+void run_variant(Variant& variant, const Options& options, const r1::CharTokenizer& tokenizer,
+                 const r1::TextCodec& codec, const Reward& reward) {
+  r1::Stopwatch clock;
+  const r1::TokenId eos = *tokenizer.eos_token_id();
+  const std::string out = options.out + "/" + variant.name;
+  std::filesystem::create_directories(out);
+  const std::int64_t max_positions = 24 + options.max_new_tokens + 64;
+
+  Policy model{aha::model_config(tokenizer.vocab_size(), options.hidden, options.layers, max_positions)};
+  if (!options.from_scratch) {
+    model = Policy::load(options.bases + "/" + variant.name);
+    std::printf("[%s] base: loaded %s/%s (%lld parameters)\n", variant.name.c_str(), options.bases.c_str(),
+                variant.name.c_str(), static_cast<long long>(model.parameter_count()));
+  } else {
+    model.init_random(options.seed);
+    r1::ChainSumCorpusConfig corpus;
+    corpus.levels = options.levels;
+    corpus.term_digits = options.term_digits;
+    corpus.worked_fraction = options.worked_fraction;
+    corpus.slip_fraction = options.slip_fraction;
+    corpus.checked_fraction = variant.checked_fraction;
+    const auto examples =
+        aha::tokenized(tokenizer, r1::chain_sum_pretraining_corpus(corpus, options.corpus, options.seed + 2));
+    std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those slip, %.0f%% "
+                "of those check), %lld steps of %d\n",
+                variant.name.c_str(), static_cast<long long>(model.parameter_count()), examples.size(),
+                100 * options.worked_fraction, 100 * options.slip_fraction, 100 * variant.checked_fraction,
+                static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
+    r1::Stopwatch timer;
+    pretrain(model, examples, options, out + "/pretrain_metrics.jsonl");
+    std::printf("[%s] pretraining: %.1f s\n", variant.name.c_str(), timer.elapsed_seconds());
+    model.save(out + "/base");
+    aha::write_tokenizer_spec(out + "/base");
+    if (options.pretrain_only) {
+      const aha::HeldOut probe = aha::held_out_set(options.levels, static_cast<std::size_t>(options.eval_per_level),
+                                                   options.term_digits, options.seed + 7);
+      r1::SingleProcess one;
+      print_levels(("[" + variant.name + "] base").c_str(),
+                   aha::evaluate(model, probe, codec, reward, options.samples, options.max_new_tokens,
+                                 options.seed + 777, eos, one));
+      return;
+    }
+  }
+
+  // RL data: every level mixed, in equal shares (the trainer shuffles).
+  std::vector<r1::Problem> train;
+  for (const int terms : options.levels) {
+    const auto level = r1::chain_sum_problems({terms, options.term_digits, {}}, r1::Split::train, 4000,
+                                              options.seed + 100 + static_cast<std::uint64_t>(terms));
+    train.insert(train.end(), level.begin(), level.end());
+  }
+  const aha::HeldOut curve_set =
+      aha::held_out_set(options.levels, static_cast<std::size_t>(options.eval_per_level), options.term_digits, options.seed + 7);
+  const aha::HeldOut final_set = aha::held_out_set(
+      options.levels, static_cast<std::size_t>(options.final_per_level), options.term_digits, options.seed + 7);
+  r1::SingleProcess one;
+
+  // Dr. GRPO (Liu et al. 2025, arXiv 2503.20783, Eq. 3 and §3.1): advantages r - mean(r) without the std
+  // division, and every token's loss weighted 1 / (S * C) with a constant C, so no token's weight depends on
+  // the length of its sequence and the loss itself favours neither long nor short completions. No KL (beta 0).
+  r1::GrpoConfig objective = r1::GrpoConfig::dr_grpo(options.max_new_tokens);
+  r1::SamplerConfig sampling;
+  sampling.temperature = 1.0f;
+  sampling.max_new_tokens = options.max_new_tokens;
+  sampling.eos_token_ids = {eos};
+  sampling.decodable_vocab_size = codec.vocab_size;
+  r1::AdamWConfig adam;
+  adam.lr = options.grpo_lr;
+  adam.weight_decay = 0.0f;
+  r1::GrpoTrainerConfig grpo;
+  grpo.steps = options.grpo_steps;
+  grpo.prompts_per_step = options.prompts_per_step;
+  grpo.group_size = options.group_size;
+  grpo.temperature = 1.0f;
+  grpo.seed = options.seed;
+  Trainer trainer{grpo,
+                  model,
+                  r1::KvSampler{sampling, codec.decode},
+                  reward,
+                  r1::AdamW{adam},
+                  r1::GrpoObjective{objective},
+                  codec,
+                  r1::CosineSchedule{adam.lr, 10, grpo.steps, 0.0f},
+                  one};
+  trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, grpo.steps));
+  trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(options.eval_every, [&](Trainer& t) {
+    const std::int64_t step = variant.curve.size() * options.eval_every;
+    auto evaluation = aha::evaluate(t.policy(), curve_set, codec, reward, options.samples, options.max_new_tokens,
+                                    options.seed + 777, eos, one);
+    print_levels(("[" + variant.name + "] step " + std::to_string(step)).c_str(), evaluation);
+    r1::Json metrics = r1::Json::object();
+    for (const auto& s : evaluation.levels) {
+      const std::string prefix = std::to_string(s.terms) + "_terms/";
+      metrics[prefix + "accuracy"] = s.accuracy;
+      metrics[prefix + "length"] = s.mean_length;
+      metrics[prefix + "check_share"] = s.check_share;
+    }
+    variant.curve.emplace_back(step, std::move(evaluation));
+    return metrics;
+  }));
+  std::printf("[%s] GRPO: %lld steps of %d prompts x G %d over levels {", variant.name.c_str(),
+              static_cast<long long>(grpo.steps), grpo.prompts_per_step, grpo.group_size);
+  for (const int terms : options.levels) std::printf(" %d", terms);
+  std::printf(" } mixed; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta 0\n", static_cast<double>(adam.lr));
+  trainer.fit(train);
+  model.save(out + "/policy");
+  aha::write_tokenizer_spec(out + "/policy");
+
+  auto last = aha::evaluate(model, curve_set, codec, reward, options.samples, options.max_new_tokens,
+                            options.seed + 777, eos, one);
+  print_levels(("[" + variant.name + "] step " + std::to_string(grpo.steps)).c_str(), last);
+  variant.curve.emplace_back(grpo.steps, std::move(last));
+  variant.final = aha::evaluate(model, final_set, codec, reward, options.samples, options.max_new_tokens,
+                                options.seed + 999, eos, one);
+  std::ofstream caught(out + "/caught_and_corrected.txt");
+  for (const auto& text : variant.final.caught_examples) caught << text << "\n";
+  variant.seconds = clock.elapsed_seconds();
+}
+
+r1::Json variant_json(const Variant& variant) {
+  r1::Json curve = r1::Json::array();
+  for (const auto& [step, evaluation] : variant.curve) curve.push_back({{"step", step}, {"levels", level_json(evaluation)}});
+  r1::Json json{{"checked_fraction_of_worked_in_corpus", variant.checked_fraction},
+                {"curve", curve},
+                {"final", level_json(variant.final)},
+                {"seconds", variant.seconds}};
+  if (!variant.final.caught_examples.empty()) json["caught_and_corrected_example"] = variant.final.caught_examples.front();
+  return json;
+}
+
+void write_plot(const std::string& path, const std::vector<Variant>& variants, const std::vector<int>& levels) {
+  static const char* kColours[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"};
+  const auto panel = [&](const std::string& title, const std::string& unit, auto value, std::optional<double> y_max) {
+    std::vector<r1::PlotSeries> series;
+    for (const auto& variant : variants)
+      for (std::size_t l = 0; l < levels.size(); ++l) {
+        std::vector<double> x, y;
+        for (const auto& [step, evaluation] : variant.curve) {
+          x.push_back(static_cast<double>(step));
+          y.push_back(value(evaluation.levels[l]));
+        }
+        series.emplace_back(std::to_string(levels[l]) + " terms" + (variant.name == "checks" ? "" : " (" + variant.name + ")"),
+                            x, y, kColours[l % 6], variant.name != "checks");
+      }
+    return r1::PlotPanel(title, unit, series, 0.0, y_max);
+  };
+  r1::PlotOptions options;
+  options.title = "R1-Zero second act: chain sums by number of terms (held-out, T 0.6; dashed: base never saw a check)";
+  options.x_label = "GRPO step";
+  r1::write_svg_plot(path,
+                     {panel("accuracy (pass@1)", "share", [](const aha::LevelStats& s) { return s.accuracy; }, 1.0),
+                      panel("mean completion length", "tokens", [](const aha::LevelStats& s) { return s.mean_length; },
+                            std::nullopt),
+                      panel("completions with a self-check", "share",
+                            [](const aha::LevelStats& s) { return s.check_share; }, 1.0)},
+                     options);
+}
+
+void print_table(const std::vector<Variant>& variants) {
+  std::printf("\n| base | terms | accuracy base -> RL | length base -> RL | self-check base -> RL | acc. checked / unchecked (RL) | caught |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (const auto& variant : variants) {
+    const aha::Evaluation& base = variant.curve.front().second;
+    for (std::size_t l = 0; l < variant.final.levels.size(); ++l) {
+      const auto& b = base.levels[l];
+      const auto& f = variant.final.levels[l];
+      const auto share = [](double v) { return v < 0 ? std::string("-") : std::to_string(int(100 * v + 0.5)) + "%"; };
+      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s / %s | %zu |\n",
+                  variant.name.c_str(), f.terms, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
+                  100 * b.check_share, 100 * f.check_share, share(f.checked_accuracy()).c_str(),
+                  share(f.unchecked_accuracy()).c_str(), f.caught);
+    }
+  }
+  std::printf("\n");
+}
+
+int run(Options options) {
+  r1::ThreadLimit threads{options.threads};
+  r1::Stopwatch total;
+  std::filesystem::create_directories(options.out);
+  std::printf("r1 R1-Zero second act: chain sums of %d-digit terms, levels", options.term_digits);
+  for (const int terms : options.levels) std::printf(" %d", terms);
+  std::printf(" terms; %d threads; output in %s\n", threads.count(), options.out.c_str());
+  const r1::CharTokenizer tokenizer = aha::make_tokenizer();
+  const r1::TextCodec codec = aha::make_codec(tokenizer);
+  const Reward reward{{1.0, 0.1}};
+
+  std::vector<Variant> variants;
+  std::stringstream names(options.variants);
+  for (std::string name; std::getline(names, name, ',');) {
+    r1::require(name == "checks" || name == "no_checks", "--variants: '", name, "': expected checks and/or no_checks");
+    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, 0});
+  }
+  for (auto& variant : variants) run_variant(variant, options, tokenizer, codec, reward);
+  if (options.pretrain_only) {
+    std::printf("wrote the bases under %s/<variant>/base; total %.1f s\n", options.out.c_str(), total.elapsed_seconds());
+    return 0;
+  }
+
+  print_table(variants);
+  r1::Json results{{"seconds", total.elapsed_seconds()},
+                   {"threads", threads.count()},
+                   {"options",
+                    {{"levels", options.levels},
+                     {"term_digits", options.term_digits},
+                     {"hidden", options.hidden},
+                     {"layers", options.layers},
+                     {"from_scratch", options.from_scratch},
+                     {"pretrain_steps", options.pretrain_steps},
+                     {"worked_fraction", options.worked_fraction},
+                     {"slip_fraction", options.slip_fraction},
+                     {"grpo_steps", options.grpo_steps},
+                     {"prompts_per_step", options.prompts_per_step},
+                     {"group_size", options.group_size},
+                     {"grpo_lr", options.grpo_lr},
+                     {"eval_per_level", options.eval_per_level},
+                     {"final_per_level", options.final_per_level},
+                     {"samples", options.samples},
+                     {"seed", options.seed}}}};
+  for (const auto& variant : variants) results[variant.name] = variant_json(variant);
+  std::ofstream(options.out + "/results.json") << results.dump(2) << "\n";
+  write_plot(options.out + "/curves.svg", variants, options.levels);
+  for (const auto& variant : variants)
+    if (!variant.final.caught_examples.empty())
+      std::printf("[%s] a caught-and-corrected completion (held-out, after RL):\n  %s\n", variant.name.c_str(),
+                  variant.final.caught_examples.front().c_str());
+  std::printf("wrote %s/results.json and %s/curves.svg; total %.1f s\n", options.out.c_str(), options.out.c_str(),
+              total.elapsed_seconds());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"R1-Zero second act: self-checking and length from rewards alone, by difficulty", "r1_zero_aha"};
+  app.add_option("--out", options.out, "Output folder")->capture_default_str();
+  app.add_option("--bases", options.bases, "Folder of the committed bases (checks/, no_checks/)")->capture_default_str();
+  app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
+  app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
+  app.add_option("--levels", options.levels, "Difficulty levels (terms per sum)")->delimiter(',')->capture_default_str();
+  app.add_option("--hidden", options.hidden, "Model width (from scratch)")->capture_default_str();
+  app.add_option("--layers", options.layers, "Model layers (from scratch)")->capture_default_str();
+  app.add_option("--pretrain-steps", options.pretrain_steps, "Pretraining (SFT) steps")->capture_default_str();
+  app.add_option("--corpus", options.corpus, "Pretraining examples")->capture_default_str();
+  app.add_option("--worked-fraction", options.worked_fraction, "Share of worked examples in the corpus")->capture_default_str();
+  app.add_option("--slip-fraction", options.slip_fraction, "Share of worked chains that slip once")->capture_default_str();
+  app.add_option("--checked-fraction", options.checked_fraction, "Share of worked examples that check (checks base)")
+      ->capture_default_str();
+  app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
+  app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
+  app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
+  app.add_option("--lr", options.grpo_lr, "GRPO learning rate")->capture_default_str();
+  app.add_option("--eval-every", options.eval_every, "Held-out evaluation every N GRPO steps")->capture_default_str();
+  app.add_option("--eval-per-level", options.eval_per_level, "Held-out problems per level for the curves")
+      ->capture_default_str();
+  app.add_option("--final-per-level", options.final_per_level, "Held-out problems per level at the end")
+      ->capture_default_str();
+  app.add_option("--samples", options.samples, "Samples per held-out problem")->capture_default_str();
+  app.add_option("--seed", options.seed, "Seed")->capture_default_str();
+  app.add_option("--threads", options.threads, "Threads (default: R1_THREADS or all cores)");
+  app.add_flag("--pretrain-only", options.pretrain_only, "Pretrain the bases (implies --from-scratch) and stop");
+  app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
+  CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (options.pretrain_only) options.from_scratch = true;
+  if (options.quick) {
+    options.from_scratch = true;
+    options.hidden = 32;
+    options.layers = 1;
+    options.pretrain_steps = 10;
+    options.pretrain_batch = 8;
+    options.corpus = 200;
+    options.grpo_steps = 2;
+    options.prompts_per_step = 2;
+    options.group_size = 2;
+    options.eval_every = 1;
+    options.eval_per_level = 2;
+    options.final_per_level = 2;
+    options.samples = 1;
+    options.max_new_tokens = 96;
+  }
+  try {
+    return run(options);
+  } catch (const r1::Error& e) {
+    std::fprintf(stderr, "r1_zero_aha: error: %s\n", e.what());
+    return 1;
+  }
+}
