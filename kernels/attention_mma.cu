@@ -128,7 +128,9 @@ __global__ void __launch_bounds__(threads)
   const int sequence = blockIdx.z;
   const std::int64_t start = offsets[sequence];
   const int length = static_cast<int>(offsets[sequence + 1] - start);
-  const int q0 = blockIdx.x * tile;
+  // Last query tiles first: under the causal mask they load the most key tiles, so the
+  // longest blocks start earliest (blockIdx.x runs fastest in launch order).
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * tile;
   if (q0 >= length) return;  // block-uniform
   const int head = blockIdx.y;
   const int kv_head = gqa_kv_head(head, heads, kv_heads);
