@@ -17,8 +17,11 @@
 // which changes three things in the budget above:
 //  - the sums inside mma.sync (Q K^T, dO V^T, P V, P^T dO, dS^T Q, dS K) are fp32 whose
 //    rounding mode NVIDIA does not document; products of bf16 are exact in fp32, and
-//    any faithful rounding (truncation included) of a sum errs by < 2^-23 = 2u relative,
-//    so those sums are budgeted with u_acc = 2u instead of u;
+//    measurements (Fasi, Higham, Mikaitis, Pranesh 2021, "Numerical behavior of NVIDIA
+//    tensor cores", PeerJ CS 7:e330) show the terms aligned to the largest one and
+//    truncated: each addition errs by < 2^-23 = 2u of the largest term, which is at
+//    most the sum of magnitudes these bounds scale with, so those sums are budgeted
+//    with u_acc = 2u per term instead of u;
 //  - P is rounded to bf16 before P V (forward) and P^T dO (backward): relative u16 per
 //    weight, so |dO| gains u16 sum_j P_ij |v_j| (the normaliser l sums the fp32 weights);
 //  - dS is rounded to bf16 before dS^T Q and dS K: relative u16 per dS_ij term of dK, dQ.
