@@ -1,10 +1,24 @@
 #pragma once
 // y (M, J) = x (M, K) W^T (+ y) for few rows M with W (J, K) stored in bf16: the decode step of a model
 // sampling from bf16 weights (issue 26). Decoding is bound by streaming the weights (a 0.5B model's are 2 GB
-// in fp32 per token), so halving their bytes is what counts; the arithmetic stays fp32: each bf16 weight is
-// widened exactly (its 16 bits become the high half of an fp32) in registers and multiplied into fp32
-// accumulators against fp32 activations. The tiling is few_rows_linear's (few_rows_linear.hpp): a tile of
-// (rows of x) x (rows of W) dot products along K, W read where it lies, once per block of rows of x.
+// in fp32 per token), so halving their bytes is what counts. The tiling is few_rows_linear's
+// (few_rows_linear.hpp); two weight loaders read bf16:
+//  - Bf16DotWeights, where the build targets AVX-512 BF16 (__AVX512BF16__): vdpbf16ps (Intel SDM, "VDPBF16PS:
+//    Dot Product of BF16 Pairs Accumulated into Packed Single Precision") multiplies 32 bf16 activations by
+//    32 bf16 weights and adds each pair of products into one of 16 fp32 accumulators. The activations are
+//    rounded to bf16 (vcvtne2ps2bf16: round to nearest even) on the way in, so each product x w carries a
+//    relative error of at most 2^-8 from x's rounding (bf16 keeps 8 significant bits) besides fp32
+//    accumulation: |computed - x.w| <= (2^-8 + gamma_{K+1} (1 + 2^-8)) sum_k |x_k w_k| (Higham 2002, eq. 3.5,
+//    gamma_n = n 2^-24 / (1 - n 2^-24)). Products of two bf16 are exact in fp32 (8 + 8 <= 24 significant
+//    bits). vdpbf16ps treats subnormal inputs as zero and flushes subnormal sums to zero (SDM), an absolute
+//    error below 2^-126 per term. The remainder of K (fewer than 32) goes through the same instruction with
+//    masked loads, so every term is rounded and summed alike.
+//  - WidenedBf16Weights elsewhere: each bf16 weight is widened exactly (its 16 bits become the high half of an
+//    fp32) in registers and multiplied into fp32 accumulators against the fp32 activations: the fp32 kernel's
+//    arithmetic on the rounded weights.
+// The sampled distribution is whichever of the two the build runs; the behaviour log-probs are computed from
+// the logits it produced, so they are those of the distribution sampled from. few_rows_bf16_path() names it.
+// Defining R1_FEW_ROWS_BF16_WIDEN selects the widening loader even where vdpbf16ps exists (bench twins).
 #include <immintrin.h>
 
 #include <Eigen/Core>
@@ -12,6 +26,12 @@
 #include <cstdint>
 
 #include "r1/model/gemm/few_rows_linear.hpp"
+
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__)
+#define R1_FEW_ROWS_BF16_HAS_DOT 1
+#else
+#define R1_FEW_ROWS_BF16_HAS_DOT 0
+#endif
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -42,57 +62,92 @@ inline SimdPacket<float> load_bf16_packet(const std::uint16_t* from) {
 
 inline float bf16_value(std::uint16_t bits) { return std::bit_cast<float>(std::uint32_t{bits} << 16); }
 
-template <int RowsX, int RowsW>
-inline void few_rows_tile_bf16(const float* x, Eigen::Index x_stride, const std::uint16_t* w, Eigen::Index K, float* out,
-                               Eigen::Index out_stride, bool accumulate) {
-  using Packet = SimdPacket<float>;
-  constexpr Eigen::Index kLanes = Eigen::internal::unpacket_traits<Packet>::size;
-  Packet acc[RowsX][RowsW];
-  for (int m = 0; m < RowsX; ++m)
-    for (int j = 0; j < RowsW; ++j) acc[m][j] = Eigen::internal::pset1<Packet>(0.0f);
-  Eigen::Index k = 0;
-  for (; k + kLanes <= K; k += kLanes) {
-    Packet weights[RowsW];
-    for (int j = 0; j < RowsW; ++j) weights[j] = load_bf16_packet(w + j * K + k);
-    for (int m = 0; m < RowsX; ++m) {
-      const Packet inputs = Eigen::internal::ploadu<Packet>(x + m * x_stride + k);
-      for (int j = 0; j < RowsW; ++j) acc[m][j] = Eigen::internal::pmadd(inputs, weights[j], acc[m][j]);
-    }
+// bf16 W widened to fp32 in registers; fp32 activations, products and sums (the fp32 loader's arithmetic).
+struct WidenedBf16Weights : SameTypeWeights<float> {
+  using Weight = std::uint16_t;
+  static Weights load_weights(const std::uint16_t* w) { return load_bf16_packet(w); }
+  // The remainder of K in scalars; the compiler may contract x w + sum into an FMA here and not in the fp32
+  // loader's tail (or the reverse), so the two agree bitwise only where K is a multiple of kStep.
+  static float finish(const Accumulator& acc, const float* x, const std::uint16_t* w, Eigen::Index k, Eigen::Index K) {
+    float sum = Eigen::internal::predux(acc);
+    for (; k < K; ++k) sum += x[k] * bf16_value(w[k]);
+    return sum;
   }
-  for (int m = 0; m < RowsX; ++m)
-    for (int j = 0; j < RowsW; ++j) {
-      float sum = Eigen::internal::predux(acc[m][j]);
-      for (Eigen::Index tail = k; tail < K; ++tail) sum += x[m * x_stride + tail] * bf16_value(w[j * K + tail]);
-      float& target = out[m * out_stride + j];
-      target = accumulate ? target + sum : sum;
-    }
-}
+};
 
-template <int RowsW>
-inline void few_rows_weight_rows_bf16(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w, float* y,
-                                      Eigen::Index y_stride, bool accumulate) {
-  constexpr int kBlock = 4;
-  Eigen::Index m = 0;
-  for (; m + kBlock <= M; m += kBlock)
-    few_rows_tile_bf16<kBlock, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate);
-  switch (M - m) {
-    case 3: few_rows_tile_bf16<3, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    case 2: few_rows_tile_bf16<2, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    case 1: few_rows_tile_bf16<1, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    default: break;
+#if R1_FEW_ROWS_BF16_HAS_DOT
+// bf16 W and bf16-rounded activations, 32 per step, pairs of products summed into 16 fp32 lanes (vdpbf16ps).
+struct Bf16DotWeights {
+  using Input = float;
+  using Weight = std::uint16_t;
+  using Accumulator = __m512;
+  using Inputs = __m512bh;
+  using Weights = __m512bh;
+  static constexpr Eigen::Index kStep = 32;
+  static Accumulator zero() { return _mm512_setzero_ps(); }
+  // Element i of the result is x[i] rounded to bf16: the second operand gives elements 0-15, the first 16-31.
+  static Inputs load_inputs(const float* x) { return _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x)); }
+  static Weights load_weights(const std::uint16_t* w) { return (__m512bh)_mm512_loadu_si512(w); }
+  static Accumulator madd(const Inputs& x, const Weights& w, const Accumulator& acc) { return _mm512_dpbf16_ps(acc, x, w); }
+  // The last K - k < 32 terms as one more masked step (masked-off lanes load zeros), then the lane sum.
+  static float finish(Accumulator acc, const float* x, const std::uint16_t* w, Eigen::Index k, Eigen::Index K) {
+    const Eigen::Index rest = K - k;
+    if (rest > 0) {
+      const auto mask = static_cast<__mmask32>((std::uint64_t{1} << rest) - 1);
+      const __m512 low = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), x + k);
+      const __m512 high = rest > 16 ? _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), x + k + 16)
+                                    : _mm512_setzero_ps();
+      acc = _mm512_dpbf16_ps(acc, _mm512_cvtne2ps_pbh(high, low), (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k));
+    }
+    return Eigen::internal::predux(acc);
   }
-}
+};
+#endif
 
 }  // namespace detail
 
-// y (M, J) at row stride y_stride = x (M, K) W^T, or y += x W^T when `accumulate`; W (J, K) bf16 row-major.
+// True where few_rows_linear_bf16 multiplies with vdpbf16ps (bf16-rounded activations), false where it widens.
+#if R1_FEW_ROWS_BF16_HAS_DOT && !defined(R1_FEW_ROWS_BF16_WIDEN)
+inline constexpr bool kFewRowsBf16Dot = true;
+#else
+inline constexpr bool kFewRowsBf16Dot = false;
+#endif
+
+// The arithmetic few_rows_linear_bf16 runs in this build, for benchmarks and logs.
+inline const char* few_rows_bf16_path() {
+  if constexpr (kFewRowsBf16Dot) return "avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 sums)";
+#if defined(__AVX512F__)
+  return "bf16 widened to fp32, avx512f fma";
+#elif defined(__AVX2__)
+  return "bf16 widened to fp32, avx2 fma";
+#else
+  return "bf16 widened to fp32, scalar";
+#endif
+}
+
+// y (M, J) at row stride y_stride = x (M, K) W^T, or y += x W^T when `accumulate`; W (J, K) bf16 row-major,
+// every weight widened to fp32 (fp32 activations and arithmetic). Available in every build.
+inline void few_rows_linear_bf16_widened(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
+                                         Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
+  detail::few_rows_linear_with<detail::WidenedBf16Weights>(x, M, K, w, J, y, y_stride, accumulate);
+}
+
+#if R1_FEW_ROWS_BF16_HAS_DOT
+// The same product by vdpbf16ps: x rounded to bf16 (nearest even), bf16 x bf16 products summed in fp32.
+inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
+                                     Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
+  detail::few_rows_linear_with<detail::Bf16DotWeights>(x, M, K, w, J, y, y_stride, accumulate);
+}
+#endif
+
+// The decode step's product with bf16 weights: vdpbf16ps where kFewRowsBf16Dot, else the widening loader.
 inline void few_rows_linear_bf16(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w, Eigen::Index J,
                                  float* y, Eigen::Index y_stride, bool accumulate) {
-  constexpr int kRowsW = 3;
-  Eigen::Index j = 0;
-  for (; j + kRowsW <= J; j += kRowsW)
-    detail::few_rows_weight_rows_bf16<kRowsW>(x, M, K, w + j * K, y + j, y_stride, accumulate);
-  for (; j < J; ++j) detail::few_rows_weight_rows_bf16<1>(x, M, K, w + j * K, y + j, y_stride, accumulate);
+#if R1_FEW_ROWS_BF16_HAS_DOT && !defined(R1_FEW_ROWS_BF16_WIDEN)
+  few_rows_linear_bf16_dot(x, M, K, w, J, y, y_stride, accumulate);
+#else
+  few_rows_linear_bf16_widened(x, M, K, w, J, y, y_stride, accumulate);
+#endif
 }
 
 }  // namespace r1
