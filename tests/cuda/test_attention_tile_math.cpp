@@ -267,6 +267,156 @@ TEST_CASE("a warp's forward tile, emulated from the fragment indices, equals the
   CHECK(checked == 16 * D);
 }
 
+// The backward kernel's dataflow for one (64-key tile, 64-query tile) step, all 4 warps
+// (warp w owns keys 16w .. 16w + 15): S^T = K Q^T and dP^T = V dO^T from A fragments of
+// K, V and row-wise B loads of Q, dO; P^T and dS^T by fragment position, dS^T written
+// query-major to the dS tile; dV += P^T dO and dK += dS^T Q through the register reuse
+// and ldmatrix.x4.trans of dO and Q; dQ = dS K from A fragments of the dS tile and
+// ldmatrix.x4.trans of K. Against double sums over the same (query, key) pairs with P and
+// L from a double softmax: the bf16 rounding of each P and dS operand (through float:
+// u16 + 2 u32 relative) bounds the difference, |dV - ref| <= sum_i P |dO| (u16 + 2 u32 + 1e-12)
+// and likewise with |dS| |Q| for dK and |dS| |K| for dQ (both before the kernel's
+// multiplication by the scale).
+TEST_CASE("the backward tile step, emulated from the fragment indices, equals double sums") {
+  constexpr int D = 32, tile = 64;
+  const int length = 150, k0 = 64, i0 = r1::gpu::causal_first_query_tile(k0, tile);  // keys 64..127, queries 64..127
+  REQUIRE(i0 == 64);
+  std::mt19937 rng(13);
+  std::normal_distribution<double> normal;
+  std::vector<double> q(std::size_t(length) * D), k(q.size()), v(q.size()), d_out(q.size());
+  for (auto* x : {&q, &k, &v, &d_out})
+    for (auto& e : *x) e = normal(rng);
+  const double scale = 1.0 / std::sqrt(double(D));
+  auto dot = [&](const std::vector<double>& a, int i, const std::vector<double>& b, int j) {
+    double sum = 0;
+    for (int d = 0; d < D; ++d) sum += a[std::size_t(i) * D + d] * b[std::size_t(j) * D + d];
+    return sum;
+  };
+  // L_i and D_i = dO_i . O_i from the double softmax over keys 0..i.
+  std::vector<double> lse(length), delta(length);
+  for (int i = 0; i < length; ++i) {
+    double m = -INFINITY, l = 0;
+    for (int j = 0; j <= i; ++j) m = std::max(m, dot(q, i, k, j) * scale);
+    for (int j = 0; j <= i; ++j) l += std::exp(dot(q, i, k, j) * scale - m);
+    lse[i] = m + std::log(l);
+    for (int j = 0; j <= i; ++j) delta[i] += std::exp(dot(q, i, k, j) * scale - lse[i]) * dot(d_out, i, v, j);
+  }
+  auto row_of = [&](const std::vector<double>& x, int first) {  // a 64-row tile, zero past the sequence
+    return [&x, first, length](int r, int d) { return first + r < length ? x[std::size_t(first + r) * D + d] : 0.0; };
+  };
+  const auto q_tile = row_of(q, i0), do_tile = row_of(d_out, i0), k_tile = row_of(k, k0), v_tile = row_of(v, k0);
+  double ds_tile[tile][tile] = {};  // [query][key], the kernel's sh.ds
+  Warp::C dk[4][D / 8] = {}, dv[4][D / 8] = {};
+  for (int w = 0; w < 4; ++w) {
+    Warp::C s[tile / 8] = {}, dp[tile / 8] = {};
+    for (int kk = 0; kk < D / 16; ++kk) {
+      Warp::A ka, va;
+      for (int lane = 0; lane < 32; ++lane)
+        for (int r = 0; r < 4; ++r)
+          for (int h = 0; h < 2; ++h) {
+            const auto at = r1::gpu::mma_a_index(lane, r, h);
+            ka[lane][r][h] = k_tile(16 * w + at.row, 16 * kk + at.col);
+            va[lane][r][h] = v_tile(16 * w + at.row, 16 * kk + at.col);
+          }
+      for (int nt = 0; nt < tile / 8; ++nt) {
+        Warp::B qb, dob;
+        for (int lane = 0; lane < 32; ++lane)
+          for (int r = 0; r < 2; ++r)
+            for (int h = 0; h < 2; ++h) {
+              const auto at = r1::gpu::mma_b_index(lane, r, h);  // B[k][n] = X[nt 8 + n][16 kk + k]
+              qb[lane][r][h] = q_tile(nt * 8 + at.col, 16 * kk + at.row);
+              dob[lane][r][h] = do_tile(nt * 8 + at.col, 16 * kk + at.row);
+            }
+        Warp::mma(s[nt], ka, qb);
+        Warp::mma(dp[nt], va, dob);
+      }
+    }
+    for (int lane = 0; lane < 32; ++lane)
+      for (int nt = 0; nt < tile / 8; ++nt)
+        for (int e = 0; e < 4; ++e) {
+          const auto at = r1::gpu::mma_c_index(lane, e);  // row: key, col: query
+          const int query = nt * 8 + at.col;
+          const bool visible = r1::gpu::attention_visible(i0 + query, k0 + 16 * w + at.row, length);
+          const double p = visible ? std::exp(s[nt][lane][e] * scale - lse[i0 + query]) : 0.0;
+          s[nt][lane][e] = p;
+          dp[nt][lane][e] = visible ? p * (dp[nt][lane][e] - delta[i0 + query]) : 0.0;
+          ds_tile[query][16 * w + at.row] = r1::gpu::round_to_bf16(static_cast<float>(dp[nt][lane][e]));
+        }
+    for (int kk = 0; kk < tile / 16; ++kk) {
+      Warp::A pa, dsa;
+      for (int lane = 0; lane < 32; ++lane)
+        for (int r = 0; r < 4; ++r)
+          for (int h = 0; h < 2; ++h) {
+            const auto slot = r1::gpu::mma_a_from_accumulators(r, h);
+            pa[lane][r][h] = r1::gpu::round_to_bf16(static_cast<float>(s[2 * kk + slot.tile][lane][slot.element]));
+            dsa[lane][r][h] = r1::gpu::round_to_bf16(static_cast<float>(dp[2 * kk + slot.tile][lane][slot.element]));
+          }
+      for (int np = 0; np < D / 16; ++np) {
+        Warp::B b[2][2];  // [operand: dO, Q][n-tile]
+        for (int lane = 0; lane < 32; ++lane)
+          for (int m = 0; m < 4; ++m)
+            for (int h = 0; h < 2; ++h) {
+              b[0][m / 2][lane][m % 2][h] = ldmatrix_x4_trans(do_tile, 16 * kk, 16 * np, lane, m, h);
+              b[1][m / 2][lane][m % 2][h] = ldmatrix_x4_trans(q_tile, 16 * kk, 16 * np, lane, m, h);
+            }
+        for (int t = 0; t < 2; ++t) {
+          Warp::mma(dv[w][2 * np + t], pa, b[0][t]);
+          Warp::mma(dk[w][2 * np + t], dsa, b[1][t]);
+        }
+      }
+    }
+  }
+  Warp::C dq[4][D / 8] = {};  // warp w: query rows 16w .. 16w + 15
+  auto ds_at = [&](int r, int c) { return ds_tile[r][c]; };
+  for (int w = 0; w < 4; ++w)
+    for (int np = 0; np < D / 16; ++np)
+      for (int kk = 0; kk < tile / 16; ++kk) {
+        Warp::A a;
+        Warp::B b[2];
+        for (int lane = 0; lane < 32; ++lane) {
+          for (int r = 0; r < 4; ++r)
+            for (int h = 0; h < 2; ++h) {
+              const auto at = r1::gpu::mma_a_index(lane, r, h);
+              a[lane][r][h] = ds_at(16 * w + at.row, 16 * kk + at.col);
+            }
+          for (int m = 0; m < 4; ++m)
+            for (int h = 0; h < 2; ++h) b[m / 2][lane][m % 2][h] = ldmatrix_x4_trans(k_tile, 16 * kk, 16 * np, lane, m, h);
+        }
+        Warp::mma(dq[w][2 * np], a, b[0]);
+        Warp::mma(dq[w][2 * np + 1], a, b[1]);
+      }
+  const double rel = u16 + 2 * u32 + 1e-12;
+  int checked = 0;
+  for (int w = 0; w < 4; ++w)
+    for (int lane = 0; lane < 32; ++lane)
+      for (int nt = 0; nt < D / 8; ++nt)
+        for (int e = 0; e < 4; ++e) {
+          const auto at = r1::gpu::mma_c_index(lane, e);
+          const int d = nt * 8 + at.col;
+          const int j = k0 + 16 * w + at.row;  // dK, dV row: a key
+          double ref_dv = 0, mag_dv = 0, ref_dk = 0, mag_dk = 0;
+          for (int i = i0; i < std::min(length, i0 + tile); ++i) {
+            if (!r1::gpu::attention_visible(i, j, length)) continue;
+            const double p = std::exp(dot(q, i, k, j) * scale - lse[i]);
+            const double ds = p * (dot(d_out, i, v, j) - delta[i]);
+            ref_dv += p * d_out[std::size_t(i) * D + d], mag_dv += p * std::abs(d_out[std::size_t(i) * D + d]);
+            ref_dk += ds * q[std::size_t(i) * D + d], mag_dk += std::abs(ds * q[std::size_t(i) * D + d]);
+          }
+          CHECK(std::abs(dv[w][nt][lane][e] - ref_dv) <= mag_dv * rel + 1e-12);
+          CHECK(std::abs(dk[w][nt][lane][e] - ref_dk) <= mag_dk * rel + 1e-12);
+          const int i = i0 + 16 * w + at.row;  // dQ row: a query
+          double ref_dq = 0, mag_dq = 0;
+          for (int jj = k0; jj < k0 + tile; ++jj) {
+            if (!r1::gpu::attention_visible(i, jj, length)) continue;
+            const double ds = std::exp(dot(q, i, k, jj) * scale - lse[i]) * (dot(d_out, i, v, jj) - delta[i]);
+            ref_dq += ds * k[std::size_t(jj) * D + d], mag_dq += std::abs(ds * k[std::size_t(jj) * D + d]);
+          }
+          CHECK(std::abs(dq[w][nt][lane][e] - ref_dq) <= mag_dq * rel + 1e-12);
+          ++checked;
+        }
+  CHECK(checked == 4 * 16 * D);
+}
+
 TEST_CASE("causal tile ranges of a packed sequence cover exactly the visible (query, key) pairs") {
   for (const int query_tile : {16, 64})
     for (const int key_tile : {32, 64})
