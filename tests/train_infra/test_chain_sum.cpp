@@ -34,6 +34,12 @@ TEST_CASE("chain sum: prompt, answer and the three completion styles") {
   CHECK(kExample.checked_completion(slip) ==
         "<think>0483+295=0778;0778+106=0894<check>0106+295=0401;0401+483=0884<wrong>0483+295=0778;0778+106=0884"
         "</think><answer>0884</answer>");
+  // Right to left: 106 + 295 = 401, 401 + 483 = 884; checked left to right.
+  CHECK(kExample.worked_completion(std::nullopt, true) ==
+        "<think>0106+295=0401;0401+483=0884</think><answer>0884</answer>");
+  CHECK(kExample.checked_completion(r1::ChainSlip{0, -1}, true) ==
+        "<think>0106+295=0400;0400+483=0883<check>0483+295=0778;0778+106=0884<wrong>0106+295=0401;0401+483=0884"
+        "</think><answer>0884</answer>");
   // A slip of -100 at the first step propagates: 678, then 678 + 106 = 784.
   CHECK(kExample.worked_completion(r1::ChainSlip{0, -100}) ==
         "<think>0483+295=0678;0678+106=0784</think><answer>0784</answer>");
@@ -83,13 +89,20 @@ TEST_CASE("chain sum: slips stay inside the sum's digits") {
   // 000 + 000: only +1, +10, +100 fit; 999 x 10 = 9990: +10 and +100 would pass 9999.
   for (const auto& terms : {std::vector<std::int64_t>{0, 0}, std::vector<std::int64_t>(10, 999)}) {
     const r1::ChainSum problem{terms, 3};
-    for (int i = 0; i < 200; ++i) {
-      const auto slip = r1::draw_chain_slip(problem, random);
+    for (int i = 0; i < 400; ++i) {
+      const bool reversed = i % 2 == 1;
+      const auto slip = r1::draw_chain_slip(problem, random, reversed);
       CHECK(slip.step >= 0);
       CHECK(slip.step < problem.steps());
-      const auto chain = problem.chain(false, slip);  // throws when out of range
+      const auto chain = problem.chain(reversed, slip);  // throws when out of range
       CHECK(chain.result == problem.sum() + slip.delta);
     }
+  }
+  // 900 + 099 + 000: right to left the first partial sum is 99, so -100 at step 0 never fits there.
+  const r1::ChainSum edge{{900, 99, 0}, 3};
+  for (int i = 0; i < 400; ++i) {
+    const auto slip = r1::draw_chain_slip(edge, random, true);
+    CHECK_NOTHROW(edge.chain(true, slip));
   }
 }
 
@@ -97,7 +110,7 @@ TEST_CASE("chain sum: the pretraining corpus has the configured shares and never
   r1::ChainSumCorpusConfig config;  // 50% worked, 15% of those slip, 5% of those check
   const auto corpus = r1::chain_sum_pretraining_corpus(config, 20000, 3);
   REQUIRE(corpus.size() == 20000);
-  double worked = 0, slipped = 0, checked = 0;
+  double worked = 0, slipped = 0, checked = 0, reversed = 0;
   std::set<int> levels;
   for (const auto& example : corpus) {
     const auto problem = r1::ChainSum::parse(example.prompt);
@@ -113,6 +126,10 @@ TEST_CASE("chain sum: the pretraining corpus has the configured shares and never
     }
     ++worked;
     slipped += example.slipped ? 1 : 0;
+    reversed += example.reversed ? 1 : 0;
+    const auto& terms = problem.terms();
+    CHECK(example.completion.starts_with("<think>" + std::string(4 - 3, '0') +
+                                         std::to_string(1000 + (example.reversed ? terms.back() : terms.front())).substr(1)));
     CHECK(trace.first->arithmetic_right == !example.slipped);
     CHECK(trace.first->continuous);
     if (example.style == r1::ChainSumStyle::checked) {
@@ -130,6 +147,7 @@ TEST_CASE("chain sum: the pretraining corpus has the configured shares and never
   CHECK(worked / 20000 == doctest::Approx(0.5).epsilon(0.04));
   CHECK(slipped / worked == doctest::Approx(0.15).epsilon(0.1));
   CHECK(checked / worked == doctest::Approx(0.05).epsilon(0.2));
+  CHECK(reversed / worked == doctest::Approx(0.5).epsilon(0.04));
 
   config.checked_fraction = 0;
   for (const auto& example : r1::chain_sum_pretraining_corpus(config, 2000, 3))

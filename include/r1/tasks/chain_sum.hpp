@@ -8,10 +8,11 @@
 //   direct   <think></think><answer>0884</answer>
 //   worked   <think>0483+295=0778;0778+106=0884</think><answer>0884</answer>
 //   checked  <think>0483+295=0778;0778+106=0884<check>0106+295=0401;0401+483=0884<ok></think><answer>0884</answer>
-// A worked chain adds the terms left to right, one step "<running sum>+<term>=<new sum>"
-// per term. The self-check recomputes the sum by another route, right to left, and
-// compares the two results: <ok> when they agree; on a mismatch, <wrong> and the
-// chain is worked again left to right, whose result is the answer:
+// A worked chain adds the terms in one direction (left to right as above, or right
+// to left), one step "<running sum>+<term>=<new sum>" per term. The self-check
+// recomputes the sum by the other route, the other direction, and compares the
+// two results: <ok> when they agree; on a mismatch, <wrong> and the first chain
+// is worked again, whose result is the answer:
 //   <think>0483+295=0778;0778+106=0894<check>0106+295=0401;0401+483=0884<wrong>0483+295=0778;0778+106=0884</think>...
 // A "slip" is one step whose written result is off by ±1, ±10 or ±100 (a digit or
 // carry error); later steps continue from the wrong sum, as a person's would.
@@ -163,23 +164,23 @@ class ChainSum {
 
   std::string direct_completion() const { return "<think></think><answer>" + answer() + "</answer>"; }
 
-  // Worked left to right; with a slip the answer is the chain's wrong result.
-  std::string worked_completion(std::optional<ChainSlip> slip = std::nullopt) const {
-    const Chain forward = chain(false, slip);
-    return "<think>" + forward.text + "</think><answer>" + padded(forward.result) + "</answer>";
+  // Worked in one direction (`reversed`: right to left); with a slip the answer is the chain's wrong result.
+  std::string worked_completion(std::optional<ChainSlip> slip = std::nullopt, bool reversed = false) const {
+    const Chain first = chain(reversed, slip);
+    return "<think>" + first.text + "</think><answer>" + padded(first.result) + "</answer>";
   }
 
-  // Worked, then checked right to left; a mismatch (only after a slip of the first
-  // chain) is caught and the chain worked again, correctly.
-  std::string checked_completion(std::optional<ChainSlip> slip = std::nullopt) const {
-    const Chain forward = chain(false, slip);
-    const Chain backward = chain(true);
+  // Worked in one direction, then checked in the other; a mismatch (only after a
+  // slip of the first chain) is caught and the first chain worked again, correctly.
+  std::string checked_completion(std::optional<ChainSlip> slip = std::nullopt, bool reversed = false) const {
+    const Chain forward = chain(reversed, slip);
+    const Chain backward = chain(!reversed);
     std::string text = "<think>" + forward.text + "<check>" + backward.text;
     std::int64_t answer = forward.result;
     if (forward.result == backward.result) {
       text += "<ok>";
     } else {
-      const Chain redo = chain(false);
+      const Chain redo = chain(reversed);
       text += "<wrong>" + redo.text;
       answer = redo.result;
     }
@@ -222,17 +223,21 @@ inline std::vector<Problem> chain_sum_problems(const ChainSumConfig& config, Spl
 
 // A slip at a uniformly drawn step: ±1, ±10 or ±100 with equal probability, drawn
 // again while it would take the sum below 0 or past the sum's digits.
-inline ChainSlip draw_chain_slip(const ChainSum& problem, Philox& random) {
+// `reversed`: for the chain that adds right to left.
+inline ChainSlip draw_chain_slip(const ChainSum& problem, Philox& random, bool reversed = false) {
   static constexpr std::int64_t kMagnitudes[] = {1, 10, 100};
   const std::int64_t limit = detail::chain_power_of_ten(problem.sum_digits());
+  const auto term = [&](int i) {
+    return problem.terms()[static_cast<std::size_t>(reversed ? problem.term_count() - 1 - i : i)];
+  };
   for (;;) {
     ChainSlip slip;
     slip.step = static_cast<int>(uniform_below(random, problem.steps()));
     slip.delta = kMagnitudes[uniform_below(random, 3)] * (uniform_below(random, 2) == 0 ? 1 : -1);
-    std::int64_t running = problem.terms()[0];
+    std::int64_t running = term(0);
     bool fits = true;
     for (int step = 0; step < problem.steps(); ++step) {
-      running += problem.terms()[static_cast<std::size_t>(step + 1)] + (step == slip.step ? slip.delta : 0);
+      running += term(step + 1) + (step == slip.step ? slip.delta : 0);
       fits = fits && running >= 0 && running < limit;
     }
     if (fits) return slip;
@@ -248,6 +253,7 @@ struct ChainSumCorpusConfig {
   double worked_fraction = 0.5;   // examples worked out; the rest answer directly
   double slip_fraction = 0.15;    // worked (or checked) examples whose first chain slips once
   double checked_fraction = 0.05; // of the worked examples, those that check (and correct a slip)
+  double reversed_fraction = 0.5; // of the worked examples, those whose (first) chain adds right to left
 };
 
 struct ChainSumExample {
@@ -256,6 +262,7 @@ struct ChainSumExample {
   int terms = 0;
   ChainSumStyle style = ChainSumStyle::direct;
   bool slipped = false;
+  bool reversed = false;  // the (first) chain adds right to left
 };
 
 // `count` training-split examples (repeats allowed: a corpus is sampled),
@@ -267,8 +274,9 @@ inline std::vector<ChainSumExample> chain_sum_pretraining_corpus(const ChainSumC
   const auto fraction_ok = [](double f) { return f >= 0.0 && f <= 1.0; };
   require(!config.levels.empty(), "ChainSumCorpusConfig.levels: expected at least one term count");
   require(fraction_ok(config.worked_fraction) && fraction_ok(config.slip_fraction) &&
-              fraction_ok(config.checked_fraction),
-          "ChainSumCorpusConfig: worked_fraction, slip_fraction and checked_fraction must be in [0, 1]");
+              fraction_ok(config.checked_fraction) && fraction_ok(config.reversed_fraction),
+          "ChainSumCorpusConfig: worked_fraction, slip_fraction, checked_fraction and reversed_fraction must be in "
+          "[0, 1]");
   Philox random{seed, /*stream=*/0xc4a175ull};
   std::vector<ChainSumExample> corpus;
   corpus.reserve(count);
@@ -280,15 +288,16 @@ inline std::vector<ChainSumExample> chain_sum_pretraining_corpus(const ChainSumC
     if (split_of("chain_sum:" + problem.prompt(), config.split) != Split::train) continue;
     ChainSumExample example{problem.prompt(), {}, terms, ChainSumStyle::direct, false};
     if (random.uniform() < config.worked_fraction) {
+      example.reversed = random.uniform() < config.reversed_fraction;
       std::optional<ChainSlip> slip;
-      if (random.uniform() < config.slip_fraction) slip = draw_chain_slip(problem, random);
+      if (random.uniform() < config.slip_fraction) slip = draw_chain_slip(problem, random, example.reversed);
       example.slipped = slip.has_value();
       if (random.uniform() < config.checked_fraction) {
         example.style = ChainSumStyle::checked;
-        example.completion = problem.checked_completion(slip);
+        example.completion = problem.checked_completion(slip, example.reversed);
       } else {
         example.style = ChainSumStyle::worked;
-        example.completion = problem.worked_completion(slip);
+        example.completion = problem.worked_completion(slip, example.reversed);
       }
     } else {
       example.completion = problem.direct_completion();
