@@ -18,7 +18,9 @@
 //
 // The model is BasicTransformer<float>, the class Transformer<cpu> wraps (same prefill/decode code), made
 // with_frozen_base: Transformer<cpu>(config) would also zero-fill a 2 GB gradient buffer decoding never
-// touches. Prints one JSON line per (weights, batch) on stdout, a summary on stderr.
+// touches. Prints one JSON line per (weights, batch) on stdout, a summary on stderr; bf16 lines name the
+// arithmetic of the few-rows bf16 kernel (few_rows_bf16_path(): vdpbf16ps or widening to fp32), which
+// bench_decode_widen (built with R1_FEW_ROWS_BF16_WIDEN) forces to the widening one.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -35,6 +37,7 @@
 #include "r1/core/token_batch.hpp"
 #include "r1/model/basic_transformer.hpp"
 #include "r1/model/config.hpp"
+#include "r1/model/gemm/few_rows_linear_bf16.hpp"
 
 namespace {
 
@@ -142,7 +145,8 @@ int main(int argc, char** argv) {
   Model model = Model::with_frozen_base(config);
   model.init_random(seed);
   std::cerr << "bench_decode: " << config_path << ", " << model.parameter_count() << " parameters, random init in "
-            << milliseconds_since(start) / 1e3 << " s, " << r1::active_threads() << " threads\n";
+            << milliseconds_since(start) / 1e3 << " s, " << r1::active_threads() << " threads; bf16 decode products: "
+            << r1::few_rows_bf16_path() << "\n";
 
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   r1::Philox rng(seed + 1);
@@ -174,6 +178,7 @@ int main(int argc, char** argv) {
       const double decode_s = median(decode_ms) / 1e3;
       r1::Json line;
       line["weights"] = storage_name;
+      if (storage == r1::WeightStorage::bf16) line["bf16_path"] = r1::few_rows_bf16_path();
       line["batch"] = batch;
       line["threads"] = r1::active_threads();
       line["prompt_tokens"] = prompt_tokens;

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# run_decode_ab.sh OUTDIR: decode tokens/s at the Qwen2.5-0.5B shape, fp32 weights against bf16 weights read by
+# each of the two bf16 decode paths (few_rows_linear_bf16.hpp: vdpbf16ps, and widening to fp32), in
+# alternating rounds so that a busy machine's drift reaches all three alike (issue 26).
+#
+#   R1_BUILD_DIR=build-bf16 bench/decode/run_decode_ab.sh out/decode_ab
+#
+# 1. bench_bandwidth's read-only sum (bench/memory) over one array of a decode step's fp32 and of its bf16
+#    weight bytes (WEIGHT_MIB), 2 threads: the read roofline of each (a 480 MiB L3 keeps part of a cyclic
+#    stream, more of the smaller array);
+# 2. ALTERNATIONS times: bench_decode (the build's path: vdpbf16ps where the flags have AVX-512 BF16) with fp32
+#    and bf16 weights, and bench_decode_widen (the same source with R1_FEW_ROWS_BF16_WIDEN) with bf16, one
+#    timed round each after a warm-up round, the order of the two reversed every other time
+#    -> OUTDIR/decode_ab.jsonl (each line tagged with its binary and alternation);
+# 3. summarize_decode_ab.py: medians over the alternations, % of the read roofline -> stdout, OUTDIR/summary_ab.json.
+# Settings (environment): R1_BUILD_DIR (required; bench_decode, bench_decode_widen, bench_bandwidth built there),
+# CONFIG (bench/real_shapes/qwen2.5-0.5b.config.json), THREADS (2), ALTERNATIONS (3), PROMPT_TOKENS (32),
+# NEW_TOKENS (64), BATCHES (1,8), WEIGHT_MIB ("1884 942").
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 64; }
+out=$1
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${R1_BUILD_DIR:?set R1_BUILD_DIR to a build with bench_decode, bench_decode_widen and bench_bandwidth}
+config=${CONFIG:-$root/bench/real_shapes/qwen2.5-0.5b.config.json}
+threads=${THREADS:-2} alternations=${ALTERNATIONS:-3} prompt_tokens=${PROMPT_TOKENS:-32} new_tokens=${NEW_TOKENS:-64}
+batches=${BATCHES:-1,8}
+for binary in bench/decode/bench_decode bench/decode/bench_decode_widen bench/memory/bench_bandwidth; do
+  [ -x "$build/$binary" ] || { echo "$0: $build/$binary is missing (build it first)" >&2; exit 66; }
+done
+mkdir -p "$out"
+
+{ echo "date: $(date -u +%FT%TZ)"; echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p')"; echo "config: $config"; echo "threads: $threads"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "top processes at start:"; ps -eo pcpu,rss,comm --sort=-pcpu | head -6; } > "$out/machine.txt"
+
+for mib in ${WEIGHT_MIB:-1884 942}; do
+  echo "== bench_bandwidth read_sum over $mib MiB" >&2
+  R1_THREADS=$threads R1_BANDWIDTH_ARRAY_MIB=$mib "$build/bench/memory/bench_bandwidth" --benchmark_filter=read_sum \
+    --benchmark_format=json --benchmark_out="$out/bandwidth_read_${mib}MiB.json" --benchmark_out_format=json >/dev/null
+done
+
+run() {  # run BINARY WEIGHTS ALTERNATION
+  echo "== $1 --weights $2 (alternation $3, load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  R1_THREADS=$threads "$build/bench/decode/$1" --config "$config" --batch "$batches" --weights "$2" \
+    --prompt-tokens "$prompt_tokens" --new-tokens "$new_tokens" --rounds 1 |
+    /usr/bin/python3 -c 'import json, sys
+for line in sys.stdin:
+    if line.strip():
+        row = json.loads(line); row["binary"] = sys.argv[1]; row["alternation"] = int(sys.argv[2]); print(json.dumps(row))' "$1" "$3" \
+    >> "$out/decode_ab.jsonl"
+}
+: > "$out/decode_ab.jsonl"
+for ((i = 1; i <= alternations; ++i)); do
+  if ((i % 2 == 1)); then
+    run bench_decode fp32,bf16 "$i"; run bench_decode_widen bf16 "$i"
+  else
+    run bench_decode_widen bf16 "$i"; run bench_decode fp32,bf16 "$i"
+  fi
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+/usr/bin/python3 "$here/summarize_decode_ab.py" "$out"
