@@ -33,11 +33,17 @@ constexpr int pad = 8;    // bf16 elements of padding per shared row
 using u32 = std::uint32_t;
 
 // D = A B + D, A 16 x 16 bf16 (row), B 16 x 8 bf16 (col), D 16 x 8 fp32 (PTX ISA 9.7.13.3).
+// bf16 mma.sync needs sm_80 (attention_mma_eligible checks the device; a build for an
+// older architecture traps instead of failing to assemble).
 __device__ __forceinline__ void mma_bf16(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+  __trap();
+#else
   asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
       "{%0, %1, %2, %3};\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
 }
 
 // Four transposed 8 x 8 bf16 matrices from shared memory; `row` is this lane's row address.
@@ -383,6 +389,10 @@ void launch_backward(const bf16* q, const bf16* k, const bf16* v, const bf16* d_
 bool attention_mma_eligible(const AttentionShape& shape, int q_stride, int kv_stride, const void* const* pointers,
                             int count) {
   if (shape.head_dim != 64 && shape.head_dim != 128) return false;
+  int device = 0, major = 0;
+  R1_CUDA_CHECK(cudaGetDevice(&device), "attention");
+  R1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "attention");
+  if (major < 8) return false;  // bf16 mma.sync: sm_80 and later
   if (q_stride % 8 != 0 || kv_stride % 8 != 0) return false;
   for (int i = 0; i < count; ++i)
     if (reinterpret_cast<std::uintptr_t>(pointers[i]) % 16 != 0) return false;

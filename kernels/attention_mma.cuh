@@ -13,8 +13,8 @@
 
 namespace r1::gpu::detail {
 
-// head_dim 64 or 128, row strides multiples of 8 elements, every pointer 16-byte
-// aligned (16-byte vector loads of rows); null pointers are not checked here.
+// head_dim 64 or 128, a device of compute capability 8.0 or later, row strides
+// multiples of 8 elements, every pointer 16-byte aligned (16-byte vector loads of rows).
 bool attention_mma_eligible(const AttentionShape& shape, int q_stride, int kv_stride, const void* const* pointers,
                             int count);
 

@@ -14,7 +14,7 @@
 //   sequence_offsets: device int64 (sequences + 1), TokenBatch::offsets; token i of
 //   sequence s attends to tokens offsets[s] .. i of the same sequence.
 // Limits: D <= 128, H a multiple of K.
-// Kernels: bf16 storage with D = 64 or 128, row strides multiples of 8 and 16-byte
+// Kernels: bf16 storage with D = 64 or 128 on sm_80 or later, row strides multiples of 8, 16-byte
 // aligned pointers runs on tensor cores (mma.sync bf16, fp32 accumulation; P and dS
 // are rounded to bf16 as mma operands, kernels/attention_mma.cu); anything else, and
 // any call with tensor_cores = false, runs scalar fp32 kernels (kernels/attention.cu).
