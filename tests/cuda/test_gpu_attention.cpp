@@ -1,7 +1,8 @@
 // Causal GQA attention (forward, backward) and decode attention over a KV cache,
 // against a double-precision reference, on packed sequences whose lengths sit on
-// and around the 16-query and 32-key tile edges, with a head dim that is not a
-// multiple of 32 and one at the 128 limit.
+// and around the scalar kernels' 16-query and 32-key tile edges and the tensor-core
+// kernels' 64-row tiles, with a head dim that is not a multiple of 32, and head dims
+// 64 and 128 (the tensor-core kernels' for bf16) at GQA groups of 1 and 7.
 //
 // Error budget (u = 2^-24; fp32 arithmetic inside the kernels, inputs exact in storage):
 //  - a score s_ij = (scale q_i) . k_j: D products and sums, +1 for the scale product:
