@@ -4,6 +4,8 @@
 #include "common.cuh"
 #include "r1/cuda/ops/grad_norm.hpp"
 
+#include <cmath>
+
 namespace r1::gpu {
 namespace {
 
@@ -37,6 +39,12 @@ __global__ void finish_norm_kernel(const double* __restrict__ partials, int coun
   }
 }
 
+__global__ void scale_kernel(float* __restrict__ x, std::int64_t n, float factor) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+    x[i] *= factor;
+}
+
 }  // namespace
 
 void global_grad_norm(const float* grads, std::int64_t n, float* workspace, float* norm_device, float* clip_device,
@@ -50,6 +58,14 @@ void global_grad_norm(const float* grads, std::int64_t n, float* workspace, floa
   check_launch("sum_of_squares_kernel", "global_grad_norm");
   finish_norm_kernel<<<1, threads, 0, stream>>>(partials, grad_norm_blocks, norm_device, clip_device, max_norm);
   check_launch("finish_norm_kernel", "global_grad_norm");
+}
+
+void scale_gradients(float* grads, std::int64_t n, float factor, cudaStream_t stream) {
+  require(n >= 0, "scale_gradients: n must be >= 0, got ", n);
+  require(std::isfinite(factor), "scale_gradients: factor must be finite, got ", factor);
+  if (n == 0) return;
+  scale_kernel<<<device::blocks_for(n, threads), threads, 0, stream>>>(grads, n, factor);
+  check_launch("scale_kernel", "scale_gradients");
 }
 
 }  // namespace r1::gpu

@@ -60,19 +60,21 @@ __global__ void log_softmax_gather_forward_kernel(const T* __restrict__ logits, 
   }
 }
 
-template <class T>
-__global__ void log_softmax_gather_backward_kernel(const T* __restrict__ logits,
+// No __restrict__ on logits and d_logits: they may be one buffer (in place). Each thread reads
+// logit j and then writes d_logit j, and no thread reads another's element, so that is safe.
+template <class T, class Out>
+__global__ void log_softmax_gather_backward_kernel(const T* logits,
                                                    const std::int32_t* __restrict__ targets,
                                                    const float* __restrict__ logsumexp,
                                                    const float* __restrict__ mean_z,
                                                    const float* __restrict__ d_logprobs,
                                                    const float* __restrict__ d_entropies, int vocab,
-                                                   float inverse_temperature, T* __restrict__ d_logits) {
+                                                   float inverse_temperature, Out* d_logits) {
   const std::int64_t row = blockIdx.x;
   const std::int32_t target = targets[row];
-  T* d_row = d_logits + row * vocab;
+  Out* d_row = d_logits + row * vocab;
   if (target < 0 || target >= vocab) {
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) d_row[j] = device::from_float<T>(0.0f);
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) d_row[j] = device::from_float<Out>(0.0f);
     return;
   }
   const T* row_logits = logits + row * vocab;
@@ -81,7 +83,7 @@ __global__ void log_softmax_gather_backward_kernel(const T* __restrict__ logits,
   const float d_logprob = d_logprobs[row];
   const float d_entropy = d_entropies != nullptr ? d_entropies[row] : 0.0f;
   for (int j = threadIdx.x; j < vocab; j += blockDim.x)
-    d_row[j] = device::from_float<T>(log_softmax_gather_logit_grad(
+    d_row[j] = device::from_float<Out>(log_softmax_gather_logit_grad(
         device::to_float(row_logits[j]), j == target, inverse_temperature, lse, mz, d_logprob, d_entropy));
 }
 
@@ -104,13 +106,13 @@ void log_softmax_gather_forward(const T* logits, const std::int32_t* targets, in
   check_launch("log_softmax_gather_forward_kernel", "log_softmax_gather_forward");
 }
 
-template <StorageType T>
+template <StorageType T, StorageType Out>
 void log_softmax_gather_backward(const T* logits, const std::int32_t* targets, const float* logsumexp,
                                  const float* mean_z, const float* d_logprobs, const float* d_entropies, int rows,
-                                 int vocab, float temperature, T* d_logits, cudaStream_t stream) {
+                                 int vocab, float temperature, Out* d_logits, cudaStream_t stream) {
   check_arguments(rows, vocab, temperature, "log_softmax_gather_backward");
   if (rows == 0) return;
-  log_softmax_gather_backward_kernel<T><<<rows, threads, 0, stream>>>(
+  log_softmax_gather_backward_kernel<T, Out><<<rows, threads, 0, stream>>>(
       logits, targets, logsumexp, mean_z, d_logprobs, d_entropies, vocab, 1.0f / temperature, d_logits);
   check_launch("log_softmax_gather_backward_kernel", "log_softmax_gather_backward");
 }
@@ -118,10 +120,13 @@ void log_softmax_gather_backward(const T* logits, const std::int32_t* targets, c
 #define R1_INSTANTIATE_LOG_SOFTMAX_GATHER(T)                                                                     \
   template void log_softmax_gather_forward<T>(const T*, const std::int32_t*, int, int, float, float*, float*,   \
                                               float*, float*, cudaStream_t);                                   \
-  template void log_softmax_gather_backward<T>(const T*, const std::int32_t*, const float*, const float*,       \
-                                               const float*, const float*, int, int, float, T*, cudaStream_t);
+  template void log_softmax_gather_backward<T, T>(const T*, const std::int32_t*, const float*, const float*,    \
+                                                  const float*, const float*, int, int, float, T*, cudaStream_t);
 R1_INSTANTIATE_LOG_SOFTMAX_GATHER(float)
 R1_INSTANTIATE_LOG_SOFTMAX_GATHER(bf16)
 #undef R1_INSTANTIATE_LOG_SOFTMAX_GATHER
+template void log_softmax_gather_backward<float, bf16>(const float*, const std::int32_t*, const float*, const float*,
+                                                       const float*, const float*, int, int, float, bf16*,
+                                                       cudaStream_t);
 
 }  // namespace r1::gpu

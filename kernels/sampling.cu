@@ -17,15 +17,17 @@ __device__ __forceinline__ std::uint32_t order_key(float value) {
   return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
 }
 
-__global__ void sample_kernel(const float* __restrict__ logits, int vocab, float inverse_temperature, bool greedy,
+__global__ void sample_kernel(const float* __restrict__ logits, int vocab, std::int64_t row_stride,
+                              const std::int32_t* __restrict__ row_index, float inverse_temperature, bool greedy,
                               int top_k, float top_p, const float* __restrict__ uniforms,
-                              std::int32_t* __restrict__ tokens) {
+                              std::int32_t* __restrict__ tokens, float* __restrict__ logprobs) {
   __shared__ float scratch[32];
   __shared__ float chunk_sums[threads];
   __shared__ int chosen_chunk;
   __shared__ float remaining;
+  __shared__ float kept_total;
   const std::int64_t row = blockIdx.x;
-  const float* z_row = logits + row * vocab;
+  const float* z_row = logits + (row_index != nullptr ? static_cast<std::int64_t>(row_index[row]) : row) * row_stride;
   const int tid = threadIdx.x;
 
   float local_max = -INFINITY;
@@ -39,7 +41,10 @@ __global__ void sample_kernel(const float* __restrict__ logits, int vocab, float
     __syncthreads();
     if (local_max == row_max) atomicMin(&best, local_arg);
     __syncthreads();
-    if (tid == 0) tokens[row] = best;
+    if (tid == 0) {
+      tokens[row] = best;
+      if (logprobs != nullptr) logprobs[row] = 0.0f;  // one candidate left, as draw_token reports it
+    }
     return;
   }
   // Probabilities are e_j = exp((l_j - max) / T), unnormalised; temperature scaling is monotone,
@@ -93,6 +98,7 @@ __global__ void sample_kernel(const float* __restrict__ logits, int vocab, float
     }
     if (chosen_chunk < 0) chosen_chunk = last_nonempty, left = INFINITY;  // rounding pushed u * total past the end
     remaining = left;
+    kept_total = total;
   }
   __syncthreads();
   if (tid == chosen_chunk) {
@@ -106,22 +112,28 @@ __global__ void sample_kernel(const float* __restrict__ logits, int vocab, float
       left -= e;
     }
     tokens[row] = picked;
+    // log p = log(e_picked / total) over the kept set (draw_token's behaviour log-prob).
+    if (logprobs != nullptr && picked >= 0)
+      logprobs[row] = (z_row[picked] - row_max) * inverse_temperature - logf(kept_total);
   }
 }
 
 }  // namespace
 
 void sample_tokens(const float* logits, int rows, int vocab, const SamplingParameters& parameters,
-                   const float* uniforms, std::int32_t* tokens, cudaStream_t stream) {
+                   const float* uniforms, std::int32_t* tokens, cudaStream_t stream, const std::int32_t* row_index,
+                   int row_stride, float* logprobs) {
   require(rows >= 0, "sample_tokens: rows must be >= 0, got ", rows);
   require(vocab > 0 && vocab < (1 << 24), "sample_tokens: vocab must lie in [1, 2^24), got ", vocab);
   require(parameters.temperature >= 0.0f, "sample_tokens: temperature must be >= 0, got ", parameters.temperature);
   require(parameters.top_p > 0.0f && parameters.top_p <= 1.0f, "sample_tokens: top_p must lie in (0, 1], got ",
           parameters.top_p);
+  require(row_stride == 0 || row_stride >= vocab, "sample_tokens: row_stride ", row_stride, " is below vocab ", vocab);
   if (rows == 0) return;
   const bool greedy = parameters.temperature == 0.0f;
-  sample_kernel<<<rows, threads, 0, stream>>>(logits, vocab, greedy ? 1.0f : 1.0f / parameters.temperature, greedy,
-                                              parameters.top_k, parameters.top_p, uniforms, tokens);
+  sample_kernel<<<rows, threads, 0, stream>>>(logits, vocab, row_stride == 0 ? vocab : row_stride, row_index,
+                                              greedy ? 1.0f : 1.0f / parameters.temperature, greedy,
+                                              parameters.top_k, parameters.top_p, uniforms, tokens, logprobs);
   check_launch("sample_kernel", "sample_tokens");
 }
 

@@ -99,3 +99,41 @@ TEST_CASE_TEMPLATE("log_softmax_gather matches the double reference, forward and
                                                          logprobs.data, entropies.data, lse.data, mean_z.data, nullptr),
                   r1::Error);
 }
+
+TEST_CASE("log_softmax_gather_backward in place, and from fp32 logits into bf16 d_logits (the fused LM head)") {
+  const int rows = 3, vocab = 1031;
+  const std::vector<std::int32_t> targets{7, -1, 1030};
+  const auto logits = r1::test::random_values<float>(std::size_t(rows) * vocab, 57, 2.0);
+  const std::vector<double> d_logprobs{1.0, 3.0, -0.5}, d_entropies{0.2, 3.0, -0.1};
+  r1::gpu::DeviceArena arena(1 << 22);
+  auto in = r1::test::upload<float>(arena, logits, "logits");
+  auto in_place = r1::test::upload<float>(arena, logits, "logits, overwritten");
+  auto d_targets = r1::test::upload_exact(arena, targets, "targets");
+  auto dlp = r1::test::upload<float>(arena, d_logprobs, "d_logprobs");
+  auto dh = r1::test::upload<float>(arena, d_entropies, "d_entropies");
+  auto stats = arena.allocate<float>(4 * rows, "logprobs, entropies, lse, mean");
+  auto separate = arena.allocate<float>(std::size_t(rows) * vocab, "d_logits fp32");
+  auto narrow = arena.allocate<r1::gpu::bf16>(std::size_t(rows) * vocab, "d_logits bf16");
+  float* s = stats.data;
+  r1::gpu::log_softmax_gather_forward<float>(in.data, d_targets.data, rows, vocab, 0.9f, s, s + rows, s + 2 * rows,
+                                             s + 3 * rows, nullptr);
+  r1::gpu::log_softmax_gather_backward<float>(in.data, d_targets.data, s + 2 * rows, s + 3 * rows, dlp.data, dh.data,
+                                              rows, vocab, 0.9f, separate.data, nullptr);
+  r1::gpu::log_softmax_gather_backward<float>(in_place.data, d_targets.data, s + 2 * rows, s + 3 * rows, dlp.data,
+                                              dh.data, rows, vocab, 0.9f, in_place.data, nullptr);
+  r1::gpu::log_softmax_gather_backward<float, r1::gpu::bf16>(in.data, d_targets.data, s + 2 * rows, s + 3 * rows,
+                                                             dlp.data, dh.data, rows, vocab, 0.9f, narrow.data,
+                                                             nullptr);
+  const auto expected = r1::test::download(separate);
+  // The same fp32 arithmetic per element whatever the output: in place gives the same bits, and
+  // bf16 output is that fp32 value rounded to nearest even.
+  CHECK(r1::test::download(in_place) == expected);
+  const auto got_narrow = r1::test::download(narrow);
+  int mismatches = 0, nonzero = 0;
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    mismatches += got_narrow[k] != r1::gpu::round_to_bf16(float(expected[k]));
+    nonzero += expected[k] != 0.0;
+  }
+  CHECK(mismatches == 0);
+  CHECK(nonzero >= 2 * vocab - 2);  // rows 0 and 2 carry gradients (row 1 is unscored: zeros)
+}

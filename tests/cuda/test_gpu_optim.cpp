@@ -5,9 +5,15 @@
 #include <cmath>
 #include <vector>
 
+#include <sstream>
+#include <string>
+
+#include "adamw_reference.hpp"
 #include "gpu_test_support.hpp"
+#include "r1/cuda/cuda_adamw.hpp"
 #include "r1/cuda/ops/adamw.hpp"
 #include "r1/cuda/ops/grad_norm.hpp"
+#include "r1/optim/adamw.hpp"
 
 using r1::test::u32;
 
@@ -112,4 +118,111 @@ TEST_CASE("global_grad_norm and its clip coefficient match the double reference"
   }
   CHECK_THROWS_AS(r1::gpu::global_grad_norm(nullptr, 1, nullptr, nullptr, reinterpret_cast<float*>(8), 0.0f, nullptr),
                   r1::Error);
+}
+
+TEST_CASE("scale_gradients multiplies each value once in fp32, as r1::clip_grad_norm does on the host") {
+  const std::int64_t n = 70001;
+  const auto g = r1::test::random_values<float>(static_cast<std::size_t>(n), 91);
+  r1::gpu::DeviceArena arena(1 << 20);
+  auto grads = r1::test::upload<float>(arena, g, "grads");
+  const float factor = 0.3713f;
+  r1::gpu::scale_gradients(grads.data, n, factor, nullptr);
+  const auto got = r1::test::download(grads);
+  int mismatches = 0;  // one correctly rounded fp32 product on both sides: equal bits
+  for (std::int64_t i = 0; i < n; ++i) mismatches += got[i] != double(static_cast<float>(g[i]) * factor);
+  CHECK(mismatches == 0);
+  CHECK_THROWS_AS(r1::gpu::scale_gradients(grads.data, n, std::nanf(""), nullptr), r1::Error);
+}
+
+namespace {
+
+// The device side of a model as gpu::DeviceParameters sees it (r1/cuda/device_parameters.hpp):
+// three tensors, decayed / not / decayed, so CudaAdamW runs three launches.
+struct DeviceModelStandIn {
+  r1::gpu::DeviceArena arena{std::size_t{1} << 20};
+  std::vector<r1::gpu::DeviceTensor> tensors{{"w1", 0, 600, true}, {"norm", 600, 27, false}, {"w2", 627, 400, true}};
+  std::int64_t count = 1027;
+  float* master = arena.allocate<float>(1027, "master").data;
+  float* grads = arena.allocate<float>(1027, "grads").data;
+  r1::gpu::bf16* copy = arena.allocate<r1::gpu::bf16>(1027, "bf16 copy").data;
+  int writes = 0;
+
+  std::span<const r1::gpu::DeviceTensor> device_tensors() const { return tensors; }
+  std::int64_t device_parameter_count() const { return count; }
+  float* device_values() { return master; }
+  float* device_gradients() { return grads; }
+  r1::gpu::bf16* device_storage() { return copy; }
+  cudaStream_t device_stream() const { return nullptr; }
+  void device_values_written() { ++writes; }
+};
+
+}  // namespace
+
+TEST_CASE("CudaAdamW steps device parameters per weight-decay group and saves r1::AdamW's format") {
+  DeviceModelStandIn model;
+  const auto initial = r1::test::random_values<float>(1027, 93);
+  r1::gpu::copy_to_device<float>(std::vector<float>(initial.begin(), initial.end()),
+                                 r1::gpu::DeviceSpan<float>{model.master, 1027}, nullptr, "master");
+  r1::AdamWConfig config;
+  config.lr = 1e-2f;
+  config.weight_decay = 0.1f;
+  r1::gpu::CudaAdamW optimizer(config);
+  std::vector<r1::test::AdamWReference> reference;
+  for (const auto& t : model.tensors)
+    reference.emplace_back(std::vector<double>(initial.begin() + t.offset, initial.begin() + t.offset + t.size));
+  const r1::gpu::DeviceParameters<DeviceModelStandIn> parameters(model);
+  for (int step = 1; step <= 3; ++step) {
+    const auto g = r1::test::random_values<float>(1027, 100 + step);
+    r1::gpu::copy_to_device<float>(std::vector<float>(g.begin(), g.end()), r1::gpu::DeviceSpan<float>{model.grads, 1027},
+                                   nullptr, "grads");
+    optimizer.step(parameters);
+    r1::gpu::AdamWHyper hyper;
+    hyper.learning_rate = config.lr;
+    hyper = r1::gpu::adamw_hyper_for_step(hyper, step);
+    for (std::size_t t = 0; t < model.tensors.size(); ++t) {
+      const auto& tensor = model.tensors[t];
+      hyper.weight_decay = tensor.weight_decay ? config.weight_decay : 0.0f;
+      reference[t].step(std::vector<double>(g.begin() + tensor.offset, g.begin() + tensor.offset + tensor.size), 1.0,
+                        hyper);
+    }
+  }
+  CHECK(model.writes == 3);  // the model learns after each step that its host mirror is stale
+  CHECK(optimizer.on_device());
+  const auto got = r1::test::download(r1::gpu::DeviceSpan<float>{model.master, 1027});
+  const auto copy = r1::test::download(r1::gpu::DeviceSpan<r1::gpu::bf16>{model.copy, 1027});
+  int copy_mismatches = 0;
+  for (std::size_t t = 0; t < model.tensors.size(); ++t) {
+    const auto& tensor = model.tensors[t];
+    const std::vector<double> part(got.begin() + tensor.offset, got.begin() + tensor.offset + tensor.size);
+    r1::test::check_within(part, reference[t].p, r1::test::AdamWReference::with_floor(reference[t].err_p), tensor.name);
+  }
+  for (std::size_t i = 0; i < got.size(); ++i) copy_mismatches += copy[i] != r1::gpu::round_to_bf16(float(got[i]));
+  CHECK(copy_mismatches == 0);
+
+  // The state file is r1::AdamW's: it loads there and saves back byte for byte, and a fresh
+  // CudaAdamW that loads it continues exactly as this one.
+  std::ostringstream saved;
+  optimizer.save_state(saved);
+  r1::AdamW adamw(config);
+  std::istringstream in(saved.str());
+  adamw.load_state(in);
+  std::ostringstream resaved;
+  adamw.save_state(resaved);
+  CHECK(resaved.str() == saved.str());
+
+  DeviceModelStandIn twin;
+  r1::gpu::copy_to_device<float>(r1::gpu::copy_to_host(r1::gpu::DeviceSpan<float>{model.master, 1027}, nullptr, "m"),
+                                 r1::gpu::DeviceSpan<float>{twin.master, 1027}, nullptr, "master");
+  r1::gpu::CudaAdamW resumed(config);
+  std::istringstream again(saved.str());
+  resumed.load_state(again);  // unbound: kept on the host until the first step binds it
+  const auto g = r1::test::random_values<float>(1027, 200);
+  for (auto* m : {&model, &twin})
+    r1::gpu::copy_to_device<float>(std::vector<float>(g.begin(), g.end()), r1::gpu::DeviceSpan<float>{m->grads, 1027},
+                                   nullptr, "grads");
+  optimizer.step(parameters);
+  resumed.step(r1::gpu::DeviceParameters<DeviceModelStandIn>(twin));
+  CHECK(r1::test::download(r1::gpu::DeviceSpan<float>{twin.master, 1027}) ==
+        r1::test::download(r1::gpu::DeviceSpan<float>{model.master, 1027}));
+  CHECK(resumed.steps() == 4);
 }

@@ -7,12 +7,17 @@
 //   model.score(batch, 1.0f, scores);   model.backward(batch, d_logprobs, d_entropies);
 //
 // Storage precision T (bf16 for Transformer<cuda>, fp32 for the lockstep tests);
-// all arithmetic accumulates in fp32. The fp32 parameters and gradients the
-// optimizer sees (parameters()) live on the host in a Transformer<cpu>, which
-// also loads and saves checkpoints: score() and prefill() upload the weights
-// (one host->device copy per call, so a host-side optimizer step is picked up),
-// backward() adds the device gradients into the host ones. Prefill continues a
-// slot only one token at a time (decode); a multi-token prefill needs an empty slot.
+// all arithmetic accumulates in fp32. Training state is device-resident: the fp32
+// master weights, their storage-precision copy, and the fp32 gradients, which
+// backward() accumulates across micro-batches and zero_grad() clears, all on the GPU.
+// parameters() returns DeviceParameters (r1/cuda/device_parameters.hpp): clip_grad_norm
+// of it runs on the device and gpu::CudaAdamW (r1/cuda/cuda_adamw.hpp) steps it there.
+// A Transformer<cpu> is the host mirror, used for loading, checkpoints and HF export:
+// reading it (save, host() const) copies whatever the device changed since; writing
+// access (host(), flat_parameters(), the views parameters() converts to) also marks the
+// device copy stale, so the next device use uploads the host values and gradients.
+// Prefill continues a slot only one token at a time (decode); a multi-token prefill
+// needs an empty slot.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -21,6 +26,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "r1/core/error.hpp"
@@ -28,6 +34,7 @@
 #include "r1/cuda/arena.hpp"
 #include "r1/cuda/check.hpp"
 #include "r1/cuda/cublaslt.hpp"
+#include "r1/cuda/device_parameters.hpp"
 #include "r1/cuda/kv_cache.hpp"
 #include "r1/cuda/math/rope.hpp"
 #include "r1/cuda/ops/attention.hpp"
@@ -35,10 +42,12 @@
 #include "r1/cuda/ops/decode_attention.hpp"
 #include "r1/cuda/ops/embedding.hpp"
 #include "r1/cuda/ops/gemm.hpp"
+#include "r1/cuda/ops/grad_norm.hpp"
 #include "r1/cuda/ops/log_softmax_gather.hpp"
 #include "r1/cuda/ops/residual.hpp"
 #include "r1/cuda/ops/rmsnorm.hpp"
 #include "r1/cuda/ops/rope.hpp"
+#include "r1/cuda/ops/sampling.hpp"
 #include "r1/cuda/ops/swiglu.hpp"
 #include "r1/cuda/stream.hpp"
 #include "r1/model/transformer.hpp"
@@ -67,10 +76,12 @@ class CudaTransformer {
     A_ = H_ * E_;
     KW_ = K_ * E_;
     QKV_ = A_ + 2 * KW_;
+    require(!host_.has_lora(), "Transformer<cuda>: LoRA adapters are not supported on the GPU (merge them first)");
     require(E_ <= attention_max_head_dim, "Transformer<cuda>: head_dim ", E_, " exceeds the attention kernels' ",
             attention_max_head_dim);
     require(D_ * std::max({F_, V_, QKV_}) < (std::int64_t{1} << 31),
             "Transformer<cuda>: tensor sizes must fit int32 GEMM shapes");
+    head_rows_ = std::clamp<std::int64_t>((std::int64_t{256} << 20) / (4 * V_), 1, 4096);  // 256 MiB of fp32 logits
     embed_ = offset_of("model.embed_tokens.weight");
     for (std::int64_t l = 0; l < L_; ++l) {
       const std::string prefix = "model.layers." + std::to_string(l) + ".";
@@ -90,6 +101,8 @@ class CudaTransformer {
     }
     final_norm_ = offset_of("model.norm.weight");
     lm_head_ = c.tie_word_embeddings ? embed_ : offset_of("lm_head.weight");
+    for (const ParameterTensor& tensor : host_.tensors())
+      device_tensors_.push_back({tensor.name, tensor.offset, tensor.size, tensor.weight_decay});
     const auto P = static_cast<std::size_t>(host_.parameter_count());
     std::size_t bytes = 2 * DeviceArena::padded_bytes<float>(P);
     if constexpr (!std::is_same_v<T, float>) bytes += DeviceArena::padded_bytes<T>(P);
@@ -100,19 +113,85 @@ class CudaTransformer {
       weights_ = master_;
     else
       weights_ = weights_arena_.allocate<T>(P, "storage weights").data;
+    scalars_arena_ = DeviceArena(DeviceArena::padded_bytes<float>(grad_norm_workspace_floats) +
+                                 DeviceArena::padded_bytes<float>(1));
+    norm_workspace_ = scalars_arena_.allocate<float>(grad_norm_workspace_floats, "grad norm workspace").data;
+    norm_device_ = scalars_arena_.allocate<float>(1, "grad norm").data;
   }
 
   static CudaTransformer load(const std::string& directory) { return CudaTransformer(Transformer<cpu>::load(directory)); }
   void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32,
             std::int64_t max_shard_bytes = kDefaultMaxShardBytes) const {
+    sync_host();
     host_.save(directory, dtype, max_shard_bytes);
   }
 
   const ModelConfig& config() const { return host_.config(); }
   std::int64_t vocab_size() const { return V_; }
-  std::span<const ParameterView> parameters() { return host_.parameters(); }
-  void zero_grad() { host_.zero_grad(); }
-  Transformer<cpu>& host() { return host_; }  // the fp32 parameters and gradients the optimizer updates
+  std::int64_t parameter_count() const { return host_.parameter_count(); }
+
+  // ---- Parameters (see the header comment and r1/cuda/device_parameters.hpp) ----
+
+  DeviceParameters<CudaTransformer> parameters() { return DeviceParameters<CudaTransformer>(*this); }
+  void zero_grad() {
+    ensure_device();
+    fill_zero(DeviceSpan<float>{grads_, parameter_elements()}, stream_, "zero_grad");
+    host_grads_stale_ = true;
+  }
+  // The host mirror, synced; writing access marks the device copy stale.
+  Transformer<cpu>& host() {
+    sync_host();
+    device_stale_ = true;
+    return host_;
+  }
+  const Transformer<cpu>& host() const {
+    sync_host();
+    return host_;
+  }
+  std::span<const ParameterView> host_parameters() { return host().parameters(); }
+  std::span<float> flat_parameters() { return host().flat_parameters(); }  // checkpoints (r1/train/checkpoint.hpp)
+
+  std::span<const DeviceTensor> device_tensors() const { return device_tensors_; }
+  std::int64_t device_parameter_count() const { return host_.parameter_count(); }
+  float* device_values() {
+    ensure_device();
+    return master_;
+  }
+  float* device_gradients() {
+    ensure_device();
+    return grads_;
+  }
+  // The storage copy an optimizer rewrites with the master; null when the storage is the fp32 master.
+  T* device_storage() {
+    ensure_device();
+    if constexpr (std::is_same_v<T, float>)
+      return nullptr;
+    else
+      return weights_;
+  }
+  cudaStream_t device_stream() const { return stream_; }
+  void device_values_written() { host_values_stale_ = true; }
+
+  // clip_grad_norm on the device (gpu::clip_grad_norm of parameters() calls this): the global L2 norm
+  // (kernels/grad_norm.cu), one float copied to the host, and there the coefficient of
+  // r1::clip_grad_norm, max_norm / (norm + 1e-6) in double, applied on the device when below 1.
+  double clip_device_gradients(double max_norm) {
+    require(!std::isnan(max_norm), "clip_grad_norm: max_norm is NaN");
+    ensure_device();
+    const auto P = static_cast<std::int64_t>(parameter_elements());
+    global_grad_norm(grads_, P, norm_workspace_, norm_device_, nullptr, 0.0f, stream_);
+    float norm = 0.0f;
+    R1_CUDA_CHECK(cudaMemcpyAsync(&norm, norm_device_, sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                  "clip_grad_norm");
+    stream_.synchronize("clip_grad_norm");
+    if (!std::isfinite(norm) || max_norm <= 0 || std::isinf(max_norm)) return norm;
+    const double coefficient = max_norm / (static_cast<double>(norm) + 1e-6);
+    if (coefficient < 1) {
+      scale_gradients(grads_, P, static_cast<float>(coefficient), stream_);
+      host_grads_stale_ = true;
+    }
+    return norm;
+  }
 
   // ---- Training path (see Transformer<cpu>::score / backward for the contract) ----
 
@@ -125,7 +204,7 @@ class CudaTransformer {
     scores.entropies.assign(static_cast<std::size_t>(N), 0.0f);
     backward_ready_ = false;
     if (N == 0) return;
-    upload_weights();
+    ensure_device();
     prepare_batch(batch);
     targets_host_.assign(static_cast<std::size_t>(N), -1);
     for (std::size_t s = 0; s < batch.size(); ++s)
@@ -137,10 +216,14 @@ class CudaTransformer {
     T* last = buffers_.resid[static_cast<std::size_t>(L_)];
     rmsnorm_forward<T>(last, weights_ + final_norm_, buffers_.final_normed, buffers_.final_rstd, int(N), int(D_), eps(),
                        stream_);
-    gemm<T, T>(blas_, {int(N), int(V_), int(D_), false, true}, 1.0f, buffers_.final_normed, weights_ + lm_head_, 0.0f,
-               buffers_.logits, stream_);
-    log_softmax_gather_forward<T>(buffers_.logits, buffers_.targets, int(N), int(V_), temperature, buffers_.row_logprob,
-                                  buffers_.row_entropy, buffers_.row_lse, buffers_.row_mean, stream_);
+    auto& b = buffers_;
+    for (std::int64_t first = 0; first < N; first += head_rows_) {
+      const auto rows = static_cast<int>(std::min(head_rows_, N - first));
+      head_logits(first, rows);
+      log_softmax_gather_forward<float>(b.head_chunk, b.targets + first, rows, int(V_), temperature,
+                                        b.row_logprob + first, b.row_entropy + first, b.row_lse + first,
+                                        b.row_mean + first, stream_);
+    }
     const auto logprob = copy_to_host(span(buffers_.row_logprob, N), stream_, "score");
     const auto entropy = copy_to_host(span(buffers_.row_entropy, N), stream_, "score");
     for (std::int64_t r = 0; r < N; ++r)
@@ -161,6 +244,7 @@ class CudaTransformer {
     require(d_entropies.empty() || static_cast<std::int64_t>(d_entropies.size()) == N, "backward: d_entropies has ",
             d_entropies.size(), " entries, expected 0 or one per token (", N, ")");
     backward_ready_ = false;
+    ensure_device();
     std::vector<float> d_lp(static_cast<std::size_t>(N), 0.0f), d_h(static_cast<std::size_t>(N), 0.0f);
     for (std::int64_t r = 0; r < N; ++r)
       if (targets_host_[static_cast<std::size_t>(r)] >= 0) {
@@ -169,18 +253,25 @@ class CudaTransformer {
       }
     copy_to_device<float>(d_lp, span(buffers_.d_logprob, N), stream_, "backward");
     copy_to_device<float>(d_h, span(buffers_.d_entropy, N), stream_, "backward");
-    const auto P = static_cast<std::size_t>(host_.parameter_count());
-    fill_zero(DeviceSpan<float>{grads_, P}, stream_, "backward");
-    float* G = grads_;
+    float* G = grads_;  // accumulated into: micro-batches add up until zero_grad()
     const T* W = weights_;
     const int n = int(N);
     auto& b = buffers_;
 
-    log_softmax_gather_backward<T>(b.logits, b.targets, b.row_lse, b.row_mean, b.d_logprob, b.d_entropy, n, int(V_),
-                                   temperature_, b.d_logits, stream_);
-    gemm<T, T>(blas_, {n, int(D_), int(V_), false, false}, 1.0f, b.d_logits, W + lm_head_, 0.0f, b.d_normed, stream_);
-    gemm<T, float>(blas_, {int(V_), int(D_), n, true, false}, 1.0f, b.d_logits, b.final_normed, 1.0f, G + lm_head_,
-                   stream_);
+    // The fused LM head, chunk by chunk (llm.c's fused classifier): recompute the chunk's fp32 logits,
+    // write dlogits over them (in place in fp32 storage; rounded once into the bf16 chunk otherwise),
+    // then the chunk's two GEMMs: d_hidden = dlogits W (rows, D), dW += dlogits^T hidden (V, D).
+    for (std::int64_t first = 0; first < N; first += head_rows_) {
+      const auto rows = static_cast<int>(std::min(head_rows_, N - first));
+      head_logits(first, rows);
+      log_softmax_gather_backward<float, T>(b.head_chunk, b.targets + first, b.row_lse + first, b.row_mean + first,
+                                            b.d_logprob + first, b.d_entropy + first, rows, int(V_), temperature_,
+                                            b.head_chunk_grad, stream_);
+      gemm<T, T>(blas_, {rows, int(D_), int(V_), false, false}, 1.0f, b.head_chunk_grad, W + lm_head_, 0.0f,
+                 b.d_normed + first * D_, stream_);
+      gemm<T, float>(blas_, {int(V_), int(D_), rows, true, false}, 1.0f, b.head_chunk_grad, b.final_normed + first * D_,
+                     1.0f, G + lm_head_, stream_);
+    }
     rmsnorm_backward<T>(b.resid[static_cast<std::size_t>(L_)], W + final_norm_, b.d_normed, b.final_rstd, b.d_x,
                         G + final_norm_, n, int(D_), stream_);
     for (std::int64_t l = L_ - 1; l >= 0; --l) {
@@ -217,9 +308,7 @@ class CudaTransformer {
       residual_add<T>(b.d_x, b.d_branch, N * D_, stream_);
     }
     embedding_backward<T>(b.tokens_device, n, b.d_x, int(V_), int(D_), G + embed_, stream_);
-    const auto device_grads = copy_to_host(DeviceSpan<float>{grads_, P}, stream_, "backward");
-    auto host_grads = host_.flat_gradients();
-    for (std::size_t k = 0; k < P; ++k) host_grads[k] += device_grads[k];
+    host_grads_stale_ = true;
   }
 
   // ---- Inference path ----
@@ -228,17 +317,88 @@ class CudaTransformer {
     return Cache(static_cast<int>(L_), slots, max_positions, static_cast<int>(K_), static_cast<int>(E_));
   }
   void prefill(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& prompts, std::span<float> logits) {
-    upload_weights();
-    extend(cache, slots, prompts, logits);
+    check_logits_size(slots.size(), logits);
+    prefill_device(cache, slots, prompts);
+    copy_last_logits(logits);
   }
   void decode(Cache& cache, std::span<const std::int32_t> slots, std::span<const TokenId> tokens,
               std::span<float> logits) {
+    check_logits_size(slots.size(), logits);
+    decode_device(cache, slots, tokens);
+    copy_last_logits(logits);
+  }
+
+  // ---- Decoding on the device (KvSampler uses these when the model has them) ----
+  // prefill_device / decode_device leave the fp32 logits of each sequence's last position on the
+  // device (one row per slot of the call); sample_device draws from them (kernels/sampling.cu), so a
+  // decode step moves token ids and their log-probs, never vocabulary-sized rows.
+  void prefill_device(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& prompts) {
+    ensure_device();
+    extend(cache, slots, prompts);
+  }
+  void decode_device(Cache& cache, std::span<const std::int32_t> slots, std::span<const TokenId> tokens) {
     require(slots.size() == tokens.size(), "decode: ", slots.size(), " slots for ", tokens.size(), " tokens");
-    require(weights_uploaded_, "decode: call prefill first (it uploads the weights)");
+    ensure_device();
     decode_batch_.clear();
     for (const TokenId token : tokens) decode_batch_.push_back(std::span<const TokenId>(&token, 1));
-    extend(cache, slots, decode_batch_, logits);
+    extend(cache, slots, decode_batch_);
   }
+  // tokens[i], logprobs[i] <- a draw from logits row rows[i] of the last prefill_device/decode_device
+  // with uniform uniforms[i], among ids [0, decodable): temperature (0: greedy), then top-k (0: off),
+  // then top-p (1: off), as SamplerConfig means them; logprobs[i] is the drawn token's log-probability
+  // under the distribution drawn from (draw_token's behaviour log-prob).
+  void sample_device(std::span<const std::int32_t> rows, std::span<const float> uniforms, float temperature, int top_k,
+                     float top_p, std::int64_t decodable, std::span<TokenId> tokens, std::span<float> logprobs) {
+    const std::size_t R = rows.size();
+    require(uniforms.size() == R && tokens.size() == R && logprobs.size() == R, "sample_device: ", R, " rows, ",
+            uniforms.size(), " uniforms, ", tokens.size(), " tokens and ", logprobs.size(),
+            " log-probs: expected one of each per row");
+    require(decodable >= 1 && decodable <= V_, "sample_device: decodable vocabulary ", decodable, " outside [1, ", V_,
+            "]");
+    require(temperature >= 0.0f && std::isfinite(temperature), "sample_device: temperature ", temperature,
+            ": expected a finite number >= 0");
+    require(top_k >= 0, "sample_device: top_k ", top_k, ": expected >= 0");
+    require(top_p > 0.0f && top_p <= 1.0f, "sample_device: top_p ", top_p, ": expected a value in (0, 1]");
+    for (std::size_t i = 0; i < R; ++i)
+      require(rows[i] >= 0 && rows[i] < last_rows_, "sample_device: row ", rows[i], " outside the ", last_rows_,
+              " logits rows of the last prefill/decode");
+    if (R == 0) return;
+    if (static_cast<std::int64_t>(R) > sampling_capacity_) {
+      sampling_capacity_ = std::max<std::int64_t>(static_cast<std::int64_t>(R), 2 * sampling_capacity_);
+      const auto n = static_cast<std::size_t>(sampling_capacity_);
+      sampling_arena_ = DeviceArena();
+      sampling_arena_ =
+          DeviceArena(2 * DeviceArena::padded_bytes<std::int32_t>(n) + 2 * DeviceArena::padded_bytes<float>(n));
+      sampling_rows_ = sampling_arena_.allocate<std::int32_t>(n, "sampling rows").data;
+      sampling_tokens_ = sampling_arena_.allocate<std::int32_t>(n, "sampled tokens").data;
+      sampling_uniforms_ = sampling_arena_.allocate<float>(n, "sampling uniforms").data;
+      sampling_logprobs_ = sampling_arena_.allocate<float>(n, "sampled log-probs").data;
+    }
+    copy_to_device<std::int32_t>(rows, span(sampling_rows_, std::int64_t(R)), stream_, "sample_device");
+    copy_to_device<float>(uniforms, span(sampling_uniforms_, std::int64_t(R)), stream_, "sample_device");
+    sample_tokens(buffers_.last_logits, int(R), int(decodable), SamplingParameters{temperature, top_k, top_p},
+                  sampling_uniforms_, sampling_tokens_, stream_, sampling_rows_, int(V_), sampling_logprobs_);
+    static_assert(sizeof(TokenId) == sizeof(std::int32_t));
+    R1_CUDA_CHECK(cudaMemcpyAsync(tokens.data(), sampling_tokens_, R * sizeof(std::int32_t), cudaMemcpyDeviceToHost,
+                                  stream_),
+                  "sample_device");
+    R1_CUDA_CHECK(cudaMemcpyAsync(logprobs.data(), sampling_logprobs_, R * sizeof(float), cudaMemcpyDeviceToHost,
+                                  stream_),
+                  "sample_device");
+    stream_.synchronize("sample_device");
+  }
+  // Tokens per chunk of the fused LM head (score and backward): its buffers hold rows x vocab fp32
+  // logits and as many storage-precision dlogits, never N x vocab. Default: 256 MiB of fp32 logits.
+  std::int64_t head_chunk_rows() const { return head_rows_; }
+  void set_head_chunk_rows(std::int64_t rows) {
+    require(rows >= 1, "set_head_chunk_rows: expected at least 1 row, got ", rows);
+    head_rows_ = rows;
+    buffers_ = Buffers{};  // re-laid out at the next call
+    activations_arena_ = DeviceArena();
+    last_rows_ = 0;
+    backward_ready_ = false;
+  }
+
   void copy_slot(Cache& cache, int from_slot, int to_slot) {
     cache.copy_slot(from_slot, to_slot, stream_);
     stream_.synchronize("copy_slot");
@@ -255,11 +415,11 @@ class CudaTransformer {
     std::int64_t capacity_tokens = -1, capacity_sequences = -1;
     std::vector<T*> resid, xn1, qkv, attn, mid, xn2, gate_up, act;
     std::vector<float*> rstd1, rstd2, lse;
-    T *final_normed = nullptr, *logits = nullptr, *d_logits = nullptr, *d_x = nullptr, *d_branch = nullptr,
+    T *final_normed = nullptr, *head_chunk_grad = nullptr, *d_x = nullptr, *d_branch = nullptr,
       *d_normed = nullptr, *d_act = nullptr, *d_gate_up = nullptr, *d_attn = nullptr, *d_qkv = nullptr,
       *q_dense = nullptr;
-    float *final_rstd = nullptr, *row_logprob = nullptr, *row_entropy = nullptr, *row_lse = nullptr,
-          *row_mean = nullptr, *d_logprob = nullptr, *d_entropy = nullptr, *attention_workspace = nullptr,
+    float *head_chunk = nullptr, *final_rstd = nullptr, *row_logprob = nullptr, *row_entropy = nullptr,
+          *row_lse = nullptr, *row_mean = nullptr, *d_logprob = nullptr, *d_entropy = nullptr, *attention_workspace = nullptr,
           *last_logits = nullptr;
     std::int32_t *tokens_device = nullptr, *targets = nullptr, *positions = nullptr, *token_slots = nullptr,
                  *sequence_slots = nullptr, *lengths = nullptr;
@@ -277,13 +437,48 @@ class CudaTransformer {
     return {data, static_cast<std::size_t>(count)};
   }
 
-  void upload_weights() {
-    const auto values = host_.flat_parameters();
-    copy_to_device<float>(std::span<const float>(values.data(), values.size()), DeviceSpan<float>{master_, values.size()},
-                          stream_, "upload weights");
+  std::size_t parameter_elements() const { return static_cast<std::size_t>(host_.parameter_count()); }
+
+  // Host mirror -> device (values, storage copy, gradients), when the host may have been written.
+  void ensure_device() {
+    if (!device_stale_) return;
+    const std::size_t P = parameter_elements();
+    const auto values = std::as_const(host_).flat_parameters();
+    copy_to_device<float>(values, DeviceSpan<float>{master_, P}, stream_, "upload weights");
     if constexpr (!std::is_same_v<T, float>)
-      convert_from_fp32<T>(master_, weights_, static_cast<std::int64_t>(values.size()), stream_);
-    weights_uploaded_ = true;
+      convert_from_fp32<T>(master_, weights_, static_cast<std::int64_t>(P), stream_);
+    const auto grads = std::as_const(host_).flat_gradients();
+    if (grads.empty())  // a host model without a gradient buffer: the device starts from zero
+      fill_zero(DeviceSpan<float>{grads_, P}, stream_, "upload gradients");
+    else
+      copy_to_device<float>(grads, DeviceSpan<float>{grads_, P}, stream_, "upload gradients");
+    stream_.synchronize("upload weights");  // the host mirror may be written as soon as this returns
+    device_stale_ = false;
+  }
+
+  // Device -> host mirror, for whatever the device changed since the last sync.
+  void sync_host() const {
+    if (!host_values_stale_ && !host_grads_stale_) return;
+    const std::size_t P = parameter_elements();
+    stream_.synchronize("sync host mirror");
+    if (host_values_stale_) {
+      const auto values = host_.flat_parameters();
+      R1_CUDA_CHECK(cudaMemcpyAsync(values.data(), master_, P * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                    "sync host mirror");
+      host_.mark_weights_changed();
+    }
+    const auto grads = host_.flat_gradients();
+    if (host_grads_stale_ && !grads.empty())
+      R1_CUDA_CHECK(cudaMemcpyAsync(grads.data(), grads_, P * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                    "sync host mirror");
+    stream_.synchronize("sync host mirror");
+    host_values_stale_ = host_grads_stale_ = false;
+  }
+
+  // fp32 logits of tokens [first, first + rows) into the head chunk: (rows, V) = final_normed (rows, D) W_head^T.
+  void head_logits(std::int64_t first, int rows) {
+    gemm<T, float>(blas_, {rows, int(V_), int(D_), false, true}, 1.0f, buffers_.final_normed + first * D_,
+                   weights_ + lm_head_, 0.0f, buffers_.head_chunk, stream_);
   }
 
   void ensure_buffers(std::int64_t N, std::int64_t S) {
@@ -294,6 +489,7 @@ class CudaTransformer {
     allocate_buffers(N, S, nullptr, bytes);
     activations_arena_ = DeviceArena();  // free the old one first
     activations_arena_ = DeviceArena(bytes);
+    last_rows_ = 0;  // the last logits went with the old buffers
     allocate_buffers(N, S, &activations_arena_, bytes);
     buffers_.capacity_tokens = N;
     buffers_.capacity_sequences = S;
@@ -334,8 +530,14 @@ class CudaTransformer {
     b.lse.assign(layers, nullptr);
     for (auto& p : b.lse) p = take(f, N * H_);
     b.final_normed = take(t, N * D_);
-    b.logits = take(t, N * V_);
-    b.d_logits = take(t, N * V_);
+    // The LM head's chunk: fp32 logits of up to head_rows_ tokens, and their dlogits in storage precision
+    // (in place over the fp32 chunk when that is the storage type).
+    const std::int64_t chunk = std::min(N, head_rows_) * V_;
+    b.head_chunk = take(f, chunk);
+    if constexpr (std::is_same_v<T, float>)
+      b.head_chunk_grad = b.head_chunk;
+    else
+      b.head_chunk_grad = take(t, chunk);
     b.d_x = take(t, N * D_);
     b.d_branch = take(t, N * D_);
     b.d_normed = take(t, N * D_);
@@ -440,16 +642,25 @@ class CudaTransformer {
     }
   }
 
-  // Appends sequence s of `sequences` to slot slots[s]; logits (slots.size(), V) of each last position.
-  void extend(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& sequences, std::span<float> logits) {
+  void check_logits_size(std::size_t slots, std::span<float> logits) const {
+    const auto expected = static_cast<std::int64_t>(slots) * V_;
+    require(static_cast<std::int64_t>(logits.size()) == expected, "prefill/decode: logits has ", logits.size(),
+            " entries, expected slots x vocab = ", expected);
+  }
+  void copy_last_logits(std::span<float> logits) {
+    const auto host_logits = copy_to_host(span(buffers_.last_logits, last_rows_ * V_), stream_, "prefill/decode");
+    std::copy(host_logits.begin(), host_logits.end(), logits.begin());
+  }
+
+  // Appends sequence s of `sequences` to slot slots[s]; leaves the fp32 logits (slots.size(), V) of each
+  // last position in buffers_.last_logits.
+  void extend(Cache& cache, std::span<const std::int32_t> slots, const TokenBatch& sequences) {
     sequences.validate(V_, "prefill: prompts");
     const auto S = static_cast<std::int64_t>(slots.size());
     require(S == static_cast<std::int64_t>(sequences.size()), "prefill: ", slots.size(), " slots for ",
             sequences.size(), " sequences");
     require(cache.layers() == L_ && cache.shape().kv_heads == K_ && cache.shape().head_dim == E_,
             "prefill: the cache was made for another model shape");
-    require(static_cast<std::int64_t>(logits.size()) == S * V_, "prefill/decode: logits has ", logits.size(),
-            " entries, expected slots x vocab = ", S * V_);
     bool all_single = true, all_empty = true;
     std::int64_t longest_total = 0;
     for (std::int64_t s = 0; s < S; ++s) {
@@ -541,17 +752,22 @@ class CudaTransformer {
     rmsnorm_forward<T>(b.final_normed, W + final_norm_, b.d_normed, b.final_rstd, int(S), int(D_), eps(), stream_);
     gemm<T, float>(blas_, {int(S), int(V_), int(D_), false, true}, 1.0f, b.d_normed, W + lm_head_, 0.0f, b.last_logits,
                    stream_);
-    const auto host_logits = copy_to_host(span(b.last_logits, S * V_), stream_, "prefill/decode");
-    std::copy(host_logits.begin(), host_logits.end(), logits.begin());
+    last_rows_ = S;
   }
 
-  Transformer<cpu> host_;
+  mutable Transformer<cpu> host_;  // the mirror: a cache of the device state (see sync_host)
   std::int64_t D_ = 0, F_ = 0, V_ = 0, L_ = 0, H_ = 0, K_ = 0, E_ = 0, A_ = 0, KW_ = 0, QKV_ = 0;
   std::int64_t embed_ = 0, final_norm_ = 0, lm_head_ = 0;
   std::vector<Layer> layers_;
   Stream stream_;
   CublasLt blas_;
   DeviceArena weights_arena_, activations_arena_, rope_arena_;
+  std::vector<DeviceTensor> device_tensors_;
+  DeviceArena scalars_arena_;
+  float* norm_workspace_ = nullptr;
+  float* norm_device_ = nullptr;
+  mutable bool host_values_stale_ = false, host_grads_stale_ = false;  // the device changed them since
+  bool device_stale_ = true;  // the host mirror may have been written since the last upload
   float* master_ = nullptr;
   float* grads_ = nullptr;
   T* weights_ = nullptr;
@@ -562,9 +778,17 @@ class CudaTransformer {
   std::vector<std::int32_t> targets_host_, positions_host_, token_slots_host_, lengths_host_;
   std::vector<std::int64_t> offsets_;
   std::int64_t sequences_ = 0, longest_ = 0;
+  std::int64_t head_rows_ = 1;  // set from the vocabulary in the constructor
   float temperature_ = 1.0f;
-  bool backward_ready_ = false, weights_uploaded_ = false;
+  bool backward_ready_ = false;
   TokenBatch decode_batch_;
+  std::int64_t last_rows_ = 0;  // logits rows the last extend left in buffers_.last_logits
+  DeviceArena sampling_arena_;
+  std::int64_t sampling_capacity_ = 0;
+  std::int32_t* sampling_rows_ = nullptr;
+  std::int32_t* sampling_tokens_ = nullptr;
+  float* sampling_uniforms_ = nullptr;
+  float* sampling_logprobs_ = nullptr;
 };
 
 }  // namespace gpu

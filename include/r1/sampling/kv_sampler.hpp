@@ -14,6 +14,12 @@
 // per-token loop allocates nothing (stop strings excepted: the detokenizer
 // returns a new string).
 //
+// A model that samples on its own device (Transformer<cuda>: prefill_device, decode_device,
+// sample_device; see DeviceSamplingModel below) keeps its logits there when the config needs only
+// temperature, top-k and top-p: each step then moves token ids and their log-probs, not
+// vocabulary-sized rows, with the same uniforms, stop rules and callbacks. Its draw follows the
+// same distribution but walks it in vocabulary order, so the tokens differ from the host path's.
+//
 // Reproducibility: the uniform for token t of sample j of prompt p is
 //   RandomStream{mix(seed, step), {key_lo, key_hi, j}}.uniform(t),  key = prompt_keys[p],
 // a pure function of (seed, step, prompt key, sample, position), so a
@@ -78,6 +84,17 @@ inline RandomStream sampling_stream(std::uint64_t seed, std::uint64_t step, std:
                       {static_cast<std::uint32_t>(prompt_key), static_cast<std::uint32_t>(prompt_key >> 32),
                        static_cast<std::uint32_t>(sample)}};
 }
+
+// The device-sampling capability (detected, never required).
+template <class M>
+concept DeviceSamplingModel = requires(M& model, typename M::Cache& cache, std::span<const std::int32_t> slots,
+                                       const TokenBatch& prompts, std::span<const TokenId> tokens,
+                                       std::span<const float> uniforms, std::span<TokenId> drawn,
+                                       std::span<float> logprobs) {
+  model.prefill_device(cache, slots, prompts);
+  model.decode_device(cache, slots, tokens);
+  model.sample_device(slots, uniforms, 1.0f, 0, 1.0f, std::int64_t{1}, drawn, logprobs);
+};
 
 class KvSampler {
  public:
@@ -229,6 +246,11 @@ class KvSampler {
   template <class M>
   void run_wave(M& model, typename M::Cache& cache, const GenerationRequest& request, std::size_t first_prompt,
                 std::size_t wave_prompts, std::vector<Completion>& completions, WaveState& state) {
+    if constexpr (DeviceSamplingModel<M>) {
+      // The device draws temperature, top-k and top-p; other processors run on the host.
+      if (config_.repetition_penalty == 1.0f && config_.min_p == 0.0f)
+        return run_wave_on_device(model, cache, request, first_prompt, wave_prompts, completions, state);
+    }
     Stopwatch wave_clock;
     const std::size_t group_size = static_cast<std::size_t>(request.samples_per_prompt);
     const std::size_t vocab = state.vocab;
@@ -310,6 +332,92 @@ class KvSampler {
       forward_clock.restart();
       model.decode(cache, std::span<const std::int32_t>(state.live_slots), std::span<const TokenId>(state.next_tokens),
                    std::span<float>(state.logits.data(), kept * vocab));
+      stats_.forward_ms += forward_clock.elapsed_ms();
+      ++stats_.decode_steps;
+    }
+  }
+
+  // run_wave with prefill, decode and the draw on the model's device: per step the host sends the live
+  // rows' logits rows and uniforms and gets back their tokens and log-probs.
+  template <class M>
+  void run_wave_on_device(M& model, typename M::Cache& cache, const GenerationRequest& request,
+                          std::size_t first_prompt, std::size_t wave_prompts, std::vector<Completion>& completions,
+                          WaveState& state) {
+    Stopwatch wave_clock;
+    const std::size_t group_size = static_cast<std::size_t>(request.samples_per_prompt);
+    const std::size_t wave_slots = wave_prompts * group_size;
+    const std::size_t first_sequence = first_prompt * group_size;
+
+    Stopwatch forward_clock;
+    TokenBatch prompts;
+    state.prefill_slots.clear();
+    for (std::size_t p = 0; p < wave_prompts; ++p) {
+      prompts.push_back(request.prompts[first_prompt + p]);
+      state.prefill_slots.push_back(static_cast<std::int32_t>(p * group_size));
+      stats_.prompt_tokens += static_cast<std::int64_t>(request.prompts[first_prompt + p].size());
+    }
+    model.prefill_device(cache, std::span<const std::int32_t>(state.prefill_slots), prompts);
+    for (std::size_t p = 0; p < wave_prompts; ++p)
+      for (std::size_t j = 1; j < group_size; ++j)
+        model.copy_slot(cache, static_cast<int>(p * group_size), static_cast<int>(p * group_size + j));
+    stats_.forward_ms += forward_clock.elapsed_ms();
+
+    state.streams.clear();
+    state.live_slots.clear();
+    for (std::size_t slot = 0; slot < wave_slots; ++slot) {
+      const std::size_t prompt = first_prompt + slot / group_size;
+      const std::uint64_t key = request.prompt_keys.empty() ? prompt : request.prompt_keys[prompt];
+      state.streams.push_back(sampling_stream(request.seed, request.step, key, static_cast<int>(slot % group_size)));
+      state.live_slots.push_back(static_cast<std::int32_t>(slot));
+      state.finished[slot] = 0;
+    }
+    std::vector<std::int32_t> logits_rows;
+    std::vector<float> uniforms, logprobs;
+    std::vector<TokenId> drawn;
+    bool first_step = true;  // the first token of every sample comes from its prompt's prefill row
+    while (!state.live_slots.empty()) {
+      Stopwatch sampling_clock;
+      const std::size_t rows = state.live_slots.size();
+      logits_rows.resize(rows);
+      uniforms.resize(rows);
+      drawn.resize(rows);
+      logprobs.resize(rows);
+      for (std::size_t row = 0; row < rows; ++row) {
+        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+        logits_rows[row] = static_cast<std::int32_t>(first_step ? slot / group_size : row);
+        const auto position = static_cast<std::uint32_t>(completions[first_sequence + slot].ids.size());
+        uniforms[row] = static_cast<float>(state.streams[slot].uniform(position));
+      }
+      model.sample_device(std::span<const std::int32_t>(logits_rows), std::span<const float>(uniforms),
+                          config_.temperature, config_.top_k, config_.top_p, static_cast<std::int64_t>(state.decodable),
+                          std::span<TokenId>(drawn), std::span<float>(logprobs));
+      for (std::size_t row = 0; row < rows; ++row) {
+        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+        Completion& completion = completions[first_sequence + slot];
+        completion.ids.push_back(drawn[row]);
+        completion.logprobs.push_back(logprobs[row]);
+        state.finished[slot] = finish_check(completion) ? 1 : 0;
+        if (state.finished[slot] != 0) completion.generation_ms = wave_clock.elapsed_ms();
+      }
+      stats_.new_tokens += static_cast<std::int64_t>(rows);
+
+      state.next_tokens.clear();
+      std::size_t kept = 0;
+      for (std::size_t row = 0; row < rows; ++row) {
+        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+        if (token_callback_) token_callback_(first_sequence + slot, completions[first_sequence + slot]);
+        if (state.finished[slot] != 0) continue;
+        state.live_slots[kept++] = static_cast<std::int32_t>(slot);
+        state.next_tokens.push_back(completions[first_sequence + slot].ids.back());
+      }
+      state.live_slots.resize(kept);
+      stats_.sampling_ms += sampling_clock.elapsed_ms();
+      first_step = false;
+      if (kept == 0) break;
+
+      forward_clock.restart();
+      model.decode_device(cache, std::span<const std::int32_t>(state.live_slots),
+                          std::span<const TokenId>(state.next_tokens));
       stats_.forward_ms += forward_clock.elapsed_ms();
       ++stats_.decode_steps;
     }

@@ -17,4 +17,9 @@ inline constexpr int grad_norm_workspace_floats = 2 * grad_norm_blocks;  // room
 void global_grad_norm(const float* grads, std::int64_t n, float* workspace, float* norm_device, float* clip_device,
                       float max_norm, cudaStream_t stream);
 
+// grads[i] <- grads[i] * factor in fp32, one rounding per value: the in-place scaling of
+// r1::clip_grad_norm (r1/optim/clip_grad_norm.hpp), whose coefficient the caller computes
+// on the host from the norm, as that function does.
+void scale_gradients(float* grads, std::int64_t n, float factor, cudaStream_t stream);
+
 }  // namespace r1::gpu

@@ -5,7 +5,10 @@
 //   logits: (rows, vocab);  targets: (rows), a negative target marks a row that is not scored
 //   logprobs, entropies: (rows) fp32, 0 on unscored rows
 //   logsumexp, mean_z: (rows) fp32, saved by the forward for the backward (z = logits / temperature)
-//   d_logits: (rows, vocab), overwritten; zero on unscored rows
+//   d_logits: (rows, vocab), overwritten; zero on unscored rows. It may be `logits` itself
+//   (same type: dlogits written in place, as llm.c's fused classifier does), or fp32 logits
+//   may give storage-precision d_logits (the fused LM head of Transformer<cuda>: fp32
+//   logits of a chunk of tokens, bf16 d_logits for its GEMMs).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -19,9 +22,10 @@ void log_softmax_gather_forward(const T* logits, const std::int32_t* targets, in
                                 float* logprobs, float* entropies, float* logsumexp, float* mean_z,
                                 cudaStream_t stream);
 
-template <StorageType T>
+// Instantiated for (float, float), (bf16, bf16) and (float, bf16).
+template <StorageType T, StorageType Out = T>
 void log_softmax_gather_backward(const T* logits, const std::int32_t* targets, const float* logsumexp,
                                  const float* mean_z, const float* d_logprobs, const float* d_entropies, int rows,
-                                 int vocab, float temperature, T* d_logits, cudaStream_t stream);
+                                 int vocab, float temperature, Out* d_logits, cudaStream_t stream);
 
 }  // namespace r1::gpu

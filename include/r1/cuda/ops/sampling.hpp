@@ -9,6 +9,14 @@
 // Degeneration", eq. 2; the order of HF's TopK then TopP warpers), and draw by
 // inverse CDF in vocabulary order. Values tied with a threshold are all kept.
 // temperature == 0 selects the argmax (lowest index among ties).
+// Optional, for sampling straight from a model's device logits (Transformer<cuda>, KvSampler):
+//   row_index: (rows) the logits row each output row reads (several rows may read one: the G
+//   samples of a prompt draw from its prefill row); null: row r reads row r.
+//   row_stride: floats between logits rows, >= vocab (0: vocab); with vocab < row_stride only ids
+//   [0, vocab) are candidates (SamplerConfig::decodable_vocab_size).
+//   logprobs: (rows) the log-probability of each drawn token under the distribution it was drawn
+//   from (after temperature, top-k and top-p, renormalised; 0 for greedy), as draw_token
+//   (r1/sampling/draw_token.hpp) reports it on the CPU: the GRPO behaviour log-prob.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -22,6 +30,7 @@ struct SamplingParameters {
 };
 
 void sample_tokens(const float* logits, int rows, int vocab, const SamplingParameters& parameters,
-                   const float* uniforms, std::int32_t* tokens, cudaStream_t stream);
+                   const float* uniforms, std::int32_t* tokens, cudaStream_t stream,
+                   const std::int32_t* row_index = nullptr, int row_stride = 0, float* logprobs = nullptr);
 
 }  // namespace r1::gpu
