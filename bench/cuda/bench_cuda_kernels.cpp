@@ -1,10 +1,12 @@
 // Throughput of every r1 CUDA kernel at the shapes of one Qwen2-0.5B training
 // micro-batch (16 sequences x 512 tokens, hidden 896, 14 heads over 2 kv heads of
 // 64, MLP 4864, vocabulary 151936), bf16 storage. Each benchmark reports what
-// bounds it: TFLOP/s and % of the H200's dense bf16 peak for GEMMs and attention,
-// TB/s and % of the H200's HBM bandwidth for the rest (bytes = the minimum traffic:
-// every input read once, every output written once). Timed with CUDA events.
-// Without a CUDA device it prints "skipped: no CUDA device" and exits 0.
+// bounds it: TFLOP/s and % of the device's dense bf16 peak for GEMMs and attention,
+// TB/s and % of its DRAM bandwidth for the rest (bytes = the minimum traffic: every
+// input read once, every output written once); both peaks from the device's SM count
+// and clocks (device_peaks.hpp). Timed with CUDA events. The whole model's train step
+// and decoding are bench_train_step's. Without a CUDA device it prints "skipped: <why>"
+// and exits 0 (1 with R1_REQUIRE_GPU=1).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -27,20 +29,19 @@
 #include "r1/cuda/ops/rope.hpp"
 #include "r1/cuda/ops/sampling.hpp"
 #include "r1/cuda/ops/swiglu.hpp"
-#include "r1/cuda/transformer.hpp"
+#include "device_peaks.hpp"
 
 namespace {
 
 using r1::gpu::bf16;
 
-// NVIDIA H200 SXM datasheet: 989 TFLOP/s dense bf16 (1979 with sparsity), 4.8 TB/s HBM3e.
-constexpr double h200_bf16_tflops = 989.0;
-constexpr double h200_tb_per_s = 4.8;
+// The running device's peaks, set in main before any benchmark runs.
+r1::bench::DevicePeaks peaks;
 
 // Qwen2-0.5B (HF config.json of Qwen/Qwen2-0.5B).
 constexpr int sequences = 16, sequence_length = 512, tokens = sequences * sequence_length;
 constexpr int hidden = 896, heads = 14, kv_heads = 2, head_dim = 64, intermediate = 4864, vocab = 151936;
-constexpr std::int64_t parameters = 494'032'768;
+constexpr std::int64_t parameters = 494'032'768;  // the optimizer benchmarks' size
 
 // Times `launch` with CUDA events, one event pair per iteration (manual time).
 void run_timed(benchmark::State& state, const std::function<void()>& launch, double flops, double bytes) {
@@ -65,11 +66,11 @@ void run_timed(benchmark::State& state, const std::function<void()>& launch, dou
   const double n = static_cast<double>(state.iterations());
   if (flops > 0) {
     state.counters["TFLOP/s"] = flops * n / seconds / 1e12;
-    state.counters["%bf16_peak"] = 100 * flops * n / seconds / 1e12 / h200_bf16_tflops;
+    if (peaks.bf16_flops > 0) state.counters["%bf16_peak"] = 100 * flops * n / seconds / peaks.bf16_flops;
   }
   if (bytes > 0) {
     state.counters["TB/s"] = bytes * n / seconds / 1e12;
-    state.counters["%hbm_peak"] = 100 * bytes * n / seconds / 1e12 / h200_tb_per_s;
+    state.counters["%dram_peak"] = 100 * bytes * n / seconds / peaks.dram_bytes_per_s;
   }
 }
 
@@ -289,71 +290,6 @@ void BM_sample_tokens(benchmark::State& state) {
 }
 BENCHMARK(BM_sample_tokens)->UseManualTime();
 
-r1::ModelConfig qwen2_0_5b() {
-  r1::ModelConfig config;
-  config.model_type = "qwen2";
-  config.vocab_size = vocab;
-  config.hidden_size = hidden;
-  config.intermediate_size = intermediate;
-  config.num_hidden_layers = 24;
-  config.num_attention_heads = heads;
-  config.num_key_value_heads = kv_heads;
-  config.rope_theta = 1e6;
-  config.tie_word_embeddings = true;
-  config.attention_bias = true;
-  return config;
-}
-
-// One training micro-batch through Transformer<cuda> (score + backward, 16 x 512 tokens), wall
-// clock including the weight upload and the gradient download/accumulation into the host fp32
-// mirror. MFU = 6 * parameters * tokens/s (+ attention, 12 * layers * hidden * L / 2 per token,
-// Chinchilla appendix F / PaLM appendix B convention) over the 989 TFLOP/s bf16 peak.
-void BM_train_step_qwen2_0_5b(benchmark::State& state) {
-  static r1::Transformer<r1::cuda> model(qwen2_0_5b());  // zero weights: timing does not depend on them
-  r1::TokenBatch batch;
-  std::vector<r1::TokenId> sequence(sequence_length);
-  for (int s = 0; s < sequences; ++s) {
-    for (int t = 0; t < sequence_length; ++t) sequence[t] = (s * 7919 + t * 104729) % vocab;
-    batch.push_back(sequence);
-  }
-  r1::TokenScores scores;
-  const std::vector<float> d_logprobs(batch.total_tokens(), 1.0f / tokens);
-  for (auto _ : state) {
-    model.score(batch, 1.0f, scores);
-    model.backward(batch, d_logprobs, {});
-  }
-  state.SetItemsProcessed(std::int64_t(tokens) * state.iterations());
-  const double flops_per_token = 6.0 * parameters + 12.0 * 24 * hidden * sequence_length / 2;
-  state.counters["MFU_%"] = benchmark::Counter(100 * flops_per_token / (h200_bf16_tflops * 1e12) * tokens * state.iterations(),
-                                               benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_train_step_qwen2_0_5b)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
-
-// Decoding: 64 sequences after a 128-token prefill, one token each per step (includes the
-// logits download); items/s = generated tokens/s.
-void BM_decode_qwen2_0_5b(benchmark::State& state) {
-  static r1::Transformer<r1::cuda> model(qwen2_0_5b());
-  const int rows = 64, prompt = 128;
-  auto cache = model.make_cache(rows, 1024);
-  r1::TokenBatch prompts;
-  std::vector<r1::TokenId> sequence(prompt);
-  for (int s = 0; s < rows; ++s) {
-    for (int t = 0; t < prompt; ++t) sequence[t] = (s * 31 + t * 17) % vocab;
-    prompts.push_back(sequence);
-  }
-  std::vector<std::int32_t> slots(rows);
-  for (int s = 0; s < rows; ++s) slots[s] = s;
-  std::vector<float> logits(std::size_t(rows) * vocab);
-  model.prefill(cache, slots, prompts, logits);
-  std::vector<r1::TokenId> next(rows, 1);
-  for (auto _ : state) {
-    if (cache.length(0) >= 1024) state.SkipWithError("cache full");
-    model.decode(cache, slots, next, logits);
-  }
-  state.SetItemsProcessed(std::int64_t(rows) * state.iterations());
-}
-BENCHMARK(BM_decode_qwen2_0_5b)->Unit(benchmark::kMillisecond)->Iterations(200)->UseRealTime();
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -364,9 +300,12 @@ int main(int argc, char** argv) {
     std::printf("%s: %s\n", must_run ? "failed" : "skipped", query.reason().c_str());
     return must_run ? 1 : 0;
   }
-  std::printf("device: %s\n", r1::gpu::device_name().c_str());
-  std::printf("peaks used for %%: %.0f TFLOP/s dense bf16, %.1f TB/s (H200 SXM datasheet)\n", h200_bf16_tflops,
-              h200_tb_per_s);
+  peaks = r1::bench::device_peaks();
+  std::printf("device: %s, sm_%d%d, %d SMs\n", peaks.name.c_str(), peaks.major, peaks.minor, peaks.sms);
+  std::printf("peaks used for %%: %.1f TFLOP/s dense bf16 (%.0f FLOP/clk/SM at the reported max SM clock %.0f MHz), "
+              "%.2f TB/s DRAM\n",
+              peaks.bf16_flops / 1e12, r1::bench::dense_bf16_flops_per_clock_per_sm(peaks.major, peaks.minor),
+              peaks.sm_clock_mhz, peaks.dram_bytes_per_s / 1e12);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
