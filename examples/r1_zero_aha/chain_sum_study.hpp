@@ -95,11 +95,14 @@ struct LevelStats {
   double worked_share = 0;      // samples that work a chain (checked or not)
   double check_share = 0;       // samples with a complete self-check
   std::size_t checked = 0, checked_right = 0, unchecked = 0, unchecked_right = 0;
+  std::size_t direct = 0, direct_right = 0, worked_only = 0, worked_only_right = 0;  // the unchecked, by style
   std::size_t first_chain_wrong = 0;  // samples whose first chain ends on a wrong sum
   std::size_t caught = 0;             // checked samples whose check caught a wrong first chain and corrected it
 
   double checked_accuracy() const { return checked ? double(checked_right) / double(checked) : -1.0; }
   double unchecked_accuracy() const { return unchecked ? double(unchecked_right) / double(unchecked) : -1.0; }
+  double direct_accuracy() const { return direct ? double(direct_right) / double(direct) : -1.0; }
+  double worked_only_accuracy() const { return worked_only ? double(worked_only_right) / double(worked_only) : -1.0; }
 
   r1::Json to_json() const {
     r1::Json json{{"terms", terms},
@@ -114,6 +117,10 @@ struct LevelStats {
                   {"caught_and_corrected", caught}};
     json["checked_accuracy"] = checked ? r1::Json(checked_accuracy()) : r1::Json(nullptr);
     json["unchecked_accuracy"] = unchecked ? r1::Json(unchecked_accuracy()) : r1::Json(nullptr);
+    json["direct"] = direct;
+    json["direct_accuracy"] = direct ? r1::Json(direct_accuracy()) : r1::Json(nullptr);
+    json["worked_unchecked"] = worked_only;
+    json["worked_unchecked_accuracy"] = worked_only ? r1::Json(worked_only_accuracy()) : r1::Json(nullptr);
     return json;
   }
 };
@@ -142,8 +149,10 @@ struct Evaluation {
 // k samples per problem at the R1 paper's evaluation setting (T 0.6, top-p 0.95), read by the detector.
 template <class Comm>
 Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& codec, const Reward& reward, int samples,
-                    int max_new_tokens, std::uint64_t seed, r1::TokenId eos, Comm& comm) {
+                    int max_new_tokens, std::uint64_t seed, r1::TokenId eos, Comm& comm, float temperature = 0.6f) {
   r1::EvaluationConfig config;
+  config.sampling.temperature = temperature;
+  if (temperature >= 1.0f) config.sampling.top_p = 1.0f;  // sampling as in training
   config.samples_per_problem = samples;
   config.sampling.max_new_tokens = max_new_tokens;
   config.sampling.eos_token_ids = {eos};
@@ -172,6 +181,13 @@ Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& code
     } else {
       ++stats.unchecked;
       stats.unchecked_right += right ? 1 : 0;
+      if (trace.first) {
+        ++stats.worked_only;
+        stats.worked_only_right += right ? 1 : 0;
+      } else {
+        ++stats.direct;
+        stats.direct_right += right ? 1 : 0;
+      }
     }
     if (trace.caught_and_corrected(gold)) {
       ++stats.caught;

@@ -13,7 +13,7 @@
 //
 //   r1_zero_aha --out out/r1_zero_aha                  RL from the committed bases (examples/r1_zero_aha/bases)
 //   r1_zero_aha --from-scratch --out out/r1_zero_aha   pretrain both bases first
-//   r1_zero_aha --quick                                 a smoke run, seconds
+//   r1_zero_aha --quick [--from-scratch]               a smoke run, seconds
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -60,7 +60,7 @@ struct Options {
   std::int64_t pretrain_steps = 2000;
   int pretrain_batch = 128;
   std::size_t corpus = 120000;
-  double worked_fraction = 0.5, slip_fraction = 0.15, checked_fraction = 0.05;
+  double worked_fraction = 0.5, slip_fraction = 0.15, checked_fraction = 0.05, checked_slip_fraction = -1;
   std::int64_t grpo_steps = 200;
   int prompts_per_step = 16;
   int group_size = 8;
@@ -74,6 +74,7 @@ struct Options {
   int threads = 0;
   bool quick = false;
   bool pretrain_only = false;
+  bool probe = false;
 };
 
 struct Variant {
@@ -128,6 +129,19 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
     model = Policy::load(options.bases + "/" + variant.name);
     std::printf("[%s] base: loaded %s/%s (%lld parameters)\n", variant.name.c_str(), options.bases.c_str(),
                 variant.name.c_str(), static_cast<long long>(model.parameter_count()));
+    if (options.probe) {  // the base sampled as in training (T 1), by completion style
+      const aha::HeldOut probe = aha::held_out_set(options.levels, static_cast<std::size_t>(options.final_per_level),
+                                                   options.term_digits, options.seed + 7);
+      r1::SingleProcess one;
+      const auto evaluation = aha::evaluate(model, probe, codec, reward, options.samples, options.max_new_tokens,
+                                            options.seed + 777, eos, one, 1.0f);
+      for (const auto& s : evaluation.levels)
+        std::printf("  %d terms, T 1: acc %.3f | direct %zu acc %.3f | worked %zu acc %.3f | checked %zu acc %.3f, "
+                    "first chain wrong %zu, caught %zu\n",
+                    s.terms, s.accuracy, s.direct, s.direct_accuracy(), s.worked_only, s.worked_only_accuracy(),
+                    s.checked, s.checked_accuracy(), s.first_chain_wrong, s.caught);
+      return;
+    }
   } else {
     model.init_random(options.seed);
     r1::ChainSumCorpusConfig corpus;
@@ -136,6 +150,7 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
     corpus.worked_fraction = options.worked_fraction;
     corpus.slip_fraction = options.slip_fraction;
     corpus.checked_fraction = variant.checked_fraction;
+    corpus.checked_slip_fraction = options.checked_slip_fraction;
     const auto examples =
         aha::tokenized(tokenizer, r1::chain_sum_pretraining_corpus(corpus, options.corpus, options.seed + 2));
     std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those slip, %.0f%% "
@@ -309,6 +324,7 @@ int run(Options options) {
     variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, 0});
   }
   for (auto& variant : variants) run_variant(variant, options, tokenizer, codec, reward);
+  if (options.probe) return 0;
   if (options.pretrain_only) {
     std::printf("wrote the bases under %s/<variant>/base; total %.1f s\n", options.out.c_str(), total.elapsed_seconds());
     return 0;
@@ -364,6 +380,8 @@ int main(int argc, char** argv) {
   app.add_option("--slip-fraction", options.slip_fraction, "Share of worked chains that slip once")->capture_default_str();
   app.add_option("--checked-fraction", options.checked_fraction, "Share of worked examples that check (checks base)")
       ->capture_default_str();
+  app.add_option("--checked-slip-fraction", options.checked_slip_fraction,
+                 "Slip rate of the checked examples (< 0: the slip fraction)")->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
   app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
@@ -377,12 +395,12 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "Seed")->capture_default_str();
   app.add_option("--threads", options.threads, "Threads (default: R1_THREADS or all cores)");
   app.add_flag("--pretrain-only", options.pretrain_only, "Pretrain the bases (implies --from-scratch) and stop");
+  app.add_flag("--probe", options.probe, "Sample the bases at T 1 and print accuracy by completion style, then stop");
   app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (options.pretrain_only) options.from_scratch = true;
-  if (options.quick) {
-    options.from_scratch = true;
+  if (options.quick) {  // with --from-scratch a tiny model; else the committed bases, briefly
     options.hidden = 32;
     options.layers = 1;
     options.pretrain_steps = 10;

@@ -254,6 +254,8 @@ struct ChainSumCorpusConfig {
   double slip_fraction = 0.15;    // worked (or checked) examples whose first chain slips once
   double checked_fraction = 0.05; // of the worked examples, those that check (and correct a slip)
   double reversed_fraction = 0.5; // of the worked examples, those whose (first) chain adds right to left
+  // The slip rate of the checked examples; < 0: slip_fraction, so that a check is not more likely after a slip.
+  double checked_slip_fraction = -1;
 };
 
 struct ChainSumExample {
@@ -266,9 +268,9 @@ struct ChainSumExample {
 };
 
 // `count` training-split examples (repeats allowed: a corpus is sampled),
-// deterministic in (config, seed). Held-out problems never appear. Whether an
-// example slips and whether it checks are drawn independently: a check is not
-// more likely after a slip, so a model cannot learn "check when I slipped".
+// deterministic in (config, seed). Held-out problems never appear. By default
+// whether an example slips and whether it checks are independent: a check is
+// not more likely after a slip (checked_slip_fraction changes that).
 inline std::vector<ChainSumExample> chain_sum_pretraining_corpus(const ChainSumCorpusConfig& config, std::size_t count,
                                                                  std::uint64_t seed) {
   const auto fraction_ok = [](double f) { return f >= 0.0 && f <= 1.0; };
@@ -289,10 +291,13 @@ inline std::vector<ChainSumExample> chain_sum_pretraining_corpus(const ChainSumC
     ChainSumExample example{problem.prompt(), {}, terms, ChainSumStyle::direct, false};
     if (random.uniform() < config.worked_fraction) {
       example.reversed = random.uniform() < config.reversed_fraction;
+      const bool checks = random.uniform() < config.checked_fraction;
+      const double slip_fraction = checks && config.checked_slip_fraction >= 0 ? config.checked_slip_fraction
+                                                                                : config.slip_fraction;
       std::optional<ChainSlip> slip;
-      if (random.uniform() < config.slip_fraction) slip = draw_chain_slip(problem, random, example.reversed);
+      if (random.uniform() < slip_fraction) slip = draw_chain_slip(problem, random, example.reversed);
       example.slipped = slip.has_value();
-      if (random.uniform() < config.checked_fraction) {
+      if (checks) {
         example.style = ChainSumStyle::checked;
         example.completion = problem.checked_completion(slip, example.reversed);
       } else {
