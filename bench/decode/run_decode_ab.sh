@@ -9,8 +9,8 @@
 #    weight bytes (WEIGHT_MIB), 2 threads: the read roofline of each (a 480 MiB L3 keeps part of a cyclic
 #    stream, more of the smaller array);
 # 2. ALTERNATIONS times: bench_decode (the build's path: vdpbf16ps where the flags have AVX-512 BF16) with fp32
-#    and bf16 weights, and bench_decode_widen (the same source with R1_FEW_ROWS_BF16_WIDEN) with bf16, one
-#    timed round each after a warm-up round, the order of the two reversed every other time
+#    weights, the same with bf16 weights, and bench_decode_widen (the same source with R1_FEW_ROWS_BF16_WIDEN)
+#    with bf16, each its own process, one timed round after a warm-up round, the order rotated each time
 #    -> OUTDIR/decode_ab.jsonl (each line tagged with its binary and alternation);
 # 3. summarize_decode_ab.py: medians over the alternations, % of the read roofline -> stdout, OUTDIR/summary_ab.json.
 # Settings (environment): R1_BUILD_DIR (required; bench_decode, bench_decode_widen, bench_bandwidth built there),
@@ -54,11 +54,12 @@ for line in sys.stdin:
 }
 : > "$out/decode_ab.jsonl"
 for ((i = 1; i <= alternations; ++i)); do
-  if ((i % 2 == 1)); then
-    run bench_decode fp32,bf16 "$i"; run bench_decode_widen bf16 "$i"
-  else
-    run bench_decode_widen bf16 "$i"; run bench_decode fp32,bf16 "$i"
-  fi
+  # One process per path: bf16 rounds that follow fp32 rounds in the same process ran up to 25% slower.
+  case $((i % 3)) in
+    1) run bench_decode fp32 "$i"; run bench_decode bf16 "$i"; run bench_decode_widen bf16 "$i" ;;
+    2) run bench_decode bf16 "$i"; run bench_decode_widen bf16 "$i"; run bench_decode fp32 "$i" ;;
+    0) run bench_decode_widen bf16 "$i"; run bench_decode fp32 "$i"; run bench_decode bf16 "$i" ;;
+  esac
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 /usr/bin/python3 "$here/summarize_decode_ab.py" "$out"
