@@ -44,7 +44,11 @@
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/clip_grad_norm.hpp"
 #include "r1/sampling/kv_sampler.hpp"
+#include "r1/rl/grpo_objective.hpp"
+#include "r1/optim/schedule.hpp"
+#include "r1/train/grpo_trainer.hpp"
 #include "r1/train/sft_trainer.hpp"
+#include "../train/tiny_setup.hpp"
 
 static_assert(r1::Model<r1::Transformer<r1::cuda>>, "Transformer<cuda> must satisfy r1::Model");
 static_assert(r1::Model<r1::gpu::CudaTransformer<float>>);
@@ -538,4 +542,53 @@ TEST_CASE("SftTrainer<Transformer<cuda> (fp32 storage), CudaAdamW> follows SftTr
   }
   CHECK(gpu_trainer.optimizer().on_device());
   CHECK(gpu_trainer.optimizer().steps() == 2);
+}
+
+TEST_CASE("GrpoTrainer with the device recipe: sampled on the device, trained on the device, gap at fp32 rounding") {
+  // The recipe as a set of types: CudaTransformer<float> (fp32 storage), KvSampler (device decoding),
+  // CudaAdamW. Rollouts are drawn on the device, so the run is not in lockstep with a CPU one; what must
+  // hold: the updates happen on the device optimizer, and the behaviour log-probs the sampler reported
+  // equal the trainer's own before the first update (the sampling/logprob_gap_abs metric, mean |gap| per
+  // token) to fp32 rounding: the KvSampler case's 2.1e-3 of (1 + |log p|), with |log p| <= ln V on
+  // average (the mean surprisal of sampled tokens is the entropy, at most ln V).
+  using Policy = r1::gpu::CudaTransformer<float>;
+  using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::test::LowDigit, r1::gpu::CudaAdamW, r1::GrpoObjective>;
+  const auto tokenizer = r1::test::tiny_tokenizer();
+  r1::Transformer<r1::cpu> host{r1::test::tiny_model_config(tokenizer.vocab_size())};
+  host.init_random(3);
+  Policy policy(host);
+  r1::GrpoTrainerConfig config;
+  config.steps = 2;
+  config.prompts_per_step = 4;
+  config.group_size = 8;
+  config.seed = 3;
+  config.micro_batch_sequences = 16;
+  r1::SamplerConfig sampling;
+  sampling.temperature = config.temperature;
+  sampling.max_new_tokens = 3;
+  r1::AdamWConfig adam;
+  adam.lr = 1e-2f;
+  auto codec = r1::make_text_codec(tokenizer, [](const r1::Problem& p) { return p.prompt; });
+  r1::GrpoConfig objective = r1::GrpoConfig::dapo();
+  objective.filter_zero_std_groups = false;
+  r1::GrpoTrainer<Recipe> trainer(config, policy, r1::KvSampler{sampling}, r1::test::LowDigit{},
+                                  r1::gpu::CudaAdamW{adam}, r1::GrpoObjective{objective}, codec,
+                                  r1::ConstantSchedule{adam.lr});
+  const auto problems = r1::test::echo_problems(40);
+  const auto before = std::vector<float>(host.flat_parameters().begin(), host.flat_parameters().end());
+  for (int step = 0; step < 2; ++step) {
+    const auto report = trainer.step(problems);
+    INFO("step ", step, ": ", report.metrics.dump());
+    REQUIRE(report.metrics.contains("sampling/logprob_gap_abs"));  // some completion tokens were scored
+    const double gap = report.metrics["sampling/logprob_gap_abs"].get<double>();
+    CHECK(gap <= 2.1e-3 * (1 + std::log(double(tokenizer.vocab_size()))));
+    CHECK(std::isfinite(report.metrics["grad_norm"].get<double>()));
+  }
+  CHECK(trainer.optimizer().on_device());
+  CHECK(trainer.optimizer().steps() == trainer.optimizer_steps());
+  CHECK(trainer.optimizer_steps() >= 1);
+  const auto after = std::as_const(policy).host().flat_parameters();
+  double moved = 0;
+  for (std::size_t k = 0; k < before.size(); ++k) moved = std::max(moved, std::abs(double(after[k]) - before[k]));
+  CHECK(moved > 0);
 }
