@@ -16,7 +16,14 @@
 // reading it (save, host() const) copies whatever the device changed since; writing
 // access (host(), flat_parameters(), the views parameters() converts to) also marks the
 // device copy stale, so the next device use uploads the host values and gradients.
-// Prefill continues a slot only one token at a time (decode); a multi-token prefill
+// Log-probs are fp32: the LM head is fused with log-softmax-gather and chunked over
+// tokens (head_chunk_rows(), 256 MiB of fp32 logits by default), in score() and again in
+// backward(), which writes dlogits over each chunk and runs that chunk's two GEMMs at once
+// (llm.c's fused classifier); no (tokens x vocab) buffer exists. Prefill and decode produce
+// fp32 logits from the same bf16 hidden states and weights, so sampled and trained
+// log-probs differ by fp32 rounding. prefill_device / decode_device / sample_device keep
+// those logits on the GPU and return only drawn tokens and their log-probs (KvSampler uses
+// them). Prefill continues a slot only one token at a time (decode); a multi-token prefill
 // needs an empty slot.
 #include <cuda_runtime.h>
 
