@@ -20,8 +20,9 @@
 // tokens (head_chunk_rows(), 256 MiB of fp32 logits by default), in score() and again in
 // backward(), which writes dlogits over each chunk and runs that chunk's two GEMMs at once
 // (llm.c's fused classifier); no (tokens x vocab) buffer exists. Prefill and decode produce
-// fp32 logits from the same bf16 hidden states and weights, so sampled and trained
-// log-probs differ by fp32 rounding. prefill_device / decode_device / sample_device keep
+// fp32 logits too, so the LM head adds only fp32 rounding between sampled and trained
+// log-probs; in bf16 storage the decode step's attention (decode_attention) may still round
+// its bf16 output differently from score()'s (attention_forward). prefill_device / decode_device / sample_device keep
 // those logits on the GPU and return only drawn tokens and their log-probs (KvSampler uses
 // them). Prefill continues a slot only one token at a time (decode); a multi-token prefill
 // needs an empty slot.
