@@ -11,7 +11,7 @@
 // the remainder of K (fewer than a step) become the output. SameTypeWeights (here) reads W in x's scalar
 // type with Eigen's packet of the build's widest vector; few_rows_linear_bf16.hpp has the loaders of bf16 W.
 // A loader L provides:
-//   L::Input, L::Weight          element types of x (and y) and of W;
+//   L::Input, L::Weight, L::Output   element types of x, of W and of y;
 //   L::Accumulator, L::Inputs, L::Weights   the accumulator and the loaded operands of one step;
 //   L::kStep                     elements of K per step;
 //   L::zero()                    an empty accumulator;
@@ -39,6 +39,7 @@ template <class Scalar>
 struct SameTypeWeights {
   using Input = Scalar;
   using Weight = Scalar;
+  using Output = Scalar;
   using Accumulator = SimdPacket<Scalar>;
   using Inputs = Accumulator;
   using Weights = Accumulator;
@@ -59,7 +60,7 @@ struct SameTypeWeights {
 // out[m * out_stride + j] (+)= sum_k x[m * x_stride + k] * w[j * K + k] for m < RowsX, j < RowsW.
 template <class Loader, int RowsX, int RowsW>
 inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride, const typename Loader::Weight* w,
-                          Eigen::Index K, typename Loader::Input* out, Eigen::Index out_stride, bool accumulate) {
+                          Eigen::Index K, typename Loader::Output* out, Eigen::Index out_stride, bool accumulate) {
   using Accumulator = typename Loader::Accumulator;
   Accumulator acc[RowsX][RowsW];
   for (int m = 0; m < RowsX; ++m)
@@ -75,8 +76,8 @@ inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride
   }
   for (int m = 0; m < RowsX; ++m)
     for (int j = 0; j < RowsW; ++j) {
-      const typename Loader::Input sum = Loader::finish(acc[m][j], x + m * x_stride, w + j * K, k, K);
-      typename Loader::Input& target = out[m * out_stride + j];
+      const typename Loader::Output sum = Loader::finish(acc[m][j], x + m * x_stride, w + j * K, k, K);
+      typename Loader::Output& target = out[m * out_stride + j];
       target = accumulate ? target + sum : sum;
     }
 }
@@ -85,7 +86,7 @@ inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride
 // are loaded from memory once and stay in L1 for the following blocks.
 template <class Loader, int RowsW>
 inline void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                                 const typename Loader::Weight* w, typename Loader::Input* y, Eigen::Index y_stride,
+                                 const typename Loader::Weight* w, typename Loader::Output* y, Eigen::Index y_stride,
                                  bool accumulate) {
   constexpr int kBlock = 4;
   Eigen::Index m = 0;
@@ -103,7 +104,7 @@ inline void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M
 // 16 registers of AVX2), then the J % 3 remaining rows of W one at a time.
 template <class Loader>
 void few_rows_linear_with(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                          const typename Loader::Weight* w, Eigen::Index J, typename Loader::Input* y,
+                          const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
                           Eigen::Index y_stride, bool accumulate) {
   constexpr int kRowsW = 3;
   Eigen::Index j = 0;

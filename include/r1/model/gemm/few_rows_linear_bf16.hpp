@@ -6,7 +6,7 @@
 //  - Bf16DotWeights, where the build targets AVX-512 BF16 (__AVX512BF16__): vdpbf16ps (Intel SDM, "VDPBF16PS:
 //    Dot Product of BF16 Pairs Accumulated into Packed Single Precision") multiplies 32 bf16 activations by
 //    32 bf16 weights and adds each pair of products into one of 16 fp32 accumulators. The activations are
-//    rounded to bf16 (vcvtne2ps2bf16: round to nearest even) on the way in, so each product x w carries a
+//    rounded to bf16 (vcvtne2ps2bf16: round to nearest even) once per call, so each product x w carries a
 //    relative error of at most 2^-8 from x's rounding (bf16 keeps 8 significant bits) besides fp32
 //    accumulation: |computed - x.w| <= (2^-8 + gamma_{K+1} (1 + 2^-8)) sum_k |x_k w_k| (Higham 2002, eq. 3.5,
 //    gamma_n = n 2^-24 / (1 - n 2^-24)). Products of two bf16 are exact in fp32 (8 + 8 <= 24 significant
@@ -24,6 +24,7 @@
 #include <Eigen/Core>
 #include <bit>
 #include <cstdint>
+#include <vector>
 
 #include "r1/model/gemm/few_rows_linear.hpp"
 
@@ -65,6 +66,7 @@ inline float bf16_value(std::uint16_t bits) { return std::bit_cast<float>(std::u
 // bf16 W widened to fp32 in registers; fp32 activations, products and sums (the fp32 loader's arithmetic).
 struct WidenedBf16Weights : SameTypeWeights<float> {
   using Weight = std::uint16_t;
+  using Output = float;
   static Weights load_weights(const std::uint16_t* w) { return load_bf16_packet(w); }
   // The remainder of K in scalars; the compiler may contract x w + sum into an FMA here and not in the fp32
   // loader's tail (or the reverse), so the two agree bitwise only where K is a multiple of kStep.
@@ -76,32 +78,44 @@ struct WidenedBf16Weights : SameTypeWeights<float> {
 };
 
 #if R1_FEW_ROWS_BF16_HAS_DOT
-// bf16 W and bf16-rounded activations, 32 per step, pairs of products summed into 16 fp32 lanes (vdpbf16ps).
+// bf16 W and bf16 activations (x rounded once per call, round_to_bf16), 32 per step, pairs of products summed
+// into 16 fp32 lanes (vdpbf16ps).
 struct Bf16DotWeights {
-  using Input = float;
+  using Input = std::uint16_t;
   using Weight = std::uint16_t;
+  using Output = float;
   using Accumulator = __m512;
   using Inputs = __m512bh;
   using Weights = __m512bh;
   static constexpr Eigen::Index kStep = 32;
   static Accumulator zero() { return _mm512_setzero_ps(); }
-  // Element i of the result is x[i] rounded to bf16: the second operand gives elements 0-15, the first 16-31.
-  static Inputs load_inputs(const float* x) { return _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x)); }
+  static Inputs load_inputs(const std::uint16_t* x) { return (__m512bh)_mm512_loadu_si512(x); }
   static Weights load_weights(const std::uint16_t* w) { return (__m512bh)_mm512_loadu_si512(w); }
   static Accumulator madd(const Inputs& x, const Weights& w, const Accumulator& acc) { return _mm512_dpbf16_ps(acc, x, w); }
   // The last K - k < 32 terms as one more masked step (masked-off lanes load zeros), then the lane sum.
-  static float finish(Accumulator acc, const float* x, const std::uint16_t* w, Eigen::Index k, Eigen::Index K) {
-    const Eigen::Index rest = K - k;
-    if (rest > 0) {
+  static float finish(Accumulator acc, const std::uint16_t* x, const std::uint16_t* w, Eigen::Index k, Eigen::Index K) {
+    if (const Eigen::Index rest = K - k; rest > 0) {
       const auto mask = static_cast<__mmask32>((std::uint64_t{1} << rest) - 1);
-      const __m512 low = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), x + k);
-      const __m512 high = rest > 16 ? _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), x + k + 16)
-                                    : _mm512_setzero_ps();
-      acc = _mm512_dpbf16_ps(acc, _mm512_cvtne2ps_pbh(high, low), (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k));
+      acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_maskz_loadu_epi16(mask, x + k),
+                             (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k));
     }
     return Eigen::internal::predux(acc);
   }
 };
+
+// to[i] = from[i] rounded to bf16 for i < n, to nearest even (vcvtne2ps2bf16; subnormals become zero).
+inline void round_to_bf16(const float* from, Eigen::Index n, std::uint16_t* to) {
+  Eigen::Index i = 0;
+  for (; i + 32 <= n; i += 32)
+    _mm512_storeu_si512(to + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(from + i + 16), _mm512_loadu_ps(from + i)));
+  if (const Eigen::Index rest = n - i; rest > 0) {
+    const auto mask = static_cast<__mmask32>((std::uint64_t{1} << rest) - 1);
+    const __m512 low = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), from + i);
+    const __m512 high = rest > 16 ? _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), from + i + 16)
+                                  : _mm512_setzero_ps();
+    _mm512_mask_storeu_epi16(to + i, mask, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+  }
+}
 #endif
 
 }  // namespace detail
@@ -133,10 +147,14 @@ inline void few_rows_linear_bf16_widened(const float* x, Eigen::Index M, Eigen::
 }
 
 #if R1_FEW_ROWS_BF16_HAS_DOT
-// The same product by vdpbf16ps: x rounded to bf16 (nearest even), bf16 x bf16 products summed in fp32.
+// The same product by vdpbf16ps: x rounded to bf16 (nearest even) once, into a per-thread buffer that grows to
+// the largest M K seen, then bf16 x bf16 products summed in fp32.
 inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
                                      Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
-  detail::few_rows_linear_with<detail::Bf16DotWeights>(x, M, K, w, J, y, y_stride, accumulate);
+  thread_local std::vector<std::uint16_t> rounded;
+  if (static_cast<Eigen::Index>(rounded.size()) < M * K) rounded.resize(static_cast<std::size_t>(M * K));
+  detail::round_to_bf16(x, M * K, rounded.data());
+  detail::few_rows_linear_with<detail::Bf16DotWeights>(rounded.data(), M, K, w, J, y, y_stride, accumulate);
 }
 #endif
 
