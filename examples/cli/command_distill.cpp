@@ -6,11 +6,13 @@
 // (RejectionSamplingConfig: samples_per_prompt, sampling, keep_per_prompt, prefer_shortest, deduplicate),
 // "trainer" (SftConfig), "optimizer" (AdamW), "schedule".
 // Writes DIR/traces.jsonl (the verified teacher completions), DIR/metrics.jsonl and DIR/student/.
+// --device cuda runs the teacher and the student as Transformer<cuda> on the GPU (device.hpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/schedule.hpp"
@@ -27,10 +29,10 @@ struct DistillOptions {
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
+  std::string device = "cpu";
 };
 
-using Model = r1::Transformer<r1::cpu>;
-
+template <class Model>
 void run_distill(const DistillOptions& options) {
   r1::Json config = r1::cli::read_config(options.config);
   r1::cli::override_field(config, "teacher", options.teacher);
@@ -72,8 +74,8 @@ void run_distill(const DistillOptions& options) {
                stats.generated, stats.accepted, stats.kept, stats.prompts_with_any, problems.size());
   r1::require(!kept.empty(), "distill: the teacher produced no verified completion; nothing to train on");
   const auto examples = r1::to_sft_examples(kept);
-  using Trainer = r1::SftTrainer<Model, r1::AdamW, r1::AnyCommunicator>;
-  Trainer trainer{sft, student, r1::AdamW{adam}, schedule, comm};
+  using Trainer = r1::SftTrainer<Model, r1::cli::OptimizerFor<Model>, r1::AnyCommunicator>;
+  Trainer trainer{sft, student, r1::cli::OptimizerFor<Model>{adam}, schedule, comm};
   if (writer) trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
   trainer.fit(examples);
   if (!writer) return;  // rank 0 alone writes
@@ -101,7 +103,11 @@ const bool registered = r1::cli::register_command("distill", [](CLI::App& app) {
   command->add_option("--seed", options->seed, "Seed");
   command->add_option("--max-shard-size", options->max_shard_size,
                       "Largest weight file of the saved student (bytes, or e.g. 500MB, 2GiB; default 5GB)");
-  command->callback([options] { run_distill(*options); });
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
+  command->callback([options] {
+    r1::cli::with_model_type(options->device, "r1 distill",
+                             [&]<class Model>(r1::cli::ModelType<Model>) { run_distill<Model>(*options); });
+  });
 });
 
 }  // namespace

@@ -3,10 +3,12 @@
 //           [--max-new-tokens N] [--no-greedy] [--details FILE]
 // Prints one JSON object: pass@1 (mean over K samples), pass@K, cons@K, greedy accuracy, lengths.
 // Config: model/tokenizer/template/reward as in training_setup.hpp, "evaluation": {...}.
+// --device cuda evaluates on the GPU (Transformer<cuda>; device.hpp); --adapter is the CPU model's.
 #include <cstdio>
 #include <memory>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/io/jsonl.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/train/evaluator.hpp"
@@ -22,7 +24,12 @@ struct EvalOptions {
   std::optional<std::uint64_t> seed;
   bool no_greedy = false;
   std::optional<std::string> adapter;
+  std::string device = "cpu";
 };
+
+template <class Model>
+void evaluate_model(const EvalOptions& options, const r1::Json& config, r1::EvaluationConfig evaluation,
+                    const std::string& model_dir, Model& model);
 
 void run_eval(const EvalOptions& options) {
   r1::Json config = r1::cli::read_config(options.config);
@@ -44,8 +51,20 @@ void run_eval(const EvalOptions& options) {
     evaluation.pass_at_ks.push_back(evaluation.samples_per_problem);
 
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
-  auto model = r1::Transformer<r1::cpu>::load(model_dir);
-  if (options.adapter) model.load_adapter(*options.adapter);  // PEFT LoRA on the base
+  r1::cli::with_model_type(options.device, "r1 eval", [&]<class Model>(r1::cli::ModelType<Model>) {
+    auto model = Model::load(model_dir);
+    if constexpr (r1::cli::is_gpu_model<Model>)
+      r1::require(!options.adapter, "r1 eval --device cuda: --adapter: Transformer<cuda> has no LoRA adapters; "
+                                    "merge it first (r1 merge-lora) or use --device cpu");
+    else if (options.adapter)
+      model.load_adapter(*options.adapter);  // PEFT LoRA on the base
+    evaluate_model(options, config, evaluation, model_dir, model);
+  });
+}
+
+template <class Model>
+void evaluate_model(const EvalOptions& options, const r1::Json& config, r1::EvaluationConfig evaluation,
+                    const std::string& model_dir, Model& model) {
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   evaluation.sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id
   if (evaluation.sampling.eos_token_ids.empty() && tokenizer.eos_token_id())
@@ -86,6 +105,7 @@ const bool registered = r1::cli::register_command("eval", [](CLI::App& app) {
   command->add_option("--seed", options->seed, "Seed");
   command->add_flag("--no-greedy", options->no_greedy, "Skip the greedy pass");
   command->add_option("--details", options->details, "Write every completion and its verdict to this JSONL file");
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
   command->callback([options] { run_eval(*options); });
 });
 

@@ -8,6 +8,8 @@
 // so the output does not depend on --batch-lines or --threads.
 // EOS: the model config's eos_token_id and the tokenizer's EOS, unless --ignore-eos.
 // --stream writes the first sample's text of each line to stderr as it is generated.
+// --device cuda generates on the GPU (Transformer<cuda>, which reads bf16 weights; device.hpp); --adapter and
+// --weights are the CPU model's.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/core/json.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/sampling/kv_sampler.hpp"
@@ -46,6 +49,7 @@ struct GenerateOptions {
   std::string weights = "fp32";
   std::string adapter;
   int batch_lines = 16;
+  std::string device = "cpu";
 };
 
 std::optional<r1::BpeTokenizer> load_tokenizer(const GenerateOptions& options) {
@@ -62,8 +66,9 @@ std::optional<r1::BpeTokenizer> load_tokenizer(const GenerateOptions& options) {
 }
 
 // Flags override --sampler-config, which overrides the defaults.
-r1::SamplerConfig sampler_config(const GenerateOptions& options, const CLI::App& command,
-                                 const r1::Transformer<r1::cpu>& model, const std::optional<r1::BpeTokenizer>& tokenizer) {
+template <class Model>
+r1::SamplerConfig sampler_config(const GenerateOptions& options, const CLI::App& command, const Model& model,
+                                 const std::optional<r1::BpeTokenizer>& tokenizer) {
   r1::SamplerConfig config;
   if (!options.sampler_config_path.empty()) config = r1::load_sampler_config(options.sampler_config_path);
   const auto given = [&](const char* flag) { return command.count(flag) > 0; };
@@ -115,12 +120,20 @@ void write_line(const std::vector<r1::Completion>& completions, std::size_t firs
   std::cout << line.dump(-1, ' ', false, r1::Json::error_handler_t::replace) << '\n';
 }
 
+template <class Model>
 void run_generate(const GenerateOptions& options, const CLI::App& command) {
   r1::require(options.samples >= 1, "r1 generate: --n = ", options.samples, ": expected >= 1");
   r1::require(options.batch_lines >= 1, "r1 generate: --batch-lines = ", options.batch_lines, ": expected >= 1");
-  auto model = r1::Transformer<r1::cpu>::load(options.model_dir);
-  if (!options.adapter.empty()) model.load_adapter(options.adapter);  // PEFT LoRA on the base
-  if (options.weights == "bf16") model.set_sampling_storage(r1::WeightStorage::bf16);
+  auto model = Model::load(options.model_dir);
+  if constexpr (r1::cli::is_gpu_model<Model>) {
+    r1::require(options.adapter.empty(), "r1 generate --device cuda: --adapter: Transformer<cuda> has no LoRA "
+                                         "adapters; merge it first (r1 merge-lora) or use --device cpu");
+    r1::require(command.count("--weights") == 0, "r1 generate --device cuda: --weights is the CPU model's choice; "
+                                                 "Transformer<cuda> always reads bf16 weights (fp32 accumulation)");
+  } else {
+    if (!options.adapter.empty()) model.load_adapter(options.adapter);  // PEFT LoRA on the base
+    if (options.weights == "bf16") model.set_sampling_storage(r1::WeightStorage::bf16);
+  }
   const auto tokenizer = load_tokenizer(options);
   r1::Detokenizer detokenizer;
   if (tokenizer) detokenizer = [&tokenizer](std::span<const r1::TokenId> ids) { return tokenizer->decode(ids); };
@@ -217,7 +230,12 @@ const bool registered = r1::cli::register_command("generate", [](CLI::App& app) 
   command->add_flag("--stream", options->stream, "Write the first sample's text to stderr as it is generated");
   command->add_option("--batch-lines", options->batch_lines, "Input lines generated together (default 16)")
       ->check(CLI::PositiveNumber);
-  command->callback([options, command] { run_generate(*options, *command); });
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
+  command->callback([options, command] {
+    r1::cli::with_model_type(options->device, "r1 generate", [&]<class Model>(r1::cli::ModelType<Model>) {
+      run_generate<Model>(*options, *command);
+    });
+  });
 });
 
 }  // namespace

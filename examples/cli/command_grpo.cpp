@@ -17,6 +17,8 @@
 //                                  training and the old log-probs stay fp32 (see README: ratio at mu = 1)
 // The KL reference is kept in bf16 unless "trainer": {"reference_dtype": "fp32"}; with LoRA it is the frozen base.
 // Writes DIR/metrics.jsonl, DIR/checkpoint.r1ckpt, DIR/model/ (DIR/adapter/ with LoRA) and DIR/curves.svg.
+// --device cuda trains Transformer<cuda> (device.hpp) once GrpoTrainer can hold it (grpo_trainable below): no
+// "lora", "gradient_checkpointing" or "sampling_weights", and the memory plan (the CPU model's) is not checked.
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include <span>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/optim/adamw.hpp"
 #include "r1/optim/schedule.hpp"
@@ -46,14 +49,24 @@ struct GrpoOptions {
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
   bool resume = false;
+  std::string device = "cpu";
 };
 
-using Policy = r1::Transformer<r1::cpu>;
-using Recipe = r1::Grpo<Policy, r1::KvSampler, r1::RewardList, r1::AdamW, r1::GrpoObjective>;
-using Trainer = r1::GrpoTrainer<Recipe, r1::AnyCommunicator>;
+template <class Policy>
+using GrpoTrainerFor = r1::GrpoTrainer<r1::Grpo<Policy, r1::KvSampler, r1::RewardList, r1::cli::OptimizerFor<Policy>,
+                                         r1::GrpoObjective>,
+                                r1::AnyCommunicator>;
+
+// GrpoTrainer keeps a copy of the policy as the KL reference (and resets it from the policy): it needs
+// Policy::frozen_copy or a copy constructor.
+template <class Policy>
+inline constexpr bool grpo_trainable =
+    std::is_copy_constructible_v<Policy> || requires(const Policy& policy) {
+      Policy::frozen_copy(policy, r1::WeightStorage::bf16);
+    };
 
 // The run's memory (r1/train/memory_plan.hpp), from the longest rendered prompt of the training set.
-r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Problem> train, const r1::TextCodec& codec,
+r1::MemoryPlan grpo_memory_plan(const r1::Transformer<r1::cpu>& policy, std::span<const r1::Problem> train, const r1::TextCodec& codec,
                                 const r1::GrpoTrainerConfig& trainer, const r1::GrpoConfig& objective,
                                 const r1::SamplerConfig& sampling, const std::optional<r1::LoraConfig>& lora) {
   std::int64_t longest_prompt = 1;
@@ -93,7 +106,10 @@ r1::MemoryPlan grpo_memory_plan(const Policy& policy, std::span<const r1::Proble
   return r1::plan_memory(in);
 }
 
+template <class Policy>
 void run_grpo(const GrpoOptions& options) {
+  constexpr bool on_gpu = r1::cli::is_gpu_model<Policy>;
+  using Trainer = GrpoTrainerFor<Policy>;
   r1::Json config = r1::cli::read_config(options.config);
   r1::cli::override_field(config, "model", options.model);
   r1::cli::override_field(config, "train", options.train);
@@ -121,11 +137,26 @@ void run_grpo(const GrpoOptions& options) {
   const auto out = r1::cli::config_string(config, "out", "out/grpo");
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
   std::filesystem::create_directories(out);
-  auto [policy, lora] = r1::cli::load_for_training(model_dir, config);
-  const auto sampling_weights = r1::cli::config_string(config, "sampling_weights", "fp32");
-  r1::require(sampling_weights == "fp32" || sampling_weights == "bf16", "config: field 'sampling_weights' = '",
-              sampling_weights, "': expected \"fp32\" or \"bf16\"");
-  if (sampling_weights == "bf16") policy.set_sampling_storage(r1::WeightStorage::bf16);
+  std::optional<r1::LoraConfig> lora;
+  Policy policy = [&] {
+    if constexpr (on_gpu) {
+      r1::cli::require_cpu_only_fields_absent(config, "r1 grpo");
+      r1::require(!config.contains("sampling_weights"), "r1 grpo --device cuda: config field 'sampling_weights' is "
+                                                        "the CPU model's choice; Transformer<cuda> samples from bf16");
+      r1::require(!options.memory_limit, "r1 grpo --device cuda: --memory-limit checks the CPU model's memory plan");
+      return Policy::load(model_dir);
+    } else {
+      auto loaded = r1::cli::load_for_training(model_dir, config);
+      lora = loaded.lora;
+      return std::move(loaded.model);
+    }
+  }();
+  if constexpr (!on_gpu) {
+    const auto sampling_weights = r1::cli::config_string(config, "sampling_weights", "fp32");
+    r1::require(sampling_weights == "fp32" || sampling_weights == "bf16", "config: field 'sampling_weights' = '",
+                sampling_weights, "': expected \"fp32\" or \"bf16\"");
+    if (sampling_weights == "bf16") policy.set_sampling_storage(r1::WeightStorage::bf16);
+  }
   const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
   const auto codec = r1::cli::make_codec(tokenizer, config);
   const auto reward = r1::cli::make_reward(config);
@@ -135,12 +166,13 @@ void run_grpo(const GrpoOptions& options) {
   sampling.temperature = trainer_config.temperature;
   sampling.decodable_vocab_size = tokenizer.vocab_size();  // never a padded row's id (issue 22)
   if (sampling.eos_token_ids.empty() && tokenizer.eos_token_id()) sampling.eos_token_ids = {*tokenizer.eos_token_id()};
-  r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling, lora),
-                             options.memory_limit, "r1 grpo");
+  if constexpr (!on_gpu)
+    r1::cli::check_memory_plan(grpo_memory_plan(policy, train, codec, trainer_config, objective, sampling, lora),
+                               options.memory_limit, "r1 grpo");
 
   auto& comm = r1::cli::communicator();
   const bool writer = comm.rank() == 0;
-  Trainer trainer{trainer_config, policy, r1::KvSampler{sampling, codec.decode}, reward, r1::AdamW{adam},
+  Trainer trainer{trainer_config, policy, r1::KvSampler{sampling, codec.decode}, reward, r1::cli::OptimizerFor<Policy>{adam},
                   r1::GrpoObjective{objective}, codec, schedule, comm};
   const std::string checkpoint = out + "/checkpoint.r1ckpt", metrics = out + "/metrics.jsonl";
   auto mode = r1::JsonlWriter::Mode::truncate;
@@ -175,7 +207,11 @@ void run_grpo(const GrpoOptions& options) {
   // checkpoint_every (a 0.5B run's is 7 GB: writing it twice cost a minute).
   if (checkpoint_every <= 0 || trainer.current_step() % checkpoint_every != 0)
     r1::save_trainer_checkpoint(checkpoint, trainer);
-  const std::string saved = r1::cli::save_trained_model(policy, out, model_dir, max_shard_bytes);
+  std::string saved = out + "/model";
+  if constexpr (on_gpu)
+    policy.save(saved, r1::SafetensorsDtype::f32, max_shard_bytes);
+  else
+    saved = r1::cli::save_trained_model(policy, out, model_dir, max_shard_bytes);
   r1::write_training_plot(out + "/curves.svg", r1::read_metrics_log(metrics), "r1 grpo");
   std::printf("r1 grpo: %lld steps; wrote %s, %s, %s/curves.svg\n", static_cast<long long>(trainer.current_step()),
               saved.c_str(), metrics.c_str(), out.c_str());
@@ -202,7 +238,16 @@ const bool registered = r1::cli::register_command("grpo", [](CLI::App& app) {
                       "Largest weight file of the saved model (bytes, or e.g. 500MB, 2GiB; default 5GB)");
   command->add_option("--memory-limit", options->memory_limit,
                       "Refuse to start when the planned memory exceeds this (e.g. 20GB; default: MemAvailable)");
-  command->callback([options] { run_grpo(*options); });
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
+  command->callback([options] {
+    r1::cli::with_model_type(options->device, "r1 grpo", [&]<class Policy>(r1::cli::ModelType<Policy>) {
+      if constexpr (grpo_trainable<Policy>)
+        run_grpo<Policy>(*options);
+      else
+        r1::fail("r1 grpo --device cuda: GrpoTrainer keeps a KL-reference copy of the policy, and Transformer<cuda> "
+                 "has neither frozen_copy nor a copy constructor yet; use --device cpu");
+    });
+  });
 });
 
 }  // namespace

@@ -3,6 +3,7 @@
 // logprobs[t] = log p(ids[t+1] | ids[0..t]) of softmax(logits / --temperature); ppl = exp(-mean(logprobs)),
 // null for a sequence of fewer than 2 tokens. "text" needs DIR/tokenizer.json and is encoded with the
 // tokenizer's special tokens (BOS as its config says). Empty lines are skipped.
+// --device cuda scores on the GPU (Transformer<cuda>: bf16 storage, fp32 accumulation; device.hpp).
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/core/json.hpp"
 #include "r1/core/token_batch.hpp"
 #include "r1/model/transformer.hpp"
@@ -24,12 +26,13 @@ struct ScoreOptions {
   std::string input;
   float temperature = 1.0f;
   long batch_tokens = 4096;
+  std::string device = "cpu";
 };
 
+template <class Model>
 class Scorer {
  public:
-  explicit Scorer(const ScoreOptions& options)
-      : options_(options), model_(r1::Transformer<r1::cpu>::load(options.model_dir)) {}
+  explicit Scorer(const ScoreOptions& options) : options_(options), model_(Model::load(options.model_dir)) {}
 
   // The ids of one input record; `where` names the line.
   std::vector<r1::TokenId> ids_of(const r1::Json& record, const std::string& where) {
@@ -103,7 +106,7 @@ class Scorer {
   }
 
   ScoreOptions options_;
-  r1::Transformer<r1::cpu> model_;
+  Model model_;
   std::optional<r1::BpeTokenizer> tokenizer_;
   bool tokenizer_checked_ = false;
   std::vector<std::vector<r1::TokenId>> pending_;
@@ -115,14 +118,16 @@ class Scorer {
 void run_score(const ScoreOptions& options) {
   r1::require(std::isfinite(options.temperature) && options.temperature > 0.0f, "--temperature ", options.temperature,
               ": expected a finite positive number");
-  Scorer scorer(options);
-  r1::cli::InputLines lines(options.input);
-  std::string line;
-  while (lines.next(line)) {
-    if (line.empty()) continue;
-    scorer.add(scorer.ids_of(r1::parse_json(line, lines.where()), lines.where()));
-  }
-  scorer.flush();
+  r1::cli::with_model_type(options.device, "r1 score", [&]<class Model>(r1::cli::ModelType<Model>) {
+    Scorer<Model> scorer(options);
+    r1::cli::InputLines lines(options.input);
+    std::string line;
+    while (lines.next(line)) {
+      if (line.empty()) continue;
+      scorer.add(scorer.ids_of(r1::parse_json(line, lines.where()), lines.where()));
+    }
+    scorer.flush();
+  });
 }
 
 const bool registered = r1::cli::register_command("score", [](CLI::App& app) {
@@ -135,6 +140,7 @@ const bool registered = r1::cli::register_command("score", [](CLI::App& app) {
   command->add_option("--batch-tokens", options->batch_tokens, "Tokens scored together in one packed batch")
       ->default_val(4096)
       ->check(CLI::PositiveNumber);
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
   command->callback([options] { run_score(*options); });
 });
 

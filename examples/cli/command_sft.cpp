@@ -7,12 +7,15 @@
 // Config: model/tokenizer/template/out as in training_setup.hpp, plus "trainer" (SftConfig:
 // steps, batch_size, micro_batch_sequences, max_grad_norm, seed), "optimizer" (AdamW), "schedule",
 // "lora" and "gradient_checkpointing" (training_setup.hpp; with LoRA the adapter is saved as OUT/adapter).
+// --device cuda trains Transformer<cuda> (device.hpp): no "lora", no "gradient_checkpointing", and the memory
+// plan (the CPU model's) is not checked.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "command.hpp"
+#include "device.hpp"
 #include "r1/io/jsonl.hpp"
 #include "r1/model/transformer.hpp"
 #include "r1/optim/adamw.hpp"
@@ -30,10 +33,8 @@ struct SftOptions {
   std::optional<std::int64_t> steps;
   std::optional<float> lr;
   std::optional<std::uint64_t> seed;
+  std::string device = "cpu";
 };
-
-using Model = r1::Transformer<r1::cpu>;
-using Trainer = r1::SftTrainer<Model, r1::AdamW, r1::AnyCommunicator>;
 
 // Ids must lie in the tokenizer's vocabulary (the true one: a padded embedding has more rows, issue 22)
 // and in the model's.
@@ -74,6 +75,61 @@ std::vector<r1::SftExample> load_examples(const std::string& path, const r1::cli
   return examples;
 }
 
+// The examples' longest prompt + completion, for the memory plan.
+std::int64_t longest_example(const std::vector<r1::SftExample>& examples) {
+  std::int64_t longest = 1;
+  for (const auto& example : examples)
+    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(example.prompt.size() + example.completion.size()));
+  return longest;
+}
+
+template <class Model>
+void train(const SftOptions& options, const r1::Json& config, const r1::cli::SftSettings& settings,
+           const std::string& model_dir, const std::string& out, std::int64_t max_shard_bytes) {
+  using Trainer = r1::SftTrainer<Model, r1::cli::OptimizerFor<Model>, r1::AnyCommunicator>;
+  const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
+  const auto load = [&] {
+    if constexpr (r1::cli::is_gpu_model<Model>) {
+      r1::cli::require_cpu_only_fields_absent(config, "r1 sft");
+      r1::require(!options.memory_limit, "r1 sft --device cuda: --memory-limit checks the CPU model's memory plan");
+      return Model::load(model_dir);
+    } else {
+      return r1::cli::load_for_training(model_dir, config).model;
+    }
+  };
+  Model model = load();
+  const auto examples =
+      load_examples(r1::cli::required_string(config, "train", "--data"), tokenizer, config, model.vocab_size());
+  if constexpr (!r1::cli::is_gpu_model<Model>) {
+    r1::MemoryPlanInputs plan;
+    plan.model = model.config();
+    plan.parameters = model.parameter_count();
+    plan.optimizer_slots = 2;  // AdamW
+    plan.micro_batch_sequences = settings.sft.micro_batch_sequences > 0 ? settings.sft.micro_batch_sequences
+                                                                        : settings.sft.batch_size;
+    plan.sequence_tokens = longest_example(examples);
+    plan.logits_budget = model.logits_budget();
+    plan.gradient_checkpointing = model.gradient_checkpointing();
+    if (config.contains("lora") && !config["lora"].is_null())
+      plan.lora = r1::LoraConfig::from_json(config["lora"], "config: 'lora'");
+    r1::cli::check_memory_plan(r1::plan_memory(plan), options.memory_limit, "r1 sft");
+  }
+  auto& comm = r1::cli::communicator();
+  Trainer trainer{settings.sft, model, r1::cli::OptimizerFor<Model>{settings.adam}, settings.schedule, comm};
+  if (comm.rank() == 0)
+    trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, settings.sft.steps));
+  trainer.fit(examples);
+  if (comm.rank() != 0) return;  // rank 0 alone writes
+  std::string saved = out + "/model";
+  if constexpr (r1::cli::is_gpu_model<Model>)
+    model.save(saved, r1::SafetensorsDtype::f32, max_shard_bytes);
+  else
+    saved = r1::cli::save_trained_model(model, out, model_dir, max_shard_bytes);
+  std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s\n",
+              static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
+              saved.c_str());
+}
+
 void run_sft(const SftOptions& options) {
   r1::Json config = r1::cli::read_config(options.config);
   r1::cli::override_field(config, "model", options.model);
@@ -81,39 +137,14 @@ void run_sft(const SftOptions& options) {
   r1::cli::override_field(config, "out", options.out);
   r1::cli::override_field(config, "tokenizer", options.tokenizer);
   r1::cli::override_field(config, "chat_template", options.chat_template);
-  const auto [sft, adam, schedule] = r1::cli::sft_settings(config, options.steps, options.seed, options.lr);
-
+  const auto settings = r1::cli::sft_settings(config, options.steps, options.seed, options.lr);
   const auto model_dir = r1::cli::required_string(config, "model", "--model");
   const auto out = r1::cli::config_string(config, "out", "out/sft");
   const auto max_shard_bytes = r1::cli::max_shard_bytes(config, options.max_shard_size);
-  std::filesystem::create_directories(out);
-  auto [model, lora] = r1::cli::load_for_training(model_dir, config);
-  const auto tokenizer = r1::cli::load_tokenizer(config, model_dir);
-  const auto examples =
-      load_examples(r1::cli::required_string(config, "train", "--data"), tokenizer, config, model.vocab_size());
-  std::int64_t longest = 1;
-  for (const auto& example : examples)
-    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(example.prompt.size() + example.completion.size()));
-  r1::MemoryPlanInputs plan;
-  plan.model = model.config();
-  plan.parameters = model.parameter_count();
-  plan.optimizer_slots = 2;  // AdamW
-  plan.micro_batch_sequences = sft.micro_batch_sequences > 0 ? sft.micro_batch_sequences : sft.batch_size;
-  plan.sequence_tokens = longest;
-  plan.logits_budget = model.logits_budget();
-  plan.gradient_checkpointing = model.gradient_checkpointing();
-  plan.lora = lora;
-  r1::cli::check_memory_plan(r1::plan_memory(plan), options.memory_limit, "r1 sft");
-  auto& comm = r1::cli::communicator();
-  Trainer trainer{sft, model, r1::AdamW{adam}, schedule, comm};
-  if (comm.rank() == 0)
-    trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, sft.steps));
-  trainer.fit(examples);
-  if (comm.rank() != 0) return;  // rank 0 alone writes
-  const std::string saved = r1::cli::save_trained_model(model, out, model_dir, max_shard_bytes);
-  std::printf("r1 sft: %lld steps on %zu examples, final loss %.4f; wrote %s\n",
-              static_cast<long long>(trainer.current_step()), examples.size(), trainer.evaluate_loss(examples),
-              saved.c_str());
+  r1::cli::with_model_type(options.device, "r1 sft", [&]<class Model>(r1::cli::ModelType<Model>) {
+    std::filesystem::create_directories(out);
+    train<Model>(options, config, settings, model_dir, out, max_shard_bytes);
+  });
 }
 
 const bool registered = r1::cli::register_command("sft", [](CLI::App& app) {
@@ -134,6 +165,7 @@ const bool registered = r1::cli::register_command("sft", [](CLI::App& app) {
                       "Largest weight file of the saved model (bytes, or e.g. 500MB, 2GiB; default 5GB)");
   command->add_option("--memory-limit", options->memory_limit,
                       "Refuse to start when the planned memory exceeds this (e.g. 20GB; default: MemAvailable)");
+  command->add_option("--device", options->device, r1::cli::kDeviceHelp)->check(CLI::IsMember({"cpu", "cuda"}));
   command->callback([options] { run_sft(*options); });
 });
 

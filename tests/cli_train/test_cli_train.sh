@@ -15,6 +15,19 @@ expect_error() {  # expect_error "message part" command...
 "$r1" --version | grep -q "^r1 " || fail "--version"
 expect_error "" "$r1" no-such-command
 
+# --device cuda (Transformer<cuda>) where it cannot run, no usable GPU or an r1 built without the CUDA
+# backend: every model command stops before loading anything, saying which of the two is missing.
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  no_cuda='--device cuda: \(no usable CUDA device\|this r1 was built without the CUDA backend\)'
+  expect_error "r1 score: $no_cuda" "$r1" score --model "$base" --device cuda </dev/null
+  expect_error "r1 generate: $no_cuda" "$r1" generate --model "$base" --device cuda </dev/null
+  expect_error "r1 eval: $no_cuda" "$r1" eval --model "$base" --device cuda
+  expect_error "r1 sft: $no_cuda" "$r1" sft --model "$base" --out "$work/no_gpu" --device cuda
+  expect_error "r1 grpo: $no_cuda" "$r1" grpo --model "$base" --out "$work/no_gpu" --device cuda
+  expect_error "r1 distill: $no_cuda" "$r1" distill --teacher "$base" --student "$base" --out "$work/no_gpu" --device cuda
+fi
+expect_error "cuda" "$r1" score --model "$base" --device tpu </dev/null
+
 # Problems in the toy task's format, and SFT examples.
 for i in $(seq 10 29); do
   a=$(printf "%03d" $((i * 37 % 1000))); b=$(printf "%02d" $((i * 7 % 100)))
