@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -128,6 +129,37 @@ class CudaTransformer {
   }
 
   static CudaTransformer load(const std::string& directory) { return CudaTransformer(Transformer<cpu>::load(directory)); }
+  // Movable (a KL reference lives in a std::optional), not copyable: device memory is owned once.
+  // DeviceParameters handles of a moved-from model must not be used.
+  CudaTransformer(CudaTransformer&&) = default;
+  CudaTransformer& operator=(CudaTransformer&&) = default;
+
+  // A scoring-only copy of `source` (GrpoTrainer's KL reference): its host mirror has no gradient
+  // buffer. The device storage precision is T whatever `storage` asks (a bf16 model already stores
+  // bf16; the fp32 test model keeps fp32).
+  static CudaTransformer frozen_copy(const CudaTransformer& source, WeightStorage /*storage*/) {
+    return CudaTransformer(Transformer<cpu>::frozen_copy(source.host(), WeightStorage::full));
+  }
+  // This model's weights replaced by `source`'s (R1's periodic reference reset), device to device.
+  void copy_weights_from(const CudaTransformer& source) {
+    require(source.parameter_count() == parameter_count() && source.V_ == V_ && source.L_ == L_,
+            "copy_weights_from: the source has another shape (", source.parameter_count(), " parameters, this model ",
+            parameter_count(), ")");
+    ensure_device();
+    const std::size_t P = parameter_elements();
+    if (source.device_stale_) {  // the source's host mirror holds its newest values
+      copy_to_device<float>(std::as_const(source.host_).flat_parameters(), DeviceSpan<float>{master_, P}, stream_,
+                            "copy_weights_from");
+    } else {
+      source.stream_.synchronize("copy_weights_from");
+      R1_CUDA_CHECK(cudaMemcpyAsync(master_, source.master_, P * sizeof(float), cudaMemcpyDeviceToDevice, stream_),
+                    "copy_weights_from");
+    }
+    if constexpr (!std::is_same_v<T, float>)
+      convert_from_fp32<T>(master_, weights_, static_cast<std::int64_t>(P), stream_);
+    stream_.synchronize("copy_weights_from");
+    host_values_stale_ = true;
+  }
   void save(const std::string& directory, SafetensorsDtype dtype = SafetensorsDtype::f32,
             std::int64_t max_shard_bytes = kDefaultMaxShardBytes) const {
     sync_host();
@@ -275,9 +307,9 @@ class CudaTransformer {
       log_softmax_gather_backward<float, T>(b.head_chunk, b.targets + first, b.row_lse + first, b.row_mean + first,
                                             b.d_logprob + first, b.d_entropy + first, rows, int(V_), temperature_,
                                             b.head_chunk_grad, stream_);
-      gemm<T, T>(blas_, {rows, int(D_), int(V_), false, false}, 1.0f, b.head_chunk_grad, W + lm_head_, 0.0f,
+      gemm<T, T>(*blas_, {rows, int(D_), int(V_), false, false}, 1.0f, b.head_chunk_grad, W + lm_head_, 0.0f,
                  b.d_normed + first * D_, stream_);
-      gemm<T, float>(blas_, {int(V_), int(D_), rows, true, false}, 1.0f, b.head_chunk_grad, b.final_normed + first * D_,
+      gemm<T, float>(*blas_, {int(V_), int(D_), rows, true, false}, 1.0f, b.head_chunk_grad, b.final_normed + first * D_,
                      1.0f, G + lm_head_, stream_);
     }
     rmsnorm_backward<T>(b.resid[static_cast<std::size_t>(L_)], W + final_norm_, b.d_normed, b.final_rstd, b.d_x,
@@ -286,19 +318,19 @@ class CudaTransformer {
       const Layer& p = layers_[static_cast<std::size_t>(l)];
       const auto i = static_cast<std::size_t>(l);
       // MLP branch: x_next = mid + down(swiglu(gate_up(rmsnorm(mid)))).
-      gemm<T, T>(blas_, {n, int(F_), int(D_), false, false}, 1.0f, b.d_x, W + p.down_weight, 0.0f, b.d_act, stream_);
-      gemm<T, float>(blas_, {int(D_), int(F_), n, true, false}, 1.0f, b.d_x, b.act[i], 1.0f, G + p.down_weight, stream_);
+      gemm<T, T>(*blas_, {n, int(F_), int(D_), false, false}, 1.0f, b.d_x, W + p.down_weight, 0.0f, b.d_act, stream_);
+      gemm<T, float>(*blas_, {int(D_), int(F_), n, true, false}, 1.0f, b.d_x, b.act[i], 1.0f, G + p.down_weight, stream_);
       swiglu_backward<T>(b.gate_up[i], b.d_act, n, int(F_), b.d_gate_up, stream_);
-      gemm<T, T>(blas_, {n, int(D_), int(2 * F_), false, false}, 1.0f, b.d_gate_up, W + p.gate_up_weight, 0.0f,
+      gemm<T, T>(*blas_, {n, int(D_), int(2 * F_), false, false}, 1.0f, b.d_gate_up, W + p.gate_up_weight, 0.0f,
                  b.d_normed, stream_);
-      gemm<T, float>(blas_, {int(2 * F_), int(D_), n, true, false}, 1.0f, b.d_gate_up, b.xn2[i], 1.0f,
+      gemm<T, float>(*blas_, {int(2 * F_), int(D_), n, true, false}, 1.0f, b.d_gate_up, b.xn2[i], 1.0f,
                      G + p.gate_up_weight, stream_);
       rmsnorm_backward<T>(b.mid[i], W + p.post_norm, b.d_normed, b.rstd2[i], b.d_branch, G + p.post_norm, n, int(D_),
                           stream_);
       residual_add<T>(b.d_x, b.d_branch, N * D_, stream_);
       // Attention branch: mid = x + o_proj(attention(rope(qkv_proj(rmsnorm(x))))).
-      gemm<T, T>(blas_, {n, int(A_), int(D_), false, false}, 1.0f, b.d_x, W + p.o_weight, 0.0f, b.d_attn, stream_);
-      gemm<T, float>(blas_, {int(D_), int(A_), n, true, false}, 1.0f, b.d_x, b.attn[i], 1.0f, G + p.o_weight, stream_);
+      gemm<T, T>(*blas_, {n, int(A_), int(D_), false, false}, 1.0f, b.d_x, W + p.o_weight, 0.0f, b.d_attn, stream_);
+      gemm<T, float>(*blas_, {int(D_), int(A_), n, true, false}, 1.0f, b.d_x, b.attn[i], 1.0f, G + p.o_weight, stream_);
       attention_backward<T>(b.qkv[i], b.qkv[i] + A_, b.qkv[i] + A_ + KW_, b.attn[i], b.d_attn, b.lse[i], b.offsets,
                             attention_shape(N), b.attention_workspace, b.d_qkv, b.d_qkv + A_, b.d_qkv + A_ + KW_,
                             stream_);
@@ -306,9 +338,9 @@ class CudaTransformer {
                        int(QKV_));
       rope_backward<T>(b.d_qkv + A_, b.positions, rope_cos_, rope_sin_, n, int(K_), int(E_), rope_positions_, stream_,
                        int(QKV_));
-      gemm<T, T>(blas_, {n, int(D_), int(QKV_), false, false}, 1.0f, b.d_qkv, W + p.qkv_weight, 0.0f, b.d_normed,
+      gemm<T, T>(*blas_, {n, int(D_), int(QKV_), false, false}, 1.0f, b.d_qkv, W + p.qkv_weight, 0.0f, b.d_normed,
                  stream_);
-      gemm<T, float>(blas_, {int(QKV_), int(D_), n, true, false}, 1.0f, b.d_qkv, b.xn1[i], 1.0f, G + p.qkv_weight,
+      gemm<T, float>(*blas_, {int(QKV_), int(D_), n, true, false}, 1.0f, b.d_qkv, b.xn1[i], 1.0f, G + p.qkv_weight,
                      stream_);
       if (p.qkv_bias >= 0) bias_gradient<T>(b.d_qkv, n, int(QKV_), G + p.qkv_bias, stream_);
       rmsnorm_backward<T>(b.resid[i], W + p.input_norm, b.d_normed, b.rstd1[i], b.d_branch, G + p.input_norm, n,
@@ -485,7 +517,7 @@ class CudaTransformer {
 
   // fp32 logits of tokens [first, first + rows) into the head chunk: (rows, V) = final_normed (rows, D) W_head^T.
   void head_logits(std::int64_t first, int rows) {
-    gemm<T, float>(blas_, {rows, int(V_), int(D_), false, true}, 1.0f, buffers_.final_normed + first * D_,
+    gemm<T, float>(*blas_, {rows, int(V_), int(D_), false, true}, 1.0f, buffers_.final_normed + first * D_,
                    weights_ + lm_head_, 0.0f, buffers_.head_chunk, stream_);
   }
 
@@ -631,7 +663,7 @@ class CudaTransformer {
       T* x = b.resid[keep_activations ? i : 0];
       T* next = b.resid[keep_activations ? i + 1 : 0];
       rmsnorm_forward<T>(x, W + p.input_norm, b.xn1[i], b.rstd1[i], n, int(D_), eps(), stream_);
-      gemm<T, T>(blas_, {n, int(QKV_), int(D_), false, true}, 1.0f, b.xn1[i], W + p.qkv_weight, 0.0f, b.qkv[i], stream_,
+      gemm<T, T>(*blas_, {n, int(QKV_), int(D_), false, true}, 1.0f, b.xn1[i], W + p.qkv_weight, 0.0f, b.qkv[i], stream_,
                  p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr);
       rope_forward<T>(b.qkv[i], b.positions, rope_cos_, rope_sin_, n, int(H_), int(E_), rope_positions_, stream_,
                       int(QKV_));
@@ -640,13 +672,13 @@ class CudaTransformer {
       attention_forward<T>(b.qkv[i], b.qkv[i] + A_, b.qkv[i] + A_ + KW_, b.offsets, attention_shape(N), b.attn[i],
                            b.lse[i], stream_);
       R1_CUDA_CHECK(cudaMemcpyAsync(b.mid[i], x, sizeof(T) * N * D_, cudaMemcpyDeviceToDevice, stream_), "score");
-      gemm<T, T>(blas_, {n, int(D_), int(A_), false, true}, 1.0f, b.attn[i], W + p.o_weight, 1.0f, b.mid[i], stream_);
+      gemm<T, T>(*blas_, {n, int(D_), int(A_), false, true}, 1.0f, b.attn[i], W + p.o_weight, 1.0f, b.mid[i], stream_);
       rmsnorm_forward<T>(b.mid[i], W + p.post_norm, b.xn2[i], b.rstd2[i], n, int(D_), eps(), stream_);
-      gemm<T, T>(blas_, {n, int(2 * F_), int(D_), false, true}, 1.0f, b.xn2[i], W + p.gate_up_weight, 0.0f,
+      gemm<T, T>(*blas_, {n, int(2 * F_), int(D_), false, true}, 1.0f, b.xn2[i], W + p.gate_up_weight, 0.0f,
                  b.gate_up[i], stream_);
       swiglu_forward<T>(b.gate_up[i], n, int(F_), b.act[i], stream_);
       R1_CUDA_CHECK(cudaMemcpyAsync(next, b.mid[i], sizeof(T) * N * D_, cudaMemcpyDeviceToDevice, stream_), "score");
-      gemm<T, T>(blas_, {n, int(D_), int(F_), false, true}, 1.0f, b.act[i], W + p.down_weight, 1.0f, next, stream_);
+      gemm<T, T>(*blas_, {n, int(D_), int(F_), false, true}, 1.0f, b.act[i], W + p.down_weight, 1.0f, next, stream_);
     }
   }
 
@@ -723,7 +755,7 @@ class CudaTransformer {
     for (std::int64_t l = 0; l < L_; ++l) {
       const Layer& p = layers_[static_cast<std::size_t>(l)];
       rmsnorm_forward<T>(x, W + p.input_norm, b.xn1[0], b.rstd1[0], n, int(D_), eps(), stream_);
-      gemm<T, T>(blas_, {n, int(QKV_), int(D_), false, true}, 1.0f, b.xn1[0], W + p.qkv_weight, 0.0f, b.qkv[0], stream_,
+      gemm<T, T>(*blas_, {n, int(QKV_), int(D_), false, true}, 1.0f, b.xn1[0], W + p.qkv_weight, 0.0f, b.qkv[0], stream_,
                  p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr);
       rope_forward<T>(b.qkv[0], b.positions, rope_cos_, rope_sin_, n, int(H_), int(E_), rope_positions_, stream_,
                       int(QKV_));
@@ -742,12 +774,12 @@ class CudaTransformer {
         attention_forward<T>(b.qkv[0], b.qkv[0] + A_, b.qkv[0] + A_ + KW_, b.offsets, attention_shape(N), b.attn[0],
                              b.lse[0], stream_);
       }
-      gemm<T, T>(blas_, {n, int(D_), int(A_), false, true}, 1.0f, b.attn[0], W + p.o_weight, 1.0f, x, stream_);
+      gemm<T, T>(*blas_, {n, int(D_), int(A_), false, true}, 1.0f, b.attn[0], W + p.o_weight, 1.0f, x, stream_);
       rmsnorm_forward<T>(x, W + p.post_norm, b.xn2[0], b.rstd2[0], n, int(D_), eps(), stream_);
-      gemm<T, T>(blas_, {n, int(2 * F_), int(D_), false, true}, 1.0f, b.xn2[0], W + p.gate_up_weight, 0.0f,
+      gemm<T, T>(*blas_, {n, int(2 * F_), int(D_), false, true}, 1.0f, b.xn2[0], W + p.gate_up_weight, 0.0f,
                  b.gate_up[0], stream_);
       swiglu_forward<T>(b.gate_up[0], n, int(F_), b.act[0], stream_);
-      gemm<T, T>(blas_, {n, int(D_), int(F_), false, true}, 1.0f, b.act[0], W + p.down_weight, 1.0f, x, stream_);
+      gemm<T, T>(*blas_, {n, int(D_), int(F_), false, true}, 1.0f, b.act[0], W + p.down_weight, 1.0f, x, stream_);
     }
     for (std::int64_t s = 0; s < S; ++s) {
       const int slot = slots[static_cast<std::size_t>(s)];
@@ -758,7 +790,7 @@ class CudaTransformer {
                     "prefill");
     }
     rmsnorm_forward<T>(b.final_normed, W + final_norm_, b.d_normed, b.final_rstd, int(S), int(D_), eps(), stream_);
-    gemm<T, float>(blas_, {int(S), int(V_), int(D_), false, true}, 1.0f, b.d_normed, W + lm_head_, 0.0f, b.last_logits,
+    gemm<T, float>(*blas_, {int(S), int(V_), int(D_), false, true}, 1.0f, b.d_normed, W + lm_head_, 0.0f, b.last_logits,
                    stream_);
     last_rows_ = S;
   }
@@ -768,7 +800,7 @@ class CudaTransformer {
   std::int64_t embed_ = 0, final_norm_ = 0, lm_head_ = 0;
   std::vector<Layer> layers_;
   Stream stream_;
-  CublasLt blas_;
+  std::unique_ptr<CublasLt> blas_ = std::make_unique<CublasLt>();  // behind a pointer: the model is movable
   DeviceArena weights_arena_, activations_arena_, rope_arena_;
   std::vector<DeviceTensor> device_tensors_;
   DeviceArena scalars_arena_;
@@ -808,6 +840,9 @@ class Transformer<cuda> : public gpu::CudaTransformer<gpu::bf16> {
   using gpu::CudaTransformer<gpu::bf16>::CudaTransformer;
   explicit Transformer(const ModelConfig& config) : gpu::CudaTransformer<gpu::bf16>(Transformer<cpu>(config)) {}
   static Transformer load(const std::string& directory) { return Transformer(Transformer<cpu>::load(directory)); }
+  static Transformer frozen_copy(const Transformer& source, WeightStorage /*storage*/) {
+    return Transformer(Transformer<cpu>::frozen_copy(source.host(), WeightStorage::full));
+  }
 };
 
 }  // namespace r1
