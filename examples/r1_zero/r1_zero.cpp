@@ -14,6 +14,9 @@
 //   r1_zero --pretrain-only --pretrain-steps 1000             remake that base
 //   r1_zero --quick                                            a smoke run, seconds
 //   mpirun -np 2 r1_zero --base examples/r1_zero/base          data parallel over 2 ranks (rank 0 writes)
+//   r1_zero --device cuda      refused with the reason: the toy helpers (toy_training.hpp, toy_multiplication.hpp)
+//                              train and evaluate Transformer<cpu> only, and GrpoTrainer cannot yet hold a
+//                              Transformer<cuda> (no KL-reference copy); this binary does not link r1::cuda
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -62,7 +65,22 @@ struct Options {
   int threads = 0;
   bool quick = false;
   bool pretrain_only = false;
+  std::string device = "cpu";
 };
+
+// --device: "cpu" runs; "cuda" stops with an r1::Error saying what is missing for it here.
+void require_supported_device(const std::string& device) {
+  if (device == "cpu") return;
+  r1::require(device == "cuda", "--device '", device, "': expected cpu or cuda");
+#if R1_WITH_CUDA
+  r1::fail("--device cuda: the toy pretraining, GRPO and evaluation helpers (toy_training.hpp, "
+           "toy_multiplication.hpp) take Transformer<cpu>, and GrpoTrainer cannot hold a Transformer<cuda> (it has "
+           "no KL-reference copy); use --device cpu, or r1 grpo/sft --device cuda once those exist");
+#else
+  r1::fail("--device cuda: this r1_zero was built without the CUDA backend (it does not link r1::cuda); "
+           "use --device cpu");
+#endif
+}
 
 // Every rank runs the same program; rank 0 alone prints and writes (the others' stdout goes to /dev/null).
 template <class Comm>
@@ -189,7 +207,16 @@ int main(int argc, char** argv) {
                  "Threads per rank (default: R1_THREADS or all cores; under mpirun, the cores shared among the ranks)");
   app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
   app.add_flag("--pretrain-only", options.pretrain_only, "Stop after pretraining the base (writes OUT/base)");
+  app.add_option("--device", options.device, "Where the model runs: cpu (cuda is refused, with the reason)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  try {
+    require_supported_device(options.device);
+  } catch (const r1::Error& e) {
+    std::fprintf(stderr, "r1_zero: error: %s\n", e.what());
+    return 1;
+  }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches a log file line by line
   if (options.quick) {
     options.pretrain_steps = 20;
