@@ -2,6 +2,7 @@
 # Everything r1 wants to know from a GPU machine, in one call of under 8 minutes, from the binaries
 # bench/cuda/package_for_gpu.sh built and bundled beforehand (nothing is compiled here):
 #   bench/cuda/first_gpu.sh OUTDIR [BUNDLE_DIR]        (BUNDLE_DIR default: out/gpu_bundle)
+# out/ is git-ignored: a remote run must carry out/gpu_bundle with the working tree (23 MiB at 8674fd7).
 # Phases, each under `timeout`, each logging to OUTDIR/<phase>.log, each recorded in OUTDIR/summary.txt
 # with its exit status and seconds (timeouts sum to 465 s, plus at most 2 s of kill grace each):
 #   preflight   20 s  nvidia-smi (driver, card, clocks), SM count, nvcc and compute-sanitizer versions, bundle
