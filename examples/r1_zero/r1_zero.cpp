@@ -14,9 +14,8 @@
 //   r1_zero --pretrain-only --pretrain-steps 1000             remake that base
 //   r1_zero --quick                                            a smoke run, seconds
 //   mpirun -np 2 r1_zero --base examples/r1_zero/base          data parallel over 2 ranks (rank 0 writes)
-//   r1_zero --device cuda      refused with the reason: the toy helpers (toy_training.hpp, toy_multiplication.hpp)
-//                              train and evaluate Transformer<cpu> only, and GrpoTrainer cannot yet hold a
-//                              Transformer<cuda> (no KL-reference copy); this binary does not link r1::cuda
+//   r1_zero --device cuda                                      the same on the first GPU (Transformer<cuda>,
+//                                                              gpu::CudaAdamW); a clear error without one
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -38,6 +37,7 @@
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/plot.hpp"
 #include "toy_multiplication.hpp"
+#include "device.hpp"  // examples/cli: --device cpu|cuda
 #include "toy_training.hpp"
 #if R1_WITH_MPI
 #include "r1/dist/mpi_communicator.hpp"
@@ -68,23 +68,11 @@ struct Options {
   std::string device = "cpu";
 };
 
-// --device: "cpu" runs; "cuda" stops with an r1::Error saying what is missing for it here.
-void require_supported_device(const std::string& device) {
-  if (device == "cpu") return;
-  r1::require(device == "cuda", "--device '", device, "': expected cpu or cuda");
-#if R1_WITH_CUDA
-  r1::fail("--device cuda: the toy pretraining, GRPO and evaluation helpers (toy_training.hpp, "
-           "toy_multiplication.hpp) take Transformer<cpu>, and GrpoTrainer cannot hold a Transformer<cuda> (it has "
-           "no KL-reference copy); use --device cpu, or r1 grpo/sft --device cuda once those exist");
-#else
-  r1::fail("--device cuda: this r1_zero was built without the CUDA backend (it does not link r1::cuda); "
-           "use --device cpu");
-#endif
-}
-
 // Every rank runs the same program; rank 0 alone prints and writes (the others' stdout goes to /dev/null).
-template <class Comm>
+// PolicyT: Transformer<cpu>, or Transformer<cuda> with --device cuda (r1::cli::with_model_type).
+template <class PolicyT, class Comm>
 int run(const Options& options, Comm& comm) {
+  using Optimizer = r1::cli::OptimizerFor<PolicyT>;
   const bool writer = comm.rank() == 0;
   if (!writer && std::freopen("/dev/null", "w", stdout) == nullptr) r1::fail("r1_zero: cannot silence rank ", comm.rank());
   r1::ThreadLimit threads{options.threads > 0 ? options.threads
@@ -110,21 +98,26 @@ int run(const Options& options, Comm& comm) {
   const Reward reward{{1.0, 0.1}};
 
   // ---- 1. The base model ----
-  Policy model{toy::model_config(tokenizer.vocab_size())};
+  // Built (or loaded) on the host, then moved to where it runs.
+  Policy host_model{toy::model_config(tokenizer.vocab_size())};
   if (!options.base.empty()) {
-    model = Policy::load(options.base);
+    host_model = Policy::load(options.base);
+  } else {
+    host_model.init_random(options.seed);
+  }
+  PolicyT model{std::move(host_model)};
+  if (!options.base.empty()) {
     std::printf("base: loaded %s (%lld parameters)\n", options.base.c_str(),
                 static_cast<long long>(model.parameter_count()));
   } else {
-    model.init_random(options.seed);
     const auto examples =
         toy::pretraining_examples(tokenizer, task, options.scratchpad_fraction, 60000, options.seed + 2);
     std::printf("pretraining the base: %lld parameters, %zu examples (%.0f%% with a scratchpad), %lld steps of %d\n",
                 static_cast<long long>(model.parameter_count()), examples.size(), 100 * options.scratchpad_fraction,
                 static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
     r1::Stopwatch timer;
-    toy::pretrain(model, examples, options.pretrain_steps, options.pretrain_batch, 2e-3f, options.seed,
-                  options.out + "/pretrain_metrics.jsonl", comm);
+    toy::pretrain<Optimizer>(model, examples, options.pretrain_steps, options.pretrain_batch, 2e-3f, options.seed,
+                             options.out + "/pretrain_metrics.jsonl", comm);
     std::printf("pretraining: %.1f s\n", timer.elapsed_seconds());
     if (writer) {
       model.save(options.out + "/base");
@@ -152,7 +145,7 @@ int run(const Options& options, Comm& comm) {
               static_cast<long long>(options.grpo_steps), options.prompts_per_step, options.group_size,
               static_cast<double>(options.grpo_lr));
   timer.restart();
-  toy::train_grpo(model, train, codec, reward, grpo, options.grpo_lr, eos, metrics_path, comm);
+  toy::train_grpo<Optimizer>(model, train, codec, reward, grpo, options.grpo_lr, eos, metrics_path, comm);
   std::printf("GRPO: %.1f s\n", timer.elapsed_seconds());
   if (writer) {
     model.save(options.out + "/policy");
@@ -207,16 +200,10 @@ int main(int argc, char** argv) {
                  "Threads per rank (default: R1_THREADS or all cores; under mpirun, the cores shared among the ranks)");
   app.add_flag("--quick", options.quick, "A smoke run: tiny budgets, for tests");
   app.add_flag("--pretrain-only", options.pretrain_only, "Stop after pretraining the base (writes OUT/base)");
-  app.add_option("--device", options.device, "Where the model runs: cpu (cuda is refused, with the reason)")
+  app.add_option("--device", options.device, r1::cli::kDeviceHelp)
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    require_supported_device(options.device);
-  } catch (const r1::Error& e) {
-    std::fprintf(stderr, "r1_zero: error: %s\n", e.what());
-    return 1;
-  }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress reaches a log file line by line
   if (options.quick) {
     options.pretrain_steps = 20;
@@ -231,7 +218,9 @@ int main(int argc, char** argv) {
   if (r1::launched_by_mpi()) {
     r1::MpiCommunicator comm(&argc, &argv);
     try {
-      return run(options, comm);
+      return r1::cli::with_model_type(options.device, "r1_zero", [&]<class Model>(r1::cli::ModelType<Model>) {
+        return run<Model>(options, comm);
+      });
     } catch (const r1::Error& e) {
       comm.abort(std::string("r1_zero: error: ") + e.what());  // ends every rank
     }
@@ -239,7 +228,9 @@ int main(int argc, char** argv) {
 #endif
   try {
     r1::SingleProcess one;
-    return run(options, one);
+    return r1::cli::with_model_type(options.device, "r1_zero", [&]<class Model>(r1::cli::ModelType<Model>) {
+      return run<Model>(options, one);
+    });
   } catch (const r1::Error& e) {
     std::fprintf(stderr, "r1_zero: error: %s\n", e.what());
     return 1;

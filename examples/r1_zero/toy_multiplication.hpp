@@ -102,8 +102,8 @@ struct Stage {
 
 // The paper's evaluation (k samples at T 0.6 / top-p 0.95, cons@k, greedy) plus scratchpad use.
 // Over N ranks (`comm`), each samples its share and every rank gets the whole report.
-template <class Verifier, class Comm>
-Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+template <class ModelT, class Verifier, class Comm>
+Stage evaluate(ModelT& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
                const Verifier& verifier, int samples, std::uint64_t seed, r1::TokenId eos, Comm& comm) {
   r1::EvaluationConfig config;
   config.samples_per_problem = samples;
@@ -123,8 +123,8 @@ Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> pro
   stage.scratchpad_share = sampled > 0 ? thinking / sampled : 0;
   return stage;
 }
-template <class Verifier>
-Stage evaluate(r1::Transformer<r1::cpu>& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+template <class ModelT, class Verifier>
+Stage evaluate(ModelT& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
                const Verifier& verifier, int samples, std::uint64_t seed, r1::TokenId eos) {
   r1::SingleProcess one;
   return evaluate(model, problems, codec, verifier, samples, seed, eos, one);

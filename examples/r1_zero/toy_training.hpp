@@ -28,13 +28,17 @@ namespace toy {
 using Policy = r1::Transformer<r1::cpu>;
 // Rule-based rewards only: accuracy of the extracted <answer> plus the R1 format.
 using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
-using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
+// The recipe for a policy type and the optimizer that steps it (r1::AdamW on the host; gpu::CudaAdamW
+// for Transformer<cuda>).
+template <class PolicyT = Policy, class OptimizerT = r1::AdamW>
+using RecipeFor = r1::Grpo<PolicyT, r1::KvSampler, Reward, OptimizerT, r1::GrpoObjective>;
+using Recipe = RecipeFor<>;
 
 // SFT of `model` on `examples`: AdamW (weight decay 0.01), cosine from `lr` to
 // lr/10 after 50 warm-up steps. Progress goes to stderr, metrics to
 // `metrics_path` unless it is empty. Over N ranks (`comm`), rank 0 alone reports.
-template <class Comm>
-void pretrain(Policy& model, std::span<const r1::SftExample> examples, std::int64_t steps, int batch_size, float lr,
+template <class OptimizerT = r1::AdamW, class PolicyT, class Comm>
+void pretrain(PolicyT& model, std::span<const r1::SftExample> examples, std::int64_t steps, int batch_size, float lr,
               std::uint64_t seed, const std::string& metrics_path, Comm& comm) {
   r1::SftConfig sft;
   sft.steps = steps;
@@ -43,8 +47,8 @@ void pretrain(Policy& model, std::span<const r1::SftExample> examples, std::int6
   r1::AdamWConfig adam;
   adam.lr = lr;
   adam.weight_decay = 0.01f;
-  using Sft = r1::SftTrainer<Policy, r1::AdamW, Comm>;
-  Sft pretrainer{sft, model, r1::AdamW{adam}, r1::CosineSchedule{adam.lr, 50, steps, adam.lr * 0.1f}, comm};
+  using Sft = r1::SftTrainer<PolicyT, OptimizerT, Comm>;
+  Sft pretrainer{sft, model, OptimizerT{adam}, r1::CosineSchedule{adam.lr, 50, steps, adam.lr * 0.1f}, comm};
   if (comm.rank() == 0) pretrainer.add_hook(std::make_unique<r1::MetricsHook<Sft>>(metrics_path, stderr, steps));
   pretrainer.fit(examples);
 }
@@ -59,10 +63,10 @@ inline void pretrain(Policy& model, std::span<const r1::SftExample> examples, st
 // recipes since DAPO, with a token-mean loss; rollouts of up to 160 tokens at
 // grpo.temperature; AdamW without weight decay, the learning rate cosine from
 // `lr` to 0. Progress goes to stderr, metrics to `metrics_path` (rank 0 alone, over N ranks of `comm`).
-template <class Comm>
-void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec, const Reward& reward,
-                const r1::GrpoTrainerConfig& grpo, float lr, r1::TokenId eos, const std::string& metrics_path,
-                Comm& comm) {
+template <class OptimizerT = r1::AdamW, class PolicyT, class Comm>
+void train_grpo(PolicyT& model, std::span<const r1::Problem> problems, const r1::TextCodec& codec,
+                const Reward& reward, const r1::GrpoTrainerConfig& grpo, float lr, r1::TokenId eos,
+                const std::string& metrics_path, Comm& comm) {
   r1::GrpoConfig objective;
   objective.beta = 0.0;
   objective.aggregation = r1::Aggregation::token_mean;
@@ -74,12 +78,12 @@ void train_grpo(Policy& model, std::span<const r1::Problem> problems, const r1::
   r1::AdamWConfig adam;
   adam.lr = lr;
   adam.weight_decay = 0.0f;
-  using Trainer = r1::GrpoTrainer<Recipe, Comm>;
+  using Trainer = r1::GrpoTrainer<RecipeFor<PolicyT, OptimizerT>, Comm>;
   Trainer trainer{grpo,
                   model,
                   r1::KvSampler{sampling, codec.decode},
                   reward,
-                  r1::AdamW{adam},
+                  OptimizerT{adam},
                   r1::GrpoObjective{objective},
                   codec,
                   r1::CosineSchedule{adam.lr, 0, grpo.steps, 0.0f},
