@@ -144,6 +144,7 @@ inline HeldOut held_out_set(const std::vector<int>& levels, std::size_t per_leve
 struct Evaluation {
   std::vector<LevelStats> levels;
   std::vector<std::string> caught_examples;  // prompt + completion of each caught-and-corrected sample
+  std::vector<std::string> checked_examples; // prompt + completion of each self-checked sample
 };
 
 // k samples per problem at the R1 paper's evaluation setting (T 0.6, top-p 0.95), read by the detector.
@@ -176,6 +177,7 @@ Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& code
     stats.worked_share += trace.first ? 1 : 0;
     stats.first_chain_wrong += trace.first_chain_wrong(gold) ? 1 : 0;
     if (trace.self_checked()) {
+      result.checked_examples.push_back(problem.prompt + item.text + (right ? "  [right]" : "  [wrong]"));
       ++stats.checked;
       stats.checked_right += right ? 1 : 0;
     } else {

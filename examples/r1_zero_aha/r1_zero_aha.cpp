@@ -1,19 +1,23 @@
 // R1-Zero, second act: does self-checking that the base rarely does emerge from
-// rewards alone, does it pay, and does length grow with difficulty?
+// rewards alone, does it pay, and does length grow with difficulty? (An open
+// experiment: bench/RESULTS.md has what the configurations tried so far found.)
 //
 // The task is the sum of 2 to 6 three-digit numbers (r1/tasks/chain_sum.hpp);
 // difficulty is the number of terms. Two bases are pretrained (SFT) on the same
-// synthetic corpus except for one thing: half the examples answer directly, half
-// work the sum as a chain of one-shot additions, 15% of worked chains slip once,
-// and in the "checks" base 5% of worked solutions then recompute the sum right to
-// left, compare, and on a mismatch work it again; the "no_checks" base (the
-// ablation) never saw a check. Each base is then trained by GRPO from rule-based
-// rewards only (answer accuracy + format), on all levels mixed, and evaluated on
-// held-out problems of every level along the way.
+// synthetic corpus except for one thing: some examples answer directly, the rest
+// work the sum as a chain of one-shot additions (left to right or right to left),
+// some chains slip once, and in the "checks" base 5% of worked solutions then
+// recompute the sum in the other direction, compare, and on a mismatch work it
+// again; the "no_checks" base (the ablation) never saw a check. Each base is then
+// trained by GRPO from rule-based rewards only (answer accuracy + format), on all
+// levels mixed, and evaluated on held-out problems of every level along the way,
+// every sampled completion read by the self-check detector (chain_sum_trace.hpp).
 //
-//   r1_zero_aha --out out/r1_zero_aha                  RL from the committed bases (examples/r1_zero_aha/bases)
-//   r1_zero_aha --from-scratch --out out/r1_zero_aha   pretrain both bases first
-//   r1_zero_aha --quick [--from-scratch]               a smoke run, seconds
+//   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
+//   r1_zero_aha --bases DIR --out out/aha_rl           RL from bases in DIR/checks and DIR/no_checks
+//   r1_zero_aha --from-scratch --out out/aha           both in one run
+//   r1_zero_aha --bases DIR --probe                    the bases sampled at T 1, accuracy by completion style
+//   r1_zero_aha --quick --from-scratch                 a smoke run, seconds
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -51,7 +55,7 @@ using Trainer = r1::GrpoTrainer<Recipe, r1::SingleProcess>;
 
 struct Options {
   std::string out = "out/r1_zero_aha";
-  std::string bases = "examples/r1_zero_aha/bases";
+  std::string bases;  // DIR/checks and DIR/no_checks hold the bases; empty: --from-scratch is needed
   bool from_scratch = false;
   std::string variants = "checks,no_checks";
   std::vector<int> levels{2, 3, 4, 6};
@@ -126,6 +130,7 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
 
   Policy model{aha::model_config(tokenizer.vocab_size(), options.hidden, options.layers, max_positions)};
   if (!options.from_scratch) {
+    r1::require(!options.bases.empty(), "no bases: pass --bases DIR (made by --pretrain-only) or --from-scratch");
     model = Policy::load(options.bases + "/" + variant.name);
     std::printf("[%s] base: loaded %s/%s (%lld parameters)\n", variant.name.c_str(), options.bases.c_str(),
                 variant.name.c_str(), static_cast<long long>(model.parameter_count()));
@@ -140,6 +145,8 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
                     "first chain wrong %zu, caught %zu\n",
                     s.terms, s.accuracy, s.direct, s.direct_accuracy(), s.worked_only, s.worked_only_accuracy(),
                     s.checked, s.checked_accuracy(), s.first_chain_wrong, s.caught);
+      std::ofstream dump(options.out + "/probe_checked_" + variant.name + ".txt");
+      for (const auto& text : evaluation.checked_examples) dump << text << "\n";
       return;
     }
   } else {
@@ -368,7 +375,7 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"R1-Zero second act: self-checking and length from rewards alone, by difficulty", "r1_zero_aha"};
   app.add_option("--out", options.out, "Output folder")->capture_default_str();
-  app.add_option("--bases", options.bases, "Folder of the committed bases (checks/, no_checks/)")->capture_default_str();
+  app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
   app.add_option("--levels", options.levels, "Difficulty levels (terms per sum)")->delimiter(',')->capture_default_str();
