@@ -39,14 +39,10 @@ inline r1::CharTokenizer make_tokenizer() { return r1::CharTokenizer(special_tok
 
 // Prompts are the problem text; decoding drops a final EOS. `tokenizer` must outlive the codec.
 inline r1::TextCodec make_codec(const r1::CharTokenizer& tokenizer) {
-  r1::TextCodec codec;
-  const r1::TokenId eos = *tokenizer.eos_token_id();
-  codec.render_prompt = [&tokenizer](const r1::Problem& problem) { return tokenizer.encode(problem.prompt); };
-  codec.vocab_size = tokenizer.vocab_size();
-  codec.decode = [&tokenizer, eos, vocab = codec.vocab_size](std::span<const r1::TokenId> ids) {
+  r1::TextCodec codec = r1::make_text_codec(tokenizer, [](const r1::Problem& problem) { return problem.prompt; });
+  codec.decode = [decode = codec.decode, eos = *tokenizer.eos_token_id()](std::span<const r1::TokenId> ids) {
     if (!ids.empty() && ids.back() == eos) ids = ids.first(ids.size() - 1);
-    return r1::decode_replacing_undecodable(ids, vocab,
-                                            [&tokenizer](std::span<const r1::TokenId> run) { return tokenizer.decode(run); });
+    return decode(ids);
   };
   return codec;
 }

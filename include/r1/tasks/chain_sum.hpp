@@ -30,6 +30,7 @@
 #include "r1/core/json.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/reward/reward.hpp"
+#include "r1/tasks/decimal_text.hpp"
 #include "r1/tasks/split.hpp"
 
 namespace r1 {
@@ -60,24 +61,11 @@ struct ChainSlip {
   std::int64_t delta = 0;   // written result = true result + delta
 };
 
-namespace detail {
-inline std::int64_t chain_power_of_ten(int exponent) {
-  std::int64_t value = 1;
-  for (int i = 0; i < exponent; ++i) value *= 10;
-  return value;
-}
-inline std::string chain_padded(std::int64_t value, int width) {
-  const std::string digits = std::to_string(value);
-  const auto length = static_cast<int>(digits.size());
-  return length < width ? std::string(static_cast<std::size_t>(width - length), '0') + digits : digits;
-}
-}  // namespace detail
-
 class ChainSum {
  public:
   ChainSum(std::vector<std::int64_t> terms, int term_digits) : terms_(std::move(terms)), term_digits_(term_digits) {
     validate(ChainSumConfig{static_cast<int>(terms_.size()), term_digits_, {}});
-    const std::int64_t bound = detail::chain_power_of_ten(term_digits_);
+    const std::int64_t bound = detail::power_of_ten(term_digits_);
     for (const std::int64_t term : terms_)
       require(term >= 0 && term < bound, "ChainSum: term ", term, " does not fit in ", term_digits_, " digits");
   }
@@ -122,11 +110,11 @@ class ChainSum {
     std::string text;
     for (std::size_t i = 0; i < terms_.size(); ++i) {
       if (i > 0) text += '+';
-      text += detail::chain_padded(terms_[i], term_digits_);
+      text += detail::zero_padded(terms_[i], term_digits_);
     }
     return text + "=";
   }
-  std::string answer() const { return detail::chain_padded(sum(), sum_digits()); }
+  std::string answer() const { return detail::zero_padded(sum(), sum_digits()); }
 
   Problem problem() const {
     Problem problem;
@@ -151,11 +139,11 @@ class ChainSum {
     for (int step = 0; step < steps(); ++step) {
       std::int64_t result = running + term(step + 1);
       if (slip && slip->step == step) result += slip->delta;
-      require(result >= 0 && result < detail::chain_power_of_ten(sum_digits()), "ChainSum::chain: slip delta ",
+      require(result >= 0 && result < detail::power_of_ten(sum_digits()), "ChainSum::chain: slip delta ",
               slip ? slip->delta : 0, " takes the sum out of ", sum_digits(), " digits");
       if (step > 0) chain.text += ';';
-      chain.text += detail::chain_padded(running, sum_digits()) + "+" + detail::chain_padded(term(step + 1), term_digits_) +
-                    "=" + detail::chain_padded(result, sum_digits());
+      chain.text += detail::zero_padded(running, sum_digits()) + "+" + detail::zero_padded(term(step + 1), term_digits_) +
+                    "=" + detail::zero_padded(result, sum_digits());
       running = result;
     }
     chain.result = running;
@@ -187,7 +175,7 @@ class ChainSum {
     return text + "</think><answer>" + padded(answer) + "</answer>";
   }
 
-  std::string padded(std::int64_t value) const { return detail::chain_padded(value, sum_digits()); }
+  std::string padded(std::int64_t value) const { return detail::zero_padded(value, sum_digits()); }
 
  private:
   static bool is_digits(std::string_view text) {
@@ -208,7 +196,7 @@ class ChainSum {
 inline ChainSum draw_chain_sum(const ChainSumConfig& config, Philox& random) {
   validate(config);
   std::vector<std::int64_t> terms(static_cast<std::size_t>(config.terms));
-  for (auto& term : terms) term = uniform_below(random, detail::chain_power_of_ten(config.term_digits));
+  for (auto& term : terms) term = uniform_below(random, detail::power_of_ten(config.term_digits));
   return ChainSum(std::move(terms), config.term_digits);
 }
 
@@ -226,7 +214,7 @@ inline std::vector<Problem> chain_sum_problems(const ChainSumConfig& config, Spl
 // `reversed`: for the chain that adds right to left.
 inline ChainSlip draw_chain_slip(const ChainSum& problem, Philox& random, bool reversed = false) {
   static constexpr std::int64_t kMagnitudes[] = {1, 10, 100};
-  const std::int64_t limit = detail::chain_power_of_ten(problem.sum_digits());
+  const std::int64_t limit = detail::power_of_ten(problem.sum_digits());
   const auto term = [&](int i) {
     return problem.terms()[static_cast<std::size_t>(reversed ? problem.term_count() - 1 - i : i)];
   };

@@ -29,6 +29,7 @@
 #include "r1/core/json.hpp"
 #include "r1/core/rng.hpp"
 #include "r1/reward/reward.hpp"
+#include "r1/tasks/decimal_text.hpp"
 #include "r1/tasks/split.hpp"
 
 namespace r1 {
@@ -51,16 +52,6 @@ inline void validate(const PaddedMultiplicationConfig& config) {
 }
 
 namespace detail {
-inline std::int64_t power_of_ten(int exponent) {
-  std::int64_t value = 1;
-  for (int i = 0; i < exponent; ++i) value *= 10;
-  return value;
-}
-inline std::string zero_padded(std::int64_t value, int width) {
-  const std::string digits = std::to_string(value);
-  const auto length = static_cast<int>(digits.size());
-  return length < width ? std::string(static_cast<std::size_t>(width - length), '0') + digits : digits;
-}
 inline std::string two_digits(std::int64_t value) { return zero_padded(value, 2); }
 }  // namespace detail
 
