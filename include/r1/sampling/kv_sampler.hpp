@@ -314,17 +314,7 @@ class KvSampler {
       }
       stats_.new_tokens += static_cast<std::int64_t>(rows);
 
-      // Finished sequences leave the batch; the rest feed their new token to decode.
-      state.next_tokens.clear();
-      std::size_t kept = 0;
-      for (std::size_t row = 0; row < rows; ++row) {
-        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
-        if (token_callback_) token_callback_(first_sequence + slot, completions[first_sequence + slot]);
-        if (state.finished[slot] != 0) continue;
-        state.live_slots[kept++] = static_cast<std::int32_t>(slot);
-        state.next_tokens.push_back(completions[first_sequence + slot].ids.back());
-      }
-      state.live_slots.resize(kept);
+      const std::size_t kept = retire_finished_rows(first_sequence, completions, state);
       stats_.sampling_ms += sampling_clock.elapsed_ms();
       first_step = false;
       if (kept == 0) break;
@@ -401,16 +391,7 @@ class KvSampler {
       }
       stats_.new_tokens += static_cast<std::int64_t>(rows);
 
-      state.next_tokens.clear();
-      std::size_t kept = 0;
-      for (std::size_t row = 0; row < rows; ++row) {
-        const auto slot = static_cast<std::size_t>(state.live_slots[row]);
-        if (token_callback_) token_callback_(first_sequence + slot, completions[first_sequence + slot]);
-        if (state.finished[slot] != 0) continue;
-        state.live_slots[kept++] = static_cast<std::int32_t>(slot);
-        state.next_tokens.push_back(completions[first_sequence + slot].ids.back());
-      }
-      state.live_slots.resize(kept);
+      const std::size_t kept = retire_finished_rows(first_sequence, completions, state);
       stats_.sampling_ms += sampling_clock.elapsed_ms();
       first_step = false;
       if (kept == 0) break;
@@ -421,6 +402,24 @@ class KvSampler {
       stats_.forward_ms += forward_clock.elapsed_ms();
       ++stats_.decode_steps;
     }
+  }
+
+  // After a step's draw: the token callback sees every live row, finished sequences leave the batch
+  // and the rest gather their new token into state.next_tokens for the next decode, keeping row order.
+  // Returns the number of rows still live.
+  std::size_t retire_finished_rows(std::size_t first_sequence, const std::vector<Completion>& completions,
+                                   WaveState& state) const {
+    state.next_tokens.clear();
+    std::size_t kept = 0;
+    for (std::size_t row = 0; row < state.live_slots.size(); ++row) {  // rows are compacted in place
+      const auto slot = static_cast<std::size_t>(state.live_slots[row]);
+      if (token_callback_) token_callback_(first_sequence + slot, completions[first_sequence + slot]);
+      if (state.finished[slot] != 0) continue;
+      state.live_slots[kept++] = static_cast<std::int32_t>(slot);
+      state.next_tokens.push_back(completions[first_sequence + slot].ids.back());
+    }
+    state.live_slots.resize(kept);
+    return kept;
   }
 
   // Sets the finish reason and text when `completion` just finished.
