@@ -2,16 +2,18 @@
 // rewards alone, does it pay, and does length grow with difficulty? (An open
 // experiment: bench/RESULTS.md has what the configurations tried so far found.)
 //
-// The task is the sum of 2 to 6 three-digit numbers (r1/tasks/chain_sum.hpp);
-// difficulty is the number of terms. Two bases are pretrained (SFT) on the same
-// synthetic corpus except for one thing: some examples answer directly, the rest
-// work the sum as a chain of one-shot additions (left to right or right to left),
-// some chains slip once, and in the "checks" base 5% of worked solutions then
-// recompute the sum in the other direction, compare, and on a mismatch work it
-// again; the "no_checks" base (the ablation) never saw a check. Each base is then
-// trained by GRPO from rule-based rewards only (answer accuracy + format), on all
-// levels mixed, and evaluated on held-out problems of every level along the way,
-// every sampled completion read by the self-check detector (chain_sum_trace.hpp).
+// The default task (--task plus_minus, r1/tasks/plus_minus.hpp) puts + or -
+// between 3 to 6 two-digit numbers to reach a target; difficulty is the number of
+// numbers. Two bases are pretrained (SFT) on the same synthetic corpus except for
+// one thing: some examples answer directly, the rest work a chain of running
+// values under guessed signs, some guesses miss, and in the "checks" base 5% of
+// worked solutions then substitute the chain's value back (value - target), and
+// on a mismatch revise the signs and work and check again; the "no_checks" base
+// (the ablation) never saw a check. Each base is then trained by GRPO from
+// rule-based rewards only (answer accuracy + format), on all levels mixed, and
+// evaluated on held-out problems of every level along the way, every sampled
+// completion read by the task's self-check detector. --task chain_sum runs the
+// first task tried (sums of three-digit numbers, r1/tasks/chain_sum.hpp).
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from bases in DIR/checks and DIR/no_checks
@@ -30,7 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "chain_sum_study.hpp"
+#include "study.hpp"
+#include "study_tasks.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/json.hpp"
 #include "r1/core/threads.hpp"
@@ -50,6 +53,7 @@ namespace {
 
 using aha::Policy;
 using aha::Reward;
+using aha::StudyTask;
 using Recipe = r1::Grpo<Policy, r1::KvSampler, Reward, r1::AdamW, r1::GrpoObjective>;
 using Trainer = r1::GrpoTrainer<Recipe, r1::SingleProcess>;
 
@@ -58,13 +62,14 @@ struct Options {
   std::string bases;  // DIR/checks and DIR/no_checks hold the bases; empty: --from-scratch is needed
   bool from_scratch = false;
   std::string variants = "checks,no_checks";
-  std::vector<int> levels{2, 3, 4, 6};
-  int term_digits = 3;
+  std::string task = "plus_minus";
+  std::vector<int> levels;  // empty: the task's
+  int digits = 0;           // 0: the task's
   std::int64_t hidden = 128, layers = 4;
   std::int64_t pretrain_steps = 2000;
   int pretrain_batch = 128;
   std::size_t corpus = 120000;
-  double worked_fraction = 0.5, slip_fraction = 0.15, checked_fraction = 0.05, checked_slip_fraction = -1;
+  double worked_fraction = 0.5, error_fraction = 0.15, checked_fraction = 0.05, checked_error_fraction = -1;
   std::int64_t grpo_steps = 200;
   int prompts_per_step = 16;
   int group_size = 8;
@@ -73,7 +78,7 @@ struct Options {
   int eval_per_level = 64;
   int final_per_level = 250;
   int samples = 4;
-  int max_new_tokens = 256;
+  int max_new_tokens = 0;  // 0: the task's
   std::uint64_t seed = 1;
   int threads = 0;
   bool quick = false;
@@ -112,21 +117,21 @@ void pretrain(Policy& model, const std::vector<r1::SftExample>& examples, const 
   trainer.fit(examples);
 }
 
-void print_levels(const char* label, const aha::Evaluation& evaluation) {
+void print_levels(const char* label, const StudyTask& task, const aha::Evaluation& evaluation) {
   std::printf("  %-22s", label);
   for (const auto& s : evaluation.levels)
-    std::printf(" | %d terms: acc %5.1f%% len %5.1f check %5.1f%%", s.terms, 100 * s.accuracy, s.mean_length,
-                100 * s.check_share);
+    std::printf(" | %d %s: acc %5.1f%% len %5.1f check %5.1f%%", s.level, task.level_unit.c_str(), 100 * s.accuracy,
+                s.mean_length, 100 * s.check_share);
   std::printf("\n");
 }
 
-void run_variant(Variant& variant, const Options& options, const r1::CharTokenizer& tokenizer,
-                 const r1::TextCodec& codec, const Reward& reward) {
+void run_variant(Variant& variant, const Options& options, const StudyTask& task, const r1::CharTokenizer& tokenizer,
+                 const r1::TextCodec& codec) {
   r1::Stopwatch clock;
   const r1::TokenId eos = *tokenizer.eos_token_id();
   const std::string out = options.out + "/" + variant.name;
   std::filesystem::create_directories(out);
-  const std::int64_t max_positions = 24 + options.max_new_tokens + 64;
+  const std::int64_t max_positions = 48 + options.max_new_tokens + 64;
 
   Policy model{aha::model_config(tokenizer.vocab_size(), options.hidden, options.layers, max_positions)};
   if (!options.from_scratch) {
@@ -135,47 +140,48 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
     std::printf("[%s] base: loaded %s/%s (%lld parameters)\n", variant.name.c_str(), options.bases.c_str(),
                 variant.name.c_str(), static_cast<long long>(model.parameter_count()));
     if (options.probe) {  // the base sampled as in training (T 1), by completion style
-      const aha::HeldOut probe = aha::held_out_set(options.levels, static_cast<std::size_t>(options.final_per_level),
-                                                   options.term_digits, options.seed + 7);
+      const aha::HeldOut probe = aha::held_out_set(task, options.levels,
+                                                   static_cast<std::size_t>(options.final_per_level), options.digits,
+                                                   options.seed + 7);
       r1::SingleProcess one;
-      const auto evaluation = aha::evaluate(model, probe, codec, reward, options.samples, options.max_new_tokens,
+      const auto evaluation = aha::evaluate(task, model, probe, codec, options.samples, options.max_new_tokens,
                                             options.seed + 777, eos, one, 1.0f);
       for (const auto& s : evaluation.levels)
-        std::printf("  %d terms, T 1: acc %.3f | direct %zu acc %.3f | worked %zu acc %.3f | checked %zu acc %.3f, "
-                    "first chain wrong %zu, caught %zu\n",
-                    s.terms, s.accuracy, s.direct, s.direct_accuracy(), s.worked_only, s.worked_only_accuracy(),
-                    s.checked, s.checked_accuracy(), s.first_chain_wrong, s.caught);
+        std::printf("  %d %s, T 1: acc %.3f | direct %zu acc %.3f | worked %zu acc %.3f | checked %zu acc %.3f, "
+                    "first attempt wrong %zu, caught %zu\n",
+                    s.level, task.level_unit.c_str(), s.accuracy, s.direct, s.direct_accuracy(), s.worked_only,
+                    s.worked_only_accuracy(), s.checked, s.checked_accuracy(), s.first_wrong, s.caught);
       std::ofstream dump(options.out + "/probe_checked_" + variant.name + ".txt");
       for (const auto& text : evaluation.checked_examples) dump << text << "\n";
       return;
     }
   } else {
     model.init_random(options.seed);
-    r1::ChainSumCorpusConfig corpus;
+    aha::CorpusOptions corpus;
     corpus.levels = options.levels;
-    corpus.term_digits = options.term_digits;
+    corpus.digits = options.digits;
     corpus.worked_fraction = options.worked_fraction;
-    corpus.slip_fraction = options.slip_fraction;
+    corpus.error_fraction = options.error_fraction;
     corpus.checked_fraction = variant.checked_fraction;
-    corpus.checked_slip_fraction = options.checked_slip_fraction;
-    const auto examples =
-        aha::tokenized(tokenizer, r1::chain_sum_pretraining_corpus(corpus, options.corpus, options.seed + 2));
-    std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those slip, %.0f%% "
+    corpus.checked_error_fraction = options.checked_error_fraction;
+    const auto examples = aha::tokenized(tokenizer, task.corpus(corpus, options.corpus, options.seed + 2));
+    std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those wrong, %.0f%% "
                 "of those check), %lld steps of %d\n",
                 variant.name.c_str(), static_cast<long long>(model.parameter_count()), examples.size(),
-                100 * options.worked_fraction, 100 * options.slip_fraction, 100 * variant.checked_fraction,
+                100 * options.worked_fraction, 100 * options.error_fraction, 100 * variant.checked_fraction,
                 static_cast<long long>(options.pretrain_steps), options.pretrain_batch);
     r1::Stopwatch timer;
     pretrain(model, examples, options, out + "/pretrain_metrics.jsonl");
     std::printf("[%s] pretraining: %.1f s\n", variant.name.c_str(), timer.elapsed_seconds());
     model.save(out + "/base");
-    aha::write_tokenizer_spec(out + "/base");
+    aha::write_tokenizer_spec(task, out + "/base");
     if (options.pretrain_only) {
-      const aha::HeldOut probe = aha::held_out_set(options.levels, static_cast<std::size_t>(options.eval_per_level),
-                                                   options.term_digits, options.seed + 7);
+      const aha::HeldOut probe = aha::held_out_set(task, options.levels,
+                                                   static_cast<std::size_t>(options.eval_per_level), options.digits,
+                                                   options.seed + 7);
       r1::SingleProcess one;
-      print_levels(("[" + variant.name + "] base").c_str(),
-                   aha::evaluate(model, probe, codec, reward, options.samples, options.max_new_tokens,
+      print_levels(("[" + variant.name + "] base").c_str(), task,
+                   aha::evaluate(task, model, probe, codec, options.samples, options.max_new_tokens,
                                  options.seed + 777, eos, one));
       return;
     }
@@ -183,15 +189,15 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
 
   // RL data: every level mixed, in equal shares (the trainer shuffles).
   std::vector<r1::Problem> train;
-  for (const int terms : options.levels) {
-    const auto level = r1::chain_sum_problems({terms, options.term_digits, {}}, r1::Split::train, 4000,
-                                              options.seed + 100 + static_cast<std::uint64_t>(terms));
-    train.insert(train.end(), level.begin(), level.end());
+  for (const int level : options.levels) {
+    const auto problems = task.problems(level, options.digits, r1::Split::train, 4000,
+                                        options.seed + 100 + static_cast<std::uint64_t>(level));
+    train.insert(train.end(), problems.begin(), problems.end());
   }
-  const aha::HeldOut curve_set =
-      aha::held_out_set(options.levels, static_cast<std::size_t>(options.eval_per_level), options.term_digits, options.seed + 7);
+  const aha::HeldOut curve_set = aha::held_out_set(task, options.levels, static_cast<std::size_t>(options.eval_per_level),
+                                                   options.digits, options.seed + 7);
   const aha::HeldOut final_set = aha::held_out_set(
-      options.levels, static_cast<std::size_t>(options.final_per_level), options.term_digits, options.seed + 7);
+      task, options.levels, static_cast<std::size_t>(options.final_per_level), options.digits, options.seed + 7);
   r1::SingleProcess one;
 
   // Dr. GRPO (Liu et al. 2025, arXiv 2503.20783, Eq. 3 and §3.1): advantages r - mean(r) without the std
@@ -215,7 +221,7 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
   Trainer trainer{grpo,
                   model,
                   r1::KvSampler{sampling, codec.decode},
-                  reward,
+                  *task.reward,
                   r1::AdamW{adam},
                   r1::GrpoObjective{objective},
                   codec,
@@ -224,12 +230,12 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
   trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, grpo.steps));
   trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(options.eval_every, [&](Trainer& t) {
     const std::int64_t step = variant.curve.size() * options.eval_every;
-    auto evaluation = aha::evaluate(t.policy(), curve_set, codec, reward, options.samples, options.max_new_tokens,
+    auto evaluation = aha::evaluate(task, t.policy(), curve_set, codec, options.samples, options.max_new_tokens,
                                     options.seed + 777, eos, one);
-    print_levels(("[" + variant.name + "] step " + std::to_string(step)).c_str(), evaluation);
+    print_levels(("[" + variant.name + "] step " + std::to_string(step)).c_str(), task, evaluation);
     r1::Json metrics = r1::Json::object();
     for (const auto& s : evaluation.levels) {
-      const std::string prefix = std::to_string(s.terms) + "_terms/";
+      const std::string prefix = std::to_string(s.level) + "_" + task.level_unit + "/";
       metrics[prefix + "accuracy"] = s.accuracy;
       metrics[prefix + "length"] = s.mean_length;
       metrics[prefix + "check_share"] = s.check_share;
@@ -239,17 +245,17 @@ void run_variant(Variant& variant, const Options& options, const r1::CharTokeniz
   }));
   std::printf("[%s] GRPO: %lld steps of %d prompts x G %d over levels {", variant.name.c_str(),
               static_cast<long long>(grpo.steps), grpo.prompts_per_step, grpo.group_size);
-  for (const int terms : options.levels) std::printf(" %d", terms);
+  for (const int level : options.levels) std::printf(" %d", level);
   std::printf(" } mixed; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta 0\n", static_cast<double>(adam.lr));
   trainer.fit(train);
   model.save(out + "/policy");
-  aha::write_tokenizer_spec(out + "/policy");
+  aha::write_tokenizer_spec(task, out + "/policy");
 
-  auto last = aha::evaluate(model, curve_set, codec, reward, options.samples, options.max_new_tokens,
+  auto last = aha::evaluate(task, model, curve_set, codec, options.samples, options.max_new_tokens,
                             options.seed + 777, eos, one);
-  print_levels(("[" + variant.name + "] step " + std::to_string(grpo.steps)).c_str(), last);
+  print_levels(("[" + variant.name + "] step " + std::to_string(grpo.steps)).c_str(), task, last);
   variant.curve.emplace_back(grpo.steps, std::move(last));
-  variant.final = aha::evaluate(model, final_set, codec, reward, options.samples, options.max_new_tokens,
+  variant.final = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
                                 options.seed + 999, eos, one);
   std::ofstream caught(out + "/caught_and_corrected.txt");
   for (const auto& text : variant.final.caught_examples) caught << text << "\n";
@@ -267,7 +273,8 @@ r1::Json variant_json(const Variant& variant) {
   return json;
 }
 
-void write_plot(const std::string& path, const std::vector<Variant>& variants, const std::vector<int>& levels) {
+void write_plot(const std::string& path, const StudyTask& task, const std::vector<Variant>& variants,
+                const std::vector<int>& levels) {
   static const char* kColours[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"};
   const auto panel = [&](const std::string& title, const std::string& unit, auto value, std::optional<double> y_max) {
     std::vector<r1::PlotSeries> series;
@@ -278,13 +285,14 @@ void write_plot(const std::string& path, const std::vector<Variant>& variants, c
           x.push_back(static_cast<double>(step));
           y.push_back(value(evaluation.levels[l]));
         }
-        series.emplace_back(std::to_string(levels[l]) + " terms" + (variant.name == "checks" ? "" : " (" + variant.name + ")"),
+        series.emplace_back(std::to_string(levels[l]) + " " + task.level_unit + (variant.name == "checks" ? "" : " (" + variant.name + ")"),
                             x, y, kColours[l % 6], variant.name != "checks");
       }
     return r1::PlotPanel(title, unit, series, 0.0, y_max);
   };
   r1::PlotOptions options;
-  options.title = "R1-Zero second act: chain sums by number of terms (held-out, T 0.6; dashed: base never saw a check)";
+  options.title = "R1-Zero second act: " + task.name + " by number of " + task.level_unit +
+                  " (held-out, T 0.6; dashed: base never saw a check)";
   options.x_label = "GRPO step";
   r1::write_svg_plot(path,
                      {panel("accuracy (pass@1)", "share", [](const aha::LevelStats& s) { return s.accuracy; }, 1.0),
@@ -295,8 +303,9 @@ void write_plot(const std::string& path, const std::vector<Variant>& variants, c
                      options);
 }
 
-void print_table(const std::vector<Variant>& variants) {
-  std::printf("\n| base | terms | accuracy base -> RL | length base -> RL | self-check base -> RL | acc. checked / unchecked (RL) | caught |\n");
+void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
+  std::printf("\n| base | %s | accuracy base -> RL | length base -> RL | self-check base -> RL | acc. checked / unchecked (RL) | caught |\n",
+              task.level_unit.c_str());
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const auto& variant : variants) {
     const aha::Evaluation& base = variant.curve.front().second;
@@ -305,7 +314,7 @@ void print_table(const std::vector<Variant>& variants) {
       const auto& f = variant.final.levels[l];
       const auto share = [](double v) { return v < 0 ? std::string("-") : std::to_string(int(100 * v + 0.5)) + "%"; };
       std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s / %s | %zu |\n",
-                  variant.name.c_str(), f.terms, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
+                  variant.name.c_str(), f.level, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
                   100 * b.check_share, 100 * f.check_share, share(f.checked_accuracy()).c_str(),
                   share(f.unchecked_accuracy()).c_str(), f.caught);
     }
@@ -317,12 +326,15 @@ int run(Options options) {
   r1::ThreadLimit threads{options.threads};
   r1::Stopwatch total;
   std::filesystem::create_directories(options.out);
-  std::printf("r1 R1-Zero second act: chain sums of %d-digit terms, levels", options.term_digits);
-  for (const int terms : options.levels) std::printf(" %d", terms);
-  std::printf(" terms; %d threads; output in %s\n", threads.count(), options.out.c_str());
-  const r1::CharTokenizer tokenizer = aha::make_tokenizer();
+  const StudyTask task = aha::study_task(options.task);
+  if (options.levels.empty()) options.levels = task.default_levels;
+  if (options.digits == 0) options.digits = task.default_digits;
+  if (options.max_new_tokens == 0) options.max_new_tokens = task.default_max_new_tokens;
+  std::printf("r1 R1-Zero second act: %s, %d-digit numbers, levels", task.name.c_str(), options.digits);
+  for (const int level : options.levels) std::printf(" %d", level);
+  std::printf(" %s; %d threads; output in %s\n", task.level_unit.c_str(), threads.count(), options.out.c_str());
+  const r1::CharTokenizer tokenizer = aha::make_tokenizer(task);
   const r1::TextCodec codec = aha::make_codec(tokenizer);
-  const Reward reward{{1.0, 0.1}};
 
   std::vector<Variant> variants;
   std::stringstream names(options.variants);
@@ -330,25 +342,29 @@ int run(Options options) {
     r1::require(name == "checks" || name == "no_checks", "--variants: '", name, "': expected checks and/or no_checks");
     variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, 0});
   }
-  for (auto& variant : variants) run_variant(variant, options, tokenizer, codec, reward);
+  for (auto& variant : variants) run_variant(variant, options, task, tokenizer, codec);
   if (options.probe) return 0;
   if (options.pretrain_only) {
     std::printf("wrote the bases under %s/<variant>/base; total %.1f s\n", options.out.c_str(), total.elapsed_seconds());
     return 0;
   }
 
-  print_table(variants);
+  print_table(task, variants);
   r1::Json results{{"seconds", total.elapsed_seconds()},
                    {"threads", threads.count()},
                    {"options",
                     {{"levels", options.levels},
-                     {"term_digits", options.term_digits},
+                     {"task", task.name},
+                     {"digits", options.digits},
                      {"hidden", options.hidden},
                      {"layers", options.layers},
                      {"from_scratch", options.from_scratch},
                      {"pretrain_steps", options.pretrain_steps},
                      {"worked_fraction", options.worked_fraction},
-                     {"slip_fraction", options.slip_fraction},
+                     {"error_fraction", options.error_fraction},
+                     {"checked_fraction", options.checked_fraction},
+                     {"checked_error_fraction", options.checked_error_fraction},
+                     {"max_new_tokens", options.max_new_tokens},
                      {"grpo_steps", options.grpo_steps},
                      {"prompts_per_step", options.prompts_per_step},
                      {"group_size", options.group_size},
@@ -359,7 +375,7 @@ int run(Options options) {
                      {"seed", options.seed}}}};
   for (const auto& variant : variants) results[variant.name] = variant_json(variant);
   std::ofstream(options.out + "/results.json") << results.dump(2) << "\n";
-  write_plot(options.out + "/curves.svg", variants, options.levels);
+  write_plot(options.out + "/curves.svg", task, variants, options.levels);
   for (const auto& variant : variants)
     if (!variant.final.caught_examples.empty())
       std::printf("[%s] a caught-and-corrected completion (held-out, after RL):\n  %s\n", variant.name.c_str(),
@@ -378,17 +394,24 @@ int main(int argc, char** argv) {
   app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
-  app.add_option("--levels", options.levels, "Difficulty levels (terms per sum)")->delimiter(',')->capture_default_str();
+  app.add_option("--task", options.task, "Task: plus_minus (signs to reach a target) or chain_sum (sums)")
+      ->capture_default_str();
+  app.add_option("--levels", options.levels, "Difficulty levels (numbers or terms; default: the task's)")
+      ->delimiter(',');
+  app.add_option("--digits", options.digits, "Digits per number (default: the task's)");
+  app.add_option("--max-new-tokens", options.max_new_tokens, "Completion budget (default: the task's)");
   app.add_option("--hidden", options.hidden, "Model width (from scratch)")->capture_default_str();
   app.add_option("--layers", options.layers, "Model layers (from scratch)")->capture_default_str();
   app.add_option("--pretrain-steps", options.pretrain_steps, "Pretraining (SFT) steps")->capture_default_str();
   app.add_option("--corpus", options.corpus, "Pretraining examples")->capture_default_str();
   app.add_option("--worked-fraction", options.worked_fraction, "Share of worked examples in the corpus")->capture_default_str();
-  app.add_option("--slip-fraction", options.slip_fraction, "Share of worked chains that slip once")->capture_default_str();
+  app.add_option("--error-fraction,--slip-fraction", options.error_fraction,
+                 "Share of worked examples whose (first) attempt is wrong (a slip, a wrong guess)")
+      ->capture_default_str();
   app.add_option("--checked-fraction", options.checked_fraction, "Share of worked examples that check (checks base)")
       ->capture_default_str();
-  app.add_option("--checked-slip-fraction", options.checked_slip_fraction,
-                 "Slip rate of the checked examples (< 0: the slip fraction)")->capture_default_str();
+  app.add_option("--checked-error-fraction,--checked-slip-fraction", options.checked_error_fraction,
+                 "Error rate of the checked examples (< 0: the error fraction)")->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
   app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();

@@ -1,13 +1,16 @@
 #pragma once
-// The pieces of the R1-Zero "second act" example (r1_zero_aha.cpp): the chain-sum
-// tokenizer and codec, the base model's shape, and the per-level held-out
-// evaluation that reads every sampled completion with the self-check detector
-// (r1/tasks/chain_sum_trace.hpp).
+// The pieces of the R1-Zero "second act" example (r1_zero_aha.cpp) that do not
+// depend on the task: the tokenizer and codec, the base model's shape, and the
+// per-level held-out evaluation that reads every sampled completion with the
+// task's self-check detector (study_tasks.hpp).
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "r1/core/json.hpp"
@@ -15,9 +18,7 @@
 #include "r1/model/transformer.hpp"
 #include "r1/reward/compose.hpp"
 #include "r1/reward/format.hpp"
-#include "r1/reward/math_answer.hpp"
-#include "r1/tasks/chain_sum.hpp"
-#include "r1/tasks/chain_sum_trace.hpp"
+#include "r1/tasks/split.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
 #include "r1/train/evaluator.hpp"
 #include "r1/train/sft_trainer.hpp"
@@ -26,16 +27,59 @@
 namespace aha {
 
 using Policy = r1::Transformer<r1::cpu>;
-// Rule-based rewards only: accuracy of the extracted <answer> plus the R1 format. Nothing rewards checking or length.
-using Reward = r1::Sum<r1::MathAnswer, r1::R1Format>;
+// Rule-based rewards only: accuracy of the extracted <answer> (the task's verifier, named "accuracy") plus the
+// R1 format. Nothing rewards checking or length.
+using Reward = r1::Sum<r1::AnyVerifier, r1::R1Format>;
 
-inline std::vector<std::string> special_tokens() {
+// What the pretraining corpus is made of; the fractions are the task's (a slip of a chain sum, a wrong guess of
+// the signs of a plus-minus problem are its "errors").
+struct CorpusOptions {
+  std::vector<int> levels;
+  int digits = 0;
+  double worked_fraction = 0.5;        // examples worked out; the rest answer directly
+  double error_fraction = 0.15;        // worked examples whose (first) attempt is wrong
+  double checked_fraction = 0.05;      // of the worked examples, those that check
+  double checked_error_fraction = -1;  // the error rate of the checked examples; < 0: error_fraction
+};
+
+struct CorpusExample {
+  std::string prompt;
+  std::string completion;
+};
+
+// What the task's self-check detector read in one completion.
+struct TaskReading {
+  bool worked = false;       // worked at least one attempt (checked or not)
+  bool checked = false;      // a complete self-check: the work substituted back or redone, and a verdict
+  bool first_wrong = false;  // the first worked attempt is wrong
+  bool caught = false;       // the first attempt was wrong, the check said so, and the answer is right
+};
+
+// A task of graded difficulty, as the example uses it (study_tasks.hpp has the two).
+struct StudyTask {
+  std::string name;        // "plus_minus", "chain_sum"
+  std::string level_unit;  // what a level counts: "numbers", "terms"
+  std::string_view alphabet;
+  std::vector<std::string> tags;
+  std::vector<int> default_levels;
+  int default_digits = 0;
+  int default_max_new_tokens = 0;
+  std::function<std::vector<CorpusExample>(const CorpusOptions&, std::size_t count, std::uint64_t seed)> corpus;
+  std::function<std::vector<r1::Problem>(int level, int digits, r1::Split, std::size_t count, std::uint64_t seed)>
+      problems;
+  std::function<TaskReading(const r1::Problem&, std::string_view completion)> read;
+  std::optional<Reward> reward;  // set by every task (an optional only because Reward has no default)
+};
+
+inline std::vector<std::string> special_tokens(const StudyTask& task) {
   std::vector<std::string> specials{"<pad>", "<eos>"};
-  for (const auto tag : r1::kChainSumTags) specials.emplace_back(tag);
+  specials.insert(specials.end(), task.tags.begin(), task.tags.end());
   return specials;
 }
 
-inline r1::CharTokenizer make_tokenizer() { return r1::CharTokenizer(special_tokens(), r1::kChainSumAlphabet); }
+inline r1::CharTokenizer make_tokenizer(const StudyTask& task) {
+  return r1::CharTokenizer(special_tokens(task), task.alphabet);
+}
 
 // Prompts are the problem text; decoding drops a final EOS. `tokenizer` must outlive the codec.
 inline r1::TextCodec make_codec(const r1::CharTokenizer& tokenizer) {
@@ -64,14 +108,14 @@ inline r1::ModelConfig model_config(std::int64_t vocab, std::int64_t hidden, std
   return config;
 }
 
-inline void write_tokenizer_spec(const std::string& directory) {
+inline void write_tokenizer_spec(const StudyTask& task, const std::string& directory) {
   std::ofstream(directory + "/r1_tokenizer.json")
-      << r1::Json{{"type", "char"}, {"special_tokens", special_tokens()}, {"symbols", r1::kChainSumAlphabet}}.dump(2)
+      << r1::Json{{"type", "char"}, {"special_tokens", special_tokens(task)}, {"symbols", task.alphabet}}.dump(2)
       << "\n";
 }
 
 inline std::vector<r1::SftExample> tokenized(const r1::CharTokenizer& tokenizer,
-                                             const std::vector<r1::ChainSumExample>& corpus) {
+                                             const std::vector<CorpusExample>& corpus) {
   std::vector<r1::SftExample> examples;
   examples.reserve(corpus.size());
   for (const auto& example : corpus) {
@@ -84,7 +128,7 @@ inline std::vector<r1::SftExample> tokenized(const r1::CharTokenizer& tokenizer,
 
 // What the sampled completions of one difficulty level did.
 struct LevelStats {
-  int terms = 0;
+  int level = 0;
   std::size_t samples = 0;
   double accuracy = 0;          // share of samples whose answer is right (pass@1 over the k samples)
   double mean_length = 0;       // tokens
@@ -92,8 +136,8 @@ struct LevelStats {
   double check_share = 0;       // samples with a complete self-check
   std::size_t checked = 0, checked_right = 0, unchecked = 0, unchecked_right = 0;
   std::size_t direct = 0, direct_right = 0, worked_only = 0, worked_only_right = 0;  // the unchecked, by style
-  std::size_t first_chain_wrong = 0;  // samples whose first chain ends on a wrong sum
-  std::size_t caught = 0;             // checked samples whose check caught a wrong first chain and corrected it
+  std::size_t first_wrong = 0;  // samples whose first worked attempt is wrong
+  std::size_t caught = 0;       // checked samples whose check caught a wrong first attempt and corrected it
 
   double checked_accuracy() const { return checked ? double(checked_right) / double(checked) : -1.0; }
   double unchecked_accuracy() const { return unchecked ? double(unchecked_right) / double(unchecked) : -1.0; }
@@ -101,7 +145,7 @@ struct LevelStats {
   double worked_only_accuracy() const { return worked_only ? double(worked_only_right) / double(worked_only) : -1.0; }
 
   r1::Json to_json() const {
-    r1::Json json{{"terms", terms},
+    r1::Json json{{"level", level},
                   {"samples", samples},
                   {"accuracy", accuracy},
                   {"mean_length_tokens", mean_length},
@@ -109,7 +153,7 @@ struct LevelStats {
                   {"check_share", check_share},
                   {"checked", checked},
                   {"unchecked", unchecked},
-                  {"first_chain_wrong", first_chain_wrong},
+                  {"first_attempt_wrong", first_wrong},
                   {"caught_and_corrected", caught}};
     json["checked_accuracy"] = checked ? r1::Json(checked_accuracy()) : r1::Json(nullptr);
     json["unchecked_accuracy"] = unchecked ? r1::Json(unchecked_accuracy()) : r1::Json(nullptr);
@@ -128,11 +172,12 @@ struct HeldOut {
   std::vector<r1::Problem> problems;
 };
 
-inline HeldOut held_out_set(const std::vector<int>& levels, std::size_t per_level, int term_digits, std::uint64_t seed) {
+inline HeldOut held_out_set(const StudyTask& task, const std::vector<int>& levels, std::size_t per_level, int digits,
+                            std::uint64_t seed) {
   HeldOut set{levels, per_level, {}};
-  for (const int terms : levels) {
-    const auto level = r1::chain_sum_problems({terms, term_digits, {}}, r1::Split::held_out, per_level, seed + terms);
-    set.problems.insert(set.problems.end(), level.begin(), level.end());
+  for (const int level : levels) {
+    const auto problems = task.problems(level, digits, r1::Split::held_out, per_level, seed + static_cast<std::uint64_t>(level));
+    set.problems.insert(set.problems.end(), problems.begin(), problems.end());
   }
   return set;
 }
@@ -145,7 +190,7 @@ struct Evaluation {
 
 // k samples per problem at the R1 paper's evaluation setting (T 0.6, top-p 0.95), read by the detector.
 template <class Comm>
-Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& codec, const Reward& reward, int samples,
+Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, const r1::TextCodec& codec, int samples,
                     int max_new_tokens, std::uint64_t seed, r1::TokenId eos, Comm& comm, float temperature = 0.6f) {
   r1::EvaluationConfig config;
   config.sampling.temperature = temperature;
@@ -156,30 +201,29 @@ Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& code
   config.greedy = false;
   config.seed = seed;
   std::vector<r1::EvaluatedCompletion> details;
-  (void)r1::evaluate(comm, model, set.problems, codec, reward, config, &details);
+  (void)r1::evaluate(comm, model, set.problems, codec, *task.reward, config, &details);
   Evaluation result;
   result.levels.resize(set.levels.size());
-  for (std::size_t l = 0; l < set.levels.size(); ++l) result.levels[l].terms = set.levels[l];
+  for (std::size_t l = 0; l < set.levels.size(); ++l) result.levels[l].level = set.levels[l];
   for (const auto& item : details) {
     const std::size_t level = item.problem / set.per_level;
     LevelStats& stats = result.levels[level];
     const r1::Problem& problem = set.problems[item.problem];
-    const std::int64_t gold = std::stoll(problem.answer);
-    const r1::ChainSumTrace trace = r1::trace_chain_sum(item.text);
+    const TaskReading reading = task.read(problem, item.text);
     const bool right = r1::reward_is_correct(item.reward);
     ++stats.samples;
     stats.accuracy += right ? 1 : 0;
     stats.mean_length += static_cast<double>(item.length_tokens);
-    stats.worked_share += trace.first ? 1 : 0;
-    stats.first_chain_wrong += trace.first_chain_wrong(gold) ? 1 : 0;
-    if (trace.self_checked()) {
+    stats.worked_share += reading.worked ? 1 : 0;
+    stats.first_wrong += reading.first_wrong ? 1 : 0;
+    if (reading.checked) {
       result.checked_examples.push_back(problem.prompt + item.text + (right ? "  [right]" : "  [wrong]"));
       ++stats.checked;
       stats.checked_right += right ? 1 : 0;
     } else {
       ++stats.unchecked;
       stats.unchecked_right += right ? 1 : 0;
-      if (trace.first) {
+      if (reading.worked) {
         ++stats.worked_only;
         stats.worked_only_right += right ? 1 : 0;
       } else {
@@ -187,7 +231,7 @@ Evaluation evaluate(Policy& model, const HeldOut& set, const r1::TextCodec& code
         stats.direct_right += right ? 1 : 0;
       }
     }
-    if (trace.caught_and_corrected(gold)) {
+    if (reading.caught) {
       ++stats.caught;
       result.caught_examples.push_back(problem.prompt + item.text);
     }
