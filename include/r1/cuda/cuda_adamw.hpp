@@ -106,14 +106,7 @@ class CudaAdamW : public OptimizerBase<AdamWConfig> {
     std::vector<float> m, v;
     moments_on_host(m, v);
     StateWriter writer(out, "CudaAdamW state");
-    writer.bytes(AdamW::format_tag.data(), AdamW::format_tag.size());
-    writer.scalar<std::uint32_t>(AdamW::format_version);
-    writer.scalar<float>(config_.lr);
-    writer.scalar<float>(config_.beta1);
-    writer.scalar<float>(config_.beta2);
-    writer.scalar<float>(config_.eps);
-    writer.scalar<float>(config_.weight_decay);
-    writer.scalar<std::int64_t>(step_);
+    AdamW::write_state_header(writer, config_, step_);
     writer.scalar<std::uint64_t>(slots_.size());
     for (const Slot& slot : slots_) {
       writer.text(slot.name);
@@ -128,16 +121,7 @@ class CudaAdamW : public OptimizerBase<AdamWConfig> {
   // optimizer as it was. A bound state requires the file's names and sizes to match.
   void load_state(std::istream& in) {
     StateReader reader(in, "CudaAdamW state");
-    reader.expect_tag(AdamW::format_tag, AdamW::format_version);
-    AdamWConfig loaded = config_;
-    loaded.lr = reader.scalar<float>("lr");
-    reader.scalar<float>("beta1");
-    reader.scalar<float>("beta2");
-    reader.scalar<float>("eps");
-    reader.scalar<float>("weight_decay");
-    const auto step = reader.scalar<std::int64_t>("step");
-    require(step >= 0, "CudaAdamW state: negative step count ", step);
-    loaded.validate("CudaAdamW state");
+    const AdamW::StateHeader header = AdamW::read_state_header(reader, config_, "CudaAdamW state");
     const auto count = reader.scalar<std::uint64_t>("parameter count");
     std::vector<Slot> slots;
     std::vector<float> m, v;
@@ -172,8 +156,8 @@ class CudaAdamW : public OptimizerBase<AdamWConfig> {
       }
     }
     reader.finish();
-    config_.lr = loaded.lr;
-    step_ = step;
+    config_.lr = header.lr;
+    step_ = header.step;
     switch (home_) {
       case Home::device:
         R1_CUDA_CHECK(cudaDeviceSynchronize(), "CudaAdamW::load_state");

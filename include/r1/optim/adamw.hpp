@@ -56,6 +56,37 @@ class AdamW : public OptimizerBase<AdamWConfig> {
   static constexpr std::uint32_t format_version = 2;  // 2: CRC-32 trailer (1: FNV-1a 64)
   static constexpr std::size_t parallel_grain = 1 << 15;  // values per task
 
+  // The state header shared by AdamW and gpu::CudaAdamW (r1/cuda/cuda_adamw.hpp): tag, version, lr, β1, β2,
+  // ε, λ, step. Only lr and step are restored; β1, β2, ε, λ are read past and stay as configured.
+  struct StateHeader {
+    float lr = 0;
+    std::int64_t step = 0;
+  };
+  static void write_state_header(StateWriter& writer, const AdamWConfig& config, std::int64_t step) {
+    writer.bytes(format_tag.data(), format_tag.size());
+    writer.scalar<std::uint32_t>(format_version);
+    writer.scalar<float>(config.lr);
+    writer.scalar<float>(config.beta1);
+    writer.scalar<float>(config.beta2);
+    writer.scalar<float>(config.eps);
+    writer.scalar<float>(config.weight_decay);
+    writer.scalar<std::int64_t>(step);
+  }
+  // Throws, naming `who`, on another tag or version, a negative step, or an lr that `config` would reject.
+  static StateHeader read_state_header(StateReader& reader, const AdamWConfig& config, std::string_view who) {
+    reader.expect_tag(format_tag, format_version);
+    AdamWConfig loaded = config;
+    loaded.lr = reader.scalar<float>("lr");
+    reader.scalar<float>("beta1");
+    reader.scalar<float>("beta2");
+    reader.scalar<float>("eps");
+    reader.scalar<float>("weight_decay");
+    const auto step = reader.scalar<std::int64_t>("step");
+    require(step >= 0, who, ": negative step count ", step);
+    loaded.validate(who);
+    return {loaded.lr, step};
+  }
+
   AdamW() : AdamW(AdamWConfig{}) {}
   explicit AdamW(const AdamWConfig& config) : OptimizerBase(config, "AdamW") {}
 
@@ -93,14 +124,7 @@ class AdamW : public OptimizerBase<AdamWConfig> {
   void save_state(std::ostream& out) const {
     moments_.require_usable("AdamW::save_state");  // before a byte is written
     StateWriter writer(out, "AdamW state");
-    writer.bytes(format_tag.data(), format_tag.size());
-    writer.scalar<std::uint32_t>(format_version);
-    writer.scalar<float>(config_.lr);
-    writer.scalar<float>(config_.beta1);
-    writer.scalar<float>(config_.beta2);
-    writer.scalar<float>(config_.eps);
-    writer.scalar<float>(config_.weight_decay);
-    writer.scalar<std::int64_t>(step_);
+    write_state_header(writer, config_, step_);
     moments_.save(writer, "AdamW::save_state");
     writer.finish();
   }
@@ -112,19 +136,10 @@ class AdamW : public OptimizerBase<AdamWConfig> {
   // reset(). The learning rate and step count change only when the whole state read back intact.
   void load_state(std::istream& in) {
     StateReader reader(in, "AdamW state");
-    reader.expect_tag(format_tag, format_version);
-    AdamWConfig loaded = config_;
-    loaded.lr = reader.scalar<float>("lr");
-    reader.scalar<float>("beta1");
-    reader.scalar<float>("beta2");
-    reader.scalar<float>("eps");
-    reader.scalar<float>("weight_decay");
-    const auto step = reader.scalar<std::int64_t>("step");
-    require(step >= 0, "AdamW state: negative step count ", step);
-    loaded.validate("AdamW state");
+    const StateHeader header = read_state_header(reader, config_, "AdamW state");
     moments_.load(reader, "AdamW state");  // through the trailing checksum
-    config_.lr = loaded.lr;
-    step_ = step;
+    config_.lr = header.lr;
+    step_ = header.step;
   }
 
   // Starts over: zero moments for the same parameters and step 0, as after init(); clears a failed load.
