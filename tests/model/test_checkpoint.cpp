@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
 #include "model_test_support.hpp"
 #include "r1/io/safetensors.hpp"
 #include "r1/model/transformer.hpp"
@@ -18,22 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using Model = r1::Transformer<r1::cpu>;
+using r1::test::expect_error;
 
 std::string fresh_dir(const std::string& name) { return r1::test::fresh_test_dir("checkpoint", name); }
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
-
-template <class Fn>
-void expect_error(Fn&& fn, const std::string& expected) {
-  INFO("expected message part '", expected, "'");
-  try {
-    fn();
-    FAIL("no error");
-  } catch (const r1::Error& e) {
-    INFO("message: ", e.what());
-    CHECK(std::string(e.what()).find(expected) != std::string::npos);
-  }
-}
 
 }  // namespace
 
