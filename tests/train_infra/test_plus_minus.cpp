@@ -33,20 +33,21 @@ TEST_CASE("plus-minus: prompt, values, chains, checks and completions") {
   CHECK(kExample.expression(kSolution) == "47+23-81+15");
   CHECK(kExample.chain(kSolution) == "+23=+070;-81=-011;+15=+004");
   CHECK(kExample.chain(0b111) == "-23=+024;-81=-057;-15=-072");
-  CHECK(kExample.check(136) == "+136-004=+0132");
-  CHECK(kExample.check(-72) == "-072-004=-0076");
-  CHECK(kExample.check(4) == "+004-004=+0000");
+  CHECK(kExample.check(136) == "+136>004");
+  CHECK(kExample.check(-72) == "-072<004");
+  CHECK(kExample.check(3) == "+003<004");
+  CHECK(kExample.check(4) == "+004=004");
   CHECK(kExample.direct_completion(kSolution) == "<think></think><answer>47+23-81+15</answer>");
   CHECK(kExample.worked_completion(kSolution) == "<think>+23=+070;-81=-011;+15=+004</think><answer>47+23-81+15</answer>");
   CHECK(kExample.checked_completion(kSolution) ==
-        "<think>+23=+070;-81=-011;+15=+004<check>+004-004=+0000<ok></think><answer>47+23-81+15</answer>");
+        "<think>+23=+070;-81=-011;+15=+004<check>+004=004<ok></think><answer>47+23-81+15</answer>");
   // ++- reaches 136; of the patterns one or two flips away, +-+ (two flips) reaches 4 exactly.
   CHECK(kExample.checked_completion(0b100) ==
-        "<think>+23=+070;+81=+151;-15=+136<check>+136-004=+0132<wrong>+23=+070;-81=-011;+15=+004<check>+004-004=+0000"
+        "<think>+23=+070;+81=+151;-15=+136<check>+136>004<wrong>+23=+070;-81=-011;+15=+004<check>+004=004"
         "<ok></think><answer>47+23-81+15</answer>");
   // With one attempt the wrong guess is the answer.
   CHECK(kExample.checked_completion(0b100, 1) ==
-        "<think>+23=+070;+81=+151;-15=+136<check>+136-004=+0132<wrong></think><answer>47+23+81-15</answer>");
+        "<think>+23=+070;+81=+151;-15=+136<check>+136>004<wrong></think><answer>47+23+81-15</answer>");
   const r1::Problem problem = kExample.problem(kSolution);
   CHECK(problem.prompt == "47?23?81?15=004");
   CHECK(problem.answer == "47+23-81+15");
@@ -206,16 +207,22 @@ TEST_CASE("plus-minus trace: reads each style and finds the caught-and-corrected
 
   // Wrong arithmetic, a wrong number, and a check that misreads the chain's value: read, and flagged.
   const auto sloppy = r1::trace_plus_minus(
-      kExample, "<think>+23=+071;-80=-009;+15=+006<check>+004-004=+0000<ok></think><answer>47+23-81+15</answer>");
+      kExample, "<think>+23=+071;-80=-009;+15=+006<check>+004=004<ok></think><answer>47+23-81+15</answer>");
   REQUIRE(sloppy.well_formed);
   CHECK_FALSE(sloppy.attempts[0].arithmetic_right);
   CHECK_FALSE(sloppy.attempts[0].numbers_match);
   CHECK_FALSE(sloppy.attempts[0].check_right);  // the chain reached 6, the check read 4
   CHECK(sloppy.attempts[0].guess_solves);       // the signs written are right
+  // A check that reads the value and the target but states the wrong relation.
+  const auto misjudged = r1::trace_plus_minus(
+      kExample, "<think>+23=+070;-81=-011;+15=+004<check>+004<004<ok></think><answer>47+23-81+15</answer>");
+  REQUIRE(misjudged.well_formed);
+  CHECK_FALSE(misjudged.attempts[0].check_right);
+  CHECK(misjudged.attempts[0].arithmetic_right);
 
   // Checked, the check says <wrong>, but the answer repeats the miss: checked and not caught.
   const auto stubborn = r1::trace_plus_minus(
-      kExample, "<think>+23=+070;+81=+151;-15=+136<check>+136-004=+0132<wrong></think><answer>47+23+81-15</answer>");
+      kExample, "<think>+23=+070;+81=+151;-15=+136<check>+136>004<wrong></think><answer>47+23+81-15</answer>");
   CHECK(stubborn.self_checked());
   CHECK_FALSE(stubborn.answer_solves);
   CHECK_FALSE(stubborn.caught_and_corrected());
@@ -234,10 +241,11 @@ TEST_CASE("plus-minus trace: anything off the grammar is not well formed, and no
                           "<think>+23=+070;-81=-011;+15=+004;+1=+005</think><answer>47+23-81+15</answer>",  // too long
                           "<think>23=+070;-81=-011;+15=+004</think><answer>47+23-81+15</answer>",    // no sign
                           "<think>+23=070;-81=-011;+15=+004</think><answer>47+23-81+15</answer>",    // unsigned value
-                          "<think>+23=+070;-81=-011;+15=+004<check>+004-004=+0000</think><answer>47+23-81+15</answer>",
+                          "<think>+23=+070;-81=-011;+15=+004<check>+004=004</think><answer>47+23-81+15</answer>",
                           "<think>+23=+070;-81=-011;+15=+004<ok></think><answer>47+23-81+15</answer>",
-                          "<think>+23=+070;-81=-011;+15=+004<check>+004=+0000<ok></think><answer>47+23-81+15</answer>",
-                          "<think>+23=+070;-81=-011;+15=+004<check>+004-004=+0000<ok>+23=+070;-81=-011;+15=+004"
+                          "<think>+23=+070;-81=-011;+15=+004<check>+004<ok></think><answer>47+23-81+15</answer>",
+                          "<think>+23=+070;-81=-011;+15=+004<check>+004004<ok></think><answer>47+23-81+15</answer>",
+                          "<think>+23=+070;-81=-011;+15=+004<check>+004=004<ok>+23=+070;-81=-011;+15=+004"
                           "</think><answer>47+23-81+15</answer>",  // a chain after <ok>
                           "<think></think><answer>47+23-81+1234567890123</answer>",
                           "<think></think><answer>47+-23</answer>"}) {

@@ -9,13 +9,14 @@
 //   prompt   47?23?81?15=004          (numbers of `digits` digits; target >= 0, digits + 1 digits)
 //   direct   <think></think><answer>47+23-81+15</answer>
 //   worked   <think>+23=+070;-81=-011;+15=+004</think><answer>47+23-81+15</answer>
-//   checked  <think>+23=+070;+81=+151;-15=+136<check>+136-004=+0132<wrong>+23=+070;-81=-011;+15=+004<check>+004-004=+0000<ok></think><answer>47+23-81+15</answer>
+//   checked  <think>+23=+070;+81=+151;-15=+136<check>+136>004<wrong>+23=+070;-81=-011;+15=+004<check>+004=004<ok></think><answer>47+23-81+15</answer>
 //
 // A chain applies the chosen sign and number to the running value, one step
 // "<sign><number>=<signed running value>" per number after the first. The check
-// substitutes the chain's value back: value - target, written with its sign. On a
-// mismatch (<wrong>) the signs are revised and the chain worked again, then checked
-// again, up to a budget of attempts. The revision of the corpus moves towards the
+// substitutes the chain's value back into the equation and compares it with the
+// target: "<value>" then '<', '=' or '>' then "<target>". On a mismatch (<wrong>)
+// the signs are revised, with the comparison saying which way to move, and the
+// chain is worked again, then checked again, up to a budget of attempts. The revision of the corpus moves towards the
 // target: of the untried patterns one or two sign flips away, the one whose value
 // is nearest the target.
 //
@@ -40,7 +41,7 @@
 namespace r1 {
 
 // Every plain character a plus-minus prompt or completion uses.
-inline constexpr std::string_view kPlusMinusAlphabet = "0123456789+-=;?";
+inline constexpr std::string_view kPlusMinusAlphabet = "0123456789+-=;?<>";
 // Its tags, each meant to be one token: the R1 tags and the three of the self-check.
 inline constexpr std::string_view kPlusMinusTags[] = {"<think>", "</think>", "<answer>", "</answer>",
                                                       "<check>", "<ok>",     "<wrong>"};
@@ -109,7 +110,6 @@ class PlusMinus {
   int count() const { return static_cast<int>(numbers_.size()); }
   int digits() const { return digits_; }
   int value_digits() const { return digits_ + 1; }  // running values and the target
-  int difference_digits() const { return digits_ + 2; }  // value - target can reach twice a value
   std::int64_t target() const { return target_; }
   SignPattern pattern_count() const { return SignPattern{1} << (count() - 1); }
 
@@ -155,10 +155,10 @@ class PlusMinus {
     return text;
   }
 
-  // The check of a chain that ended on `value`: "+136-004=+0132" (value - target).
+  // The check of a chain that ended on `value`: "+136>004" (the value compared with the target).
   std::string check(std::int64_t value) const {
-    return signed_text(value, value_digits()) + "-" + detail::zero_padded(target_, value_digits()) + "=" +
-           signed_text(value - target_, difference_digits());
+    const char relation = value < target_ ? '<' : value > target_ ? '>' : '=';
+    return signed_text(value, value_digits()) + relation + detail::zero_padded(target_, value_digits());
   }
 
   Problem problem(SignPattern witness) const {

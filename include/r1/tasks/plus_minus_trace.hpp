@@ -11,7 +11,7 @@
 //   attempt    := chain "<check>" check "<wrong>"          (a miss, then another attempt)
 //   final      := attempt | chain | chain "<check>" check "<ok>"
 //   chain      := step (";" step)*      step := sign digits "=" sign digits
-//   check      := sign digits "-" digits "=" sign digits   expression := digits (sign digits)*
+//   check      := sign digits ("<" | "=" | ">") digits       expression := digits (sign digits)*
 //
 // Work is linear in the text, and text past kPlusMinusTraceMaxChars is not read.
 #include <cstddef>
@@ -36,7 +36,7 @@ struct PlusMinusAttempt {
   bool numbers_match = true;       // each step names the problem's next number
   bool arithmetic_right = true;    // each step's written value is the previous one plus or minus its number
   PlusMinusVerdict verdict = PlusMinusVerdict::none;
-  bool check_right = false;        // the check reads the chain's value and the target and subtracts right
+  bool check_right = false;        // the check reads the chain's value and the target and compares them right
   bool guess_solves = false;       // the signs written reach the target on the problem's numbers
 };
 
@@ -119,16 +119,24 @@ class PlusMinusReader {
     return attempt;
   }
 
-  // "<signed value>-<target>=<signed difference>" after "<check>"; true when it reads the chain's value and the
-  // problem's target and subtracts right.
+  // "<signed value><relation><target>" after "<check>"; true when it reads the chain's value and the problem's
+  // target and the relation is theirs. A '<' that opens a tag ("<ok>", "<wrong>") is not a relation.
   std::optional<bool> check(const PlusMinus& problem, std::int64_t reached) {
     const auto value = signed_number();
-    if (!value || !take("-")) return std::nullopt;
+    if (!value) return std::nullopt;
+    int relation = 0;
+    if (peek("<ok>") || peek("<wrong>")) return std::nullopt;
+    if (take("<")) {
+      relation = -1;
+    } else if (take(">")) {
+      relation = 1;
+    } else if (!take("=")) {
+      return std::nullopt;
+    }
     const auto target = number();
-    if (!target || !take("=")) return std::nullopt;
-    const auto difference = signed_number();
-    if (!difference) return std::nullopt;
-    return *value == reached && *target == problem.target() && *value - *target == *difference;
+    if (!target) return std::nullopt;
+    const int actual = *value < *target ? -1 : *value > *target ? 1 : 0;
+    return *value == reached && *target == problem.target() && relation == actual;
   }
 
   // The <answer> expression's signs, when its numbers are the problem's in order.
