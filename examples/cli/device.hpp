@@ -66,14 +66,20 @@ inline void require_cpu_only_fields_absent(const Json& config, std::string_view 
               "activations; remove the field or use --device cpu");
 }
 
+// "who: ", or nothing for an empty `who`: a program whose main already puts its name before every error
+// (r1_zero: "r1_zero: error: ...") passes "" so that the name is not printed twice.
+inline std::string error_prefix(std::string_view who) {
+  return who.empty() ? std::string() : std::string(who) + ": ";
+}
+
 // Throws, naming `who`, unless --device cuda can run here.
 inline void require_cuda_device(std::string_view who) {
 #if R1_WITH_CUDA
   const gpu::DeviceQuery query = gpu::query_devices();
-  require(query.count > 0, who, ": --device cuda: no usable CUDA device (", query.reason(), ")");
+  require(query.count > 0, error_prefix(who), "--device cuda: no usable CUDA device (", query.reason(), ")");
 #else
-  fail(who, ": --device cuda: this r1 was built without the CUDA backend (configure with the CUDA toolkit's nvcc "
-            "found, or -DR1_CUDA=ON); use --device cpu");
+  fail(error_prefix(who), "--device cuda: this r1 was built without the CUDA backend (configure with the CUDA "
+                          "toolkit's nvcc found, or -DR1_CUDA=ON); use --device cpu");
 #endif
 }
 
@@ -82,7 +88,7 @@ inline void require_cuda_device(std::string_view who) {
 template <class Body>
 decltype(auto) with_model_type(const std::string& device, std::string_view who, Body&& body) {
   if (device == "cpu") return body(ModelType<Transformer<cpu>>{});
-  require(device == "cuda", who, ": --device '", device, "': expected cpu or cuda");
+  require(device == "cuda", error_prefix(who), "--device '", device, "': expected cpu or cuda");
   require_cuda_device(who);
 #if R1_WITH_CUDA
   return body(ModelType<Transformer<cuda>>{});

@@ -74,7 +74,7 @@ template <class PolicyT, class Comm>
 int run(const Options& options, Comm& comm) {
   using Optimizer = r1::cli::OptimizerFor<PolicyT>;
   const bool writer = comm.rank() == 0;
-  if (!writer && std::freopen("/dev/null", "w", stdout) == nullptr) r1::fail("r1_zero: cannot silence rank ", comm.rank());
+  if (!writer && std::freopen("/dev/null", "w", stdout) == nullptr) r1::fail("cannot silence rank ", comm.rank());
   r1::ThreadLimit threads{options.threads > 0 ? options.threads
                           : comm.size() > 1 && std::getenv("R1_THREADS") == nullptr ? r1::default_threads_per_rank()
                                                                                      : 0};
@@ -214,11 +214,12 @@ int main(int argc, char** argv) {
     options.held_out = 16;
     options.samples = 2;
   }
+  // with_model_type's errors come without a name of their own (""): the catches put "r1_zero: error: " first.
 #if R1_WITH_MPI
   if (r1::launched_by_mpi()) {
     r1::MpiCommunicator comm(&argc, &argv);
     try {
-      return r1::cli::with_model_type(options.device, "r1_zero", [&]<class Model>(r1::cli::ModelType<Model>) {
+      return r1::cli::with_model_type(options.device, "", [&]<class Model>(r1::cli::ModelType<Model>) {
         return run<Model>(options, comm);
       });
     } catch (const r1::Error& e) {
@@ -228,7 +229,7 @@ int main(int argc, char** argv) {
 #endif
   try {
     r1::SingleProcess one;
-    return r1::cli::with_model_type(options.device, "r1_zero", [&]<class Model>(r1::cli::ModelType<Model>) {
+    return r1::cli::with_model_type(options.device, "", [&]<class Model>(r1::cli::ModelType<Model>) {
       return run<Model>(options, one);
     });
   } catch (const r1::Error& e) {
