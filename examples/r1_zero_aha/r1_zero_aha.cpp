@@ -62,7 +62,7 @@ struct Options {
   std::string bases;  // DIR/checks and DIR/no_checks hold the bases; empty: --from-scratch is needed
   bool from_scratch = false;
   std::string variants = "checks,no_checks";
-  std::string task = "plus_minus";
+  std::string task = "subset_sum";
   std::vector<int> levels;  // empty: the task's
   int digits = 0;           // 0: the task's
   std::int64_t hidden = 128, layers = 4;
@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
   app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
-  app.add_option("--task", options.task, "Task: plus_minus (signs to reach a target) or chain_sum (sums)")
+  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target), plus_minus (signs to reach a target) or chain_sum (sums)")
       ->capture_default_str();
   app.add_option("--levels", options.levels, "Difficulty levels (numbers or terms; default: the task's)")
       ->delimiter(',');

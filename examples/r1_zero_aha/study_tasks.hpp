@@ -1,18 +1,22 @@
 #pragma once
-// The two tasks of the R1-Zero "second act" example, behind aha::StudyTask:
-// plus_minus (r1/tasks/plus_minus.hpp, a guess-and-check search; the default)
-// and chain_sum (r1/tasks/chain_sum.hpp, a chain of additions; the first
-// configurations, reported in bench/RESULTS.md).
+// The tasks of the R1-Zero "second act" example, behind aha::StudyTask:
+// subset_sum (r1/tasks/subset_sum.hpp, a guess-and-check search over unsigned
+// sums; the default), plus_minus (r1/tasks/plus_minus.hpp, the same search with
+// signed sums) and chain_sum (r1/tasks/chain_sum.hpp, a chain of additions). What
+// each configuration found is in bench/RESULTS.md.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "r1/reward/countdown.hpp"
 #include "r1/reward/math_answer.hpp"
+#include "r1/reward/subset_sum.hpp"
 #include "r1/tasks/chain_sum.hpp"
 #include "r1/tasks/chain_sum_trace.hpp"
 #include "r1/tasks/plus_minus.hpp"
 #include "r1/tasks/plus_minus_trace.hpp"
+#include "r1/tasks/subset_sum.hpp"
+#include "r1/tasks/subset_sum_trace.hpp"
 #include "study.hpp"
 
 namespace aha {
@@ -20,6 +24,47 @@ namespace aha {
 template <class Tags>
 std::vector<std::string> tag_list(const Tags& tags) {
   return std::vector<std::string>(std::begin(tags), std::end(tags));
+}
+
+inline StudyTask subset_sum_task() {
+  StudyTask task;
+  task.name = "subset_sum";
+  task.level_unit = "numbers";
+  task.alphabet = r1::kSubsetSumAlphabet;
+  task.tags = tag_list(r1::kSubsetSumTags);
+  task.default_levels = {3, 4, 5, 6};
+  task.default_digits = 2;
+  task.default_max_new_tokens = 320;
+  task.corpus = [](const CorpusOptions& options, std::size_t count, std::uint64_t seed) {
+    r1::SubsetSumCorpusConfig config;
+    config.levels = options.levels;
+    config.digits = options.digits;
+    config.worked_fraction = options.worked_fraction;
+    config.miss_fraction = options.error_fraction;
+    config.checked_fraction = options.checked_fraction;
+    config.checked_miss_fraction = options.checked_error_fraction;
+    std::vector<CorpusExample> corpus;
+    for (auto& example : r1::subset_sum_pretraining_corpus(config, count, seed))
+      corpus.push_back({std::move(example.prompt), std::move(example.completion)});
+    return corpus;
+  };
+  task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {
+    return r1::subset_sum_problems({level, digits, {}}, split, count, seed);
+  };
+  task.read = [](const r1::Problem& problem, std::string_view completion) {
+    const r1::SubsetSumTrace trace = r1::trace_subset_sum(r1::SubsetSum::parse(problem.prompt), completion);
+    return TaskReading{!trace.attempts.empty(), trace.self_checked(), trace.first_choice_wrong(),
+                       trace.caught_and_corrected()};
+  };
+  // Any numbers of the problem (each at most as often as given) that add up to the target are right.
+  task.reward = Reward{{1.0, 0.1},
+                       r1::AnyVerifier("accuracy",
+                                       [verifier = r1::SubsetSumAnswer{}](const r1::Problem& problem,
+                                                                          std::string_view completion) {
+                                         return verifier(problem, completion);
+                                       }),
+                       r1::R1Format{}};
+  return task;
 }
 
 inline StudyTask plus_minus_task() {
@@ -101,8 +146,9 @@ inline StudyTask chain_sum_task() {
 }
 
 inline StudyTask study_task(const std::string& name) {
+  if (name == "subset_sum") return subset_sum_task();
   if (name == "plus_minus") return plus_minus_task();
-  r1::require(name == "chain_sum", "--task: '", name, "': expected plus_minus or chain_sum");
+  r1::require(name == "chain_sum", "--task: '", name, "': expected subset_sum, plus_minus or chain_sum");
   return chain_sum_task();
 }
 
