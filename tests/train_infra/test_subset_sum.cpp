@@ -126,7 +126,8 @@ TEST_CASE("subset sum: the pretraining corpus has the configured shares and neve
   config.checked_miss_fraction = 0.5;
   const auto corpus = r1::subset_sum_pretraining_corpus(config, 20000, 3);
   REQUIRE(corpus.size() == 20000);
-  std::size_t worked = 0, checked = 0, checked_missed = 0, worked_missed = 0, direct = 0, corrected = 0;
+  std::size_t worked = 0, checked = 0, checked_missed = 0, worked_missed = 0, direct = 0, direct_missed = 0,
+              corrected = 0;
   std::set<int> levels;
   for (const auto& example : corpus) {
     const auto problem = r1::SubsetSum::parse(example.prompt);
@@ -139,7 +140,8 @@ TEST_CASE("subset sum: the pretraining corpus has the configured shares and neve
     switch (example.style) {
       case r1::SubsetSumStyle::direct:
         ++direct;
-        CHECK(trace.answer_solves);
+        CHECK(trace.answer_solves == !example.missed);
+        direct_missed += example.missed ? 1 : 0;
         break;
       case r1::SubsetSumStyle::worked:
         ++worked;
@@ -167,6 +169,7 @@ TEST_CASE("subset sum: the pretraining corpus has the configured shares and neve
   CHECK(std::abs(double(worked + checked) / double(corpus.size()) - 0.5) < 0.015);
   CHECK(std::abs(double(checked) / double(worked + checked) - 0.1) < 0.015);
   CHECK(std::abs(double(worked_missed) / double(worked) - 0.15) < 0.02);
+  CHECK(std::abs(double(direct_missed) / double(direct) - 0.15) < 0.02);  // sqrt(.1275/10000) = 0.0036
   CHECK(std::abs(double(checked_missed) / double(checked) - 0.5) < 0.08);
   CHECK(double(corrected) > 0.9 * double(checked_missed));  // the revision finds most near misses' solutions
   CHECK(direct + worked + checked == corpus.size());

@@ -299,7 +299,8 @@ struct SubsetSumCorpusConfig {
   int digits = 2;
   SplitRule split;
   double worked_fraction = 0.5;         // examples worked out; the rest answer directly
-  double miss_fraction = 0.15;          // worked examples whose (first) choice misses the target
+  double miss_fraction = 0.15;          // examples whose (first) choice misses the target, direct or worked
+  double direct_miss_fraction = -1;     // the miss rate of the direct answers; < 0: miss_fraction
   double checked_fraction = 0.05;       // of the worked examples, those that check (and revise a miss)
   double checked_miss_fraction = -1;    // the miss rate of the checked examples; < 0: miss_fraction
   int max_attempts = 4;                 // chains a checked example works at most
@@ -314,18 +315,20 @@ struct SubsetSumExample {
 };
 
 // `count` training-split examples (repeats allowed: a corpus is sampled),
-// deterministic in (config, seed). Held-out problems never appear. Direct answers
-// are always right; a worked example chooses wrong with miss_fraction and then
-// answers its wrong choice unless it checks.
+// deterministic in (config, seed). Held-out problems never appear. A direct answer
+// is a guess like a worked example's first choice: wrong with direct_miss_fraction
+// (by default miss_fraction); a worked example chooses wrong with miss_fraction and
+// then answers its wrong choice unless it checks.
 inline std::vector<SubsetSumExample> subset_sum_pretraining_corpus(const SubsetSumCorpusConfig& config,
                                                                    std::size_t count, std::uint64_t seed) {
   const auto fraction_ok = [](double f) { return f >= 0.0 && f <= 1.0; };
   require(!config.levels.empty(), "SubsetSumCorpusConfig.levels: expected at least one level");
   require(fraction_ok(config.worked_fraction) && fraction_ok(config.miss_fraction) &&
               fraction_ok(config.checked_fraction) &&
-              (config.checked_miss_fraction < 0 || fraction_ok(config.checked_miss_fraction)),
-          "SubsetSumCorpusConfig: worked_fraction, miss_fraction, checked_fraction and checked_miss_fraction must be "
-          "in [0, 1]");
+              (config.checked_miss_fraction < 0 || fraction_ok(config.checked_miss_fraction)) &&
+              (config.direct_miss_fraction < 0 || fraction_ok(config.direct_miss_fraction)),
+          "SubsetSumCorpusConfig: worked_fraction, miss_fraction, checked_fraction, checked_miss_fraction and "
+          "direct_miss_fraction must be in [0, 1]");
   require(config.max_attempts >= 1, "SubsetSumCorpusConfig.max_attempts: expected >= 1");
   Philox random{seed, /*stream=*/0x5b5e75ull};
   std::vector<SubsetSumExample> corpus;
@@ -348,7 +351,11 @@ inline std::vector<SubsetSumExample> subset_sum_pretraining_corpus(const SubsetS
       example.completion =
           checks ? problem.checked_completion(choice, config.max_attempts) : problem.worked_completion(choice);
     } else {
-      example.completion = problem.direct_completion(draw.witness);
+      const double miss = config.direct_miss_fraction >= 0 ? config.direct_miss_fraction : config.miss_fraction;
+      SubsetChoice choice = draw.witness;
+      if (random.uniform() < miss) choice = draw_near_miss(problem, draw.witness, random);
+      example.missed = !problem.solves(choice);
+      example.completion = problem.direct_completion(choice);
     }
     corpus.push_back(std::move(example));
   }
