@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "r1/core/rng.hpp"
@@ -166,6 +167,10 @@ TEST_CASE("attention forward and backward equal a direct double evaluation (floa
     check_attention<float>({1, 5, 15, 16, 17, 47, 48, 49}, r1::AttentionHeads{4, 2, 8}, threads);
     check_attention<float>({63, 64, 65, 95, 96, 97, 150}, r1::AttentionHeads{2, 2, 64}, threads);
     check_attention<float>({97, 130}, r1::AttentionHeads{3, 1, 24}, threads);
+    // Sequences under 16 tokens take the few-query path: head size 64 is whole groups of four vectors (AVX-512
+    // and AVX2), 40 leaves single vectors and, with AVX-512, a scalar tail; key counts of and off multiples of 4.
+    check_attention<float>({1, 2, 4, 5, 9, 15}, r1::AttentionHeads{2, 1, 64}, threads);
+    check_attention<float>({3, 8, 14}, r1::AttentionHeads{2, 2, 40}, threads);
   }
 }
 
@@ -175,9 +180,10 @@ TEST_CASE("attention forward and backward equal a direct double evaluation (doub
 
 TEST_CASE("attention of queries after cached keys: the blocked kernel and the few-query path equal the full causal run") {
   // Queries T at the end of S keys see keys j <= i + (S - T): the last T rows of a causal run over S tokens.
-  for (const std::int64_t queries : {std::int64_t{3}, std::int64_t{40}, std::int64_t{100}}) {
+  for (const auto [queries, E] : {std::pair<std::int64_t, std::int64_t>{3, 20}, {1, 64}, {5, 64}, {40, 20}, {100, 20}}) {
     CAPTURE(queries);
-    const std::int64_t S = 120, E = 20;
+    CAPTURE(E);
+    const std::int64_t S = 120;
     r1::Philox rng(static_cast<std::uint64_t>(queries));
     std::vector<float> q(static_cast<std::size_t>(S * E)), k(q.size()), v(q.size());
     for (auto* values : {&q, &k, &v})

@@ -18,9 +18,11 @@
 #include <cstring>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "r1/core/aligned_vector.hpp"
+#include "r1/model/gemm/few_rows_linear.hpp"
 #include "r1/model/gemm/packed_gemm.hpp"
 #include "r1/model/gemm/register_tile_gemm.hpp"
 #include "r1/model/matrix_views.hpp"
@@ -45,8 +47,8 @@ namespace detail {
 // 48 was the fastest of 32-128 on the reference model; BM_Attention in bench_model_train_step times its
 // attention, forward and backward.
 inline constexpr Eigen::Index kAttentionQueryBlock = 48;
-// Below this many queries (a decode step) the forward uses Eigen's products, a GEMV for one query, instead of
-// packing the head's keys and values for a handful of rows.
+// Below this many queries (a decode step) the forward runs attention_head_forward_few_queries, one pass over
+// the keys and one over the values per query, instead of packing the head's keys and values for a handful of rows.
 inline constexpr Eigen::Index kPackedAttentionMinQueries = 16;
 template <class Scalar>
 inline constexpr Eigen::Index kScalarsPerLine = 64 / static_cast<Eigen::Index>(sizeof(Scalar));
@@ -139,31 +141,90 @@ struct HeadProducts {
   }
 };
 
-// The forward for few queries: Eigen's products (a GEMV for one query). scores: queries x keys.
+// The forward for few queries (a decode step): one query row at a time, a pass over its visible keys for the
+// scores and one over their values for the output, both in SIMD packets along the head dimension and with no
+// temporary but the row's scores (`scores`, at least `keys` long). Four keys share each load of the query;
+// the values are summed into two sets of register accumulators (even and odd keys) that are added at the end.
+// The output is O = (sum_j exp(s_j - m) v_j) / sum_j exp(s_j - m): E divisions instead of the S of P / sum,
+// still one rounding per output, so the bound of test_attention.cpp (derived from the formulas above) holds.
 template <class Scalar>
 void attention_head_forward_few_queries(const AttentionHeadInputs<Scalar>& in, Scalar* out, Eigen::Index out_stride,
                                         Scalar* lse, Eigen::Index lse_stride, Scalar* scores) {
-  const auto Q = const_view(in.q, in.queries, in.head_dim, in.q_stride);
-  const auto K = const_view(in.k, in.keys, in.head_dim, in.kv_stride);
-  const auto V = const_view(in.v, in.keys, in.head_dim, in.kv_stride);
-  auto O = view(out, in.queries, in.head_dim, out_stride);
-  const Scalar scale = Scalar(1) / std::sqrt(Scalar(in.head_dim));
-  const Eigen::Index shift = in.keys - in.queries;
-  auto P = view(scores, in.queries, in.keys, in.keys);
-  // The scale is applied row by row below: written into the product, Eigen would evaluate it into a temporary.
-  P.noalias() = Q * K.transpose();
-  for (Eigen::Index i = 0; i < in.queries; ++i) {
-    const Eigen::Index visible = i + shift + 1;
-    auto row = P.row(i).head(visible).array();
-    row *= scale;
+  using Index = Eigen::Index;
+  using Packet = SimdPacket<Scalar>;
+  using Eigen::internal::pmadd;
+  using Eigen::internal::ploadu;
+  using Eigen::internal::predux;
+  using Eigen::internal::pset1;
+  constexpr Index lanes = Eigen::internal::packet_traits<Scalar>::size;
+  constexpr Index kKeysAtOnce = 4, kOutputPackets = 4;
+  const Index E = in.head_dim, stride = in.kv_stride, whole = E / lanes * lanes;
+  const Scalar scale = Scalar(1) / std::sqrt(Scalar(E));
+  const Index shift = in.keys - in.queries;
+  const Packet zero = pset1<Packet>(Scalar(0));
+  for (Index i = 0; i < in.queries; ++i) {
+    const Scalar* q = in.q + i * in.q_stride;
+    const Index visible = i + shift + 1;
+    // scores[j] = scale * q . k_j
+    Index j = 0;
+    for (; j + kKeysAtOnce <= visible; j += kKeysAtOnce) {
+      const Scalar* k = in.k + j * stride;
+      Packet acc[kKeysAtOnce] = {zero, zero, zero, zero};
+      for (Index e = 0; e < whole; e += lanes) {
+        const Packet query = ploadu<Packet>(q + e);
+        for (Index r = 0; r < kKeysAtOnce; ++r) acc[r] = pmadd(query, ploadu<Packet>(k + r * stride + e), acc[r]);
+      }
+      for (Index r = 0; r < kKeysAtOnce; ++r) {
+        Scalar dot = predux(acc[r]);
+        for (Index e = whole; e < E; ++e) dot += q[e] * k[r * stride + e];
+        scores[j + r] = dot * scale;
+      }
+    }
+    for (; j < visible; ++j) {
+      const Scalar* k = in.k + j * stride;
+      Packet acc = zero;
+      for (Index e = 0; e < whole; e += lanes) acc = pmadd(ploadu<Packet>(q + e), ploadu<Packet>(k + e), acc);
+      Scalar dot = predux(acc);
+      for (Index e = whole; e < E; ++e) dot += q[e] * k[e];
+      scores[j] = dot * scale;
+    }
+    auto row = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(scores, visible);
     const Scalar max_score = row.maxCoeff();
     row = (row - max_score).exp();
     const Scalar sum = row.sum();
-    row /= sum;
-    P.row(i).tail(in.keys - visible).setZero();
     lse[i * lse_stride] = max_score + std::log(sum);
+    // out = (sum_j scores[j] v_j) / sum, kOutputPackets packets of the row at a time, then the rest.
+    Scalar* o = out + i * out_stride;
+    Index e = 0;
+    const auto weigh_values = [&]<Index packets>(std::integral_constant<Index, packets>) {
+      Packet even[packets], odd[packets];
+      for (Index c = 0; c < packets; ++c) even[c] = odd[c] = zero;
+      Index key = 0;
+      for (; key + 2 <= visible; key += 2) {
+        const Scalar* v = in.v + key * stride + e;
+        const Packet p0 = pset1<Packet>(scores[key]), p1 = pset1<Packet>(scores[key + 1]);
+        for (Index c = 0; c < packets; ++c) {
+          even[c] = pmadd(p0, ploadu<Packet>(v + c * lanes), even[c]);
+          odd[c] = pmadd(p1, ploadu<Packet>(v + stride + c * lanes), odd[c]);
+        }
+      }
+      if (key < visible) {
+        const Packet p0 = pset1<Packet>(scores[key]);
+        for (Index c = 0; c < packets; ++c) even[c] = pmadd(p0, ploadu<Packet>(in.v + key * stride + e + c * lanes), even[c]);
+      }
+      const Packet total = pset1<Packet>(sum);
+      for (Index c = 0; c < packets; ++c)
+        Eigen::internal::pstoreu(o + e + c * lanes, Eigen::internal::pdiv(Eigen::internal::padd(even[c], odd[c]), total));
+      e += packets * lanes;
+    };
+    while (e + kOutputPackets * lanes <= whole) weigh_values(std::integral_constant<Index, kOutputPackets>{});
+    while (e < whole) weigh_values(std::integral_constant<Index, 1>{});
+    for (; e < E; ++e) {
+      Scalar dot = 0;
+      for (Index key = 0; key < visible; ++key) dot += scores[key] * in.v[key * stride + e];
+      o[e] = dot / sum;
+    }
   }
-  O.noalias() = P * V;
 }
 }  // namespace detail
 
