@@ -2,27 +2,28 @@
 // rewards alone, does it pay, and does length grow with difficulty? (An open
 // experiment: bench/RESULTS.md has what the configurations tried so far found.)
 //
-// The default task (--task plus_minus, r1/tasks/plus_minus.hpp) puts + or -
-// between 3 to 6 two-digit numbers to reach a target; difficulty is the number of
-// numbers. Two bases are pretrained (SFT) on the same synthetic corpus except for
-// one thing: some examples answer directly, the rest work a chain of running
-// values under guessed signs, some guesses miss, and in the "checks" base 5% of
-// worked solutions then substitute the chain's value back (value - target), and
-// on a mismatch revise the signs and work and check again; the "no_checks" base
-// (the ablation) never saw a check. Each base is then trained by GRPO from
-// rule-based rewards only (answer accuracy + format), on all levels mixed, and
-// evaluated on held-out problems of every level along the way, every sampled
-// completion read by the task's self-check detector. --task chain_sum runs the
-// first task tried (sums of three-digit numbers, r1/tasks/chain_sum.hpp).
+// The default task (--task subset_sum, r1/tasks/subset_sum.hpp) picks some of 3
+// to 6 two-digit numbers that add up to a target; difficulty is how many numbers
+// there are. Two bases are pretrained (SFT) on the same synthetic corpus except for
+// one thing: a few examples answer directly, the rest work a chain of running sums
+// over a guessed choice of numbers, many guesses miss, and in the "checks" base 5%
+// of worked solutions then compare the chain's sum with the target and, on a
+// mismatch, revise the choice and work and check again; the "no_checks" base (the
+// ablation) never saw a check. Each base is then trained by GRPO from rule-based
+// rewards only (answer accuracy + format), on all levels mixed, and evaluated on
+// held-out problems of every level along the way, every sampled completion read by
+// the task's self-check detector. --task plus_minus (signs between numbers) and
+// --task chain_sum (sums of three-digit numbers) run the tasks tried before.
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
-//   r1_zero_aha --bases DIR --out out/aha_rl           RL from bases in DIR/checks and DIR/no_checks
+//   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
 //   r1_zero_aha --from-scratch --out out/aha           both in one run
 //   r1_zero_aha --bases DIR --probe                    the bases sampled at T 1, accuracy by completion style
 //   r1_zero_aha --quick --from-scratch                 a smoke run, seconds
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -66,15 +67,18 @@ struct Options {
   std::vector<int> levels;  // empty: the task's
   int digits = 0;           // 0: the task's
   std::int64_t hidden = 128, layers = 4;
-  std::int64_t pretrain_steps = 2000;
+  std::int64_t pretrain_steps = 2500;
   int pretrain_batch = 128;
-  std::size_t corpus = 120000;
-  double worked_fraction = 0.5, error_fraction = 0.15, checked_fraction = 0.05, checked_error_fraction = -1;
-  std::int64_t grpo_steps = 200;
+  std::size_t corpus = 150000;
+  // The committed bases' corpus: 90% worked, 40% of first attempts (and direct answers) wrong, 5% of worked
+  // examples checked, half of those after a wrong first attempt.
+  double worked_fraction = 0.9, error_fraction = 0.4, checked_fraction = 0.05, checked_error_fraction = 0.5;
+  std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
   int group_size = 8;
   float grpo_lr = 2e-4f;
-  std::int64_t eval_every = 25;
+  float beta = 0.04f;
+  std::int64_t eval_every = 50;
   int eval_per_level = 64;
   int final_per_level = 250;
   int samples = 4;
@@ -136,9 +140,20 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   Policy model{aha::model_config(tokenizer.vocab_size(), options.hidden, options.layers, max_positions)};
   if (!options.from_scratch) {
     r1::require(!options.bases.empty(), "no bases: pass --bases DIR (made by --pretrain-only) or --from-scratch");
-    model = Policy::load(options.bases + "/" + variant.name);
-    std::printf("[%s] base: loaded %s/%s (%lld parameters)\n", variant.name.c_str(), options.bases.c_str(),
-                variant.name.c_str(), static_cast<long long>(model.parameter_count()));
+    // DIR/<variant>/base as --pretrain-only writes it, or DIR/<variant> as committed.
+    std::string base = options.bases + "/" + variant.name + "/base";
+    if (!std::filesystem::exists(base + "/config.json")) base = options.bases + "/" + variant.name;
+    model = Policy::load(base);
+    // A base speaks its task's alphabet: one pretrained for another task would read prompts as other symbols.
+    std::ifstream spec_file(base + "/r1_tokenizer.json");
+    r1::require(spec_file.good(), base, "/r1_tokenizer.json: cannot open for reading");
+    const r1::Json spec = r1::Json::parse(spec_file, nullptr, /*allow_exceptions=*/false);
+    r1::require(spec.is_object() && spec.contains("symbols") && spec["symbols"].is_string() &&
+                    spec["symbols"].get<std::string>() == task.alphabet,
+                base, "/r1_tokenizer.json: its symbols are not the ", task.name, " task's ('",
+                std::string(task.alphabet), "'); was the base pretrained for another --task?");
+    std::printf("[%s] base: loaded %s (%lld parameters)\n", variant.name.c_str(), base.c_str(),
+                static_cast<long long>(model.parameter_count()));
     if (options.probe) {  // the base sampled as in training (T 1), by completion style
       const aha::HeldOut probe = aha::held_out_set(task, options.levels,
                                                    static_cast<std::size_t>(options.final_per_level), options.digits,
@@ -202,8 +217,12 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
 
   // Dr. GRPO (Liu et al. 2025, arXiv 2503.20783, Eq. 3 and §3.1): advantages r - mean(r) without the std
   // division, and every token's loss weighted 1 / (S * C) with a constant C, so no token's weight depends on
-  // the length of its sequence and the loss itself favours neither long nor short completions. No KL (beta 0).
+  // the length of its sequence and the loss itself favours neither long nor short completions.
   r1::GrpoConfig objective = r1::GrpoConfig::dr_grpo(options.max_new_tokens);
+  // Plus the k3 KL to the frozen base (Schulman's estimator; GRPO, arXiv 2402.03300 Eq. 4), beta 0.04 as
+  // DeepSeekMath: without it the chains' arithmetic, which no reward checks, drifts until the checks are a
+  // ritual over misread sums (bench/RESULTS.md, 2026-12-07).
+  objective.beta = options.beta;
   r1::SamplerConfig sampling;
   sampling.temperature = 1.0f;
   sampling.max_new_tokens = options.max_new_tokens;
@@ -246,7 +265,8 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   std::printf("[%s] GRPO: %lld steps of %d prompts x G %d over levels {", variant.name.c_str(),
               static_cast<long long>(grpo.steps), grpo.prompts_per_step, grpo.group_size);
   for (const int level : options.levels) std::printf(" %d", level);
-  std::printf(" } mixed; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta 0\n", static_cast<double>(adam.lr));
+  std::printf(" } mixed; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta %g\n", static_cast<double>(adam.lr),
+              static_cast<double>(objective.beta));
   trainer.fit(train);
   model.save(out + "/policy");
   aha::write_tokenizer_spec(task, out + "/policy");
@@ -304,19 +324,22 @@ void write_plot(const std::string& path, const StudyTask& task, const std::vecto
 }
 
 void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
-  std::printf("\n| base | %s | accuracy base -> RL | length base -> RL | self-check base -> RL | acc. checked / unchecked (RL) | caught |\n",
+  std::printf("\n| base | %s | accuracy base -> RL | length base -> RL | self-check base -> RL | checked: first attempt -> answer (RL) | acc. unchecked (RL) | checked - unchecked, same problems (n) | caught |\n",
               task.level_unit.c_str());
-  std::printf("|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& variant : variants) {
     const aha::Evaluation& base = variant.curve.front().second;
     for (std::size_t l = 0; l < variant.final.levels.size(); ++l) {
       const auto& b = base.levels[l];
       const auto& f = variant.final.levels[l];
       const auto share = [](double v) { return v < 0 ? std::string("-") : std::to_string(int(100 * v + 0.5)) + "%"; };
-      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s / %s | %zu |\n",
+      const std::string paired = f.paired_problems ? std::to_string(int(std::lround(100 * f.paired_check_gain))) +
+                                                         " points (" + std::to_string(f.paired_problems) + ")"
+                                                   : std::string("-");
+      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s -> %s | %s | %s | %zu |\n",
                   variant.name.c_str(), f.level, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
-                  100 * b.check_share, 100 * f.check_share, share(f.checked_accuracy()).c_str(),
-                  share(f.unchecked_accuracy()).c_str(), f.caught);
+                  100 * b.check_share, 100 * f.check_share, share(f.checked_first_attempt_accuracy()).c_str(),
+                  share(f.checked_accuracy()).c_str(), share(f.unchecked_accuracy()).c_str(), paired.c_str(), f.caught);
     }
   }
   std::printf("\n");
@@ -369,6 +392,7 @@ int run(Options options) {
                      {"prompts_per_step", options.prompts_per_step},
                      {"group_size", options.group_size},
                      {"grpo_lr", options.grpo_lr},
+                     {"beta", options.beta},
                      {"eval_per_level", options.eval_per_level},
                      {"final_per_level", options.final_per_level},
                      {"samples", options.samples},
@@ -416,6 +440,7 @@ int main(int argc, char** argv) {
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
   app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
   app.add_option("--lr", options.grpo_lr, "GRPO learning rate")->capture_default_str();
+  app.add_option("--beta", options.beta, "KL coefficient to the frozen base (0: none, as in Dr. GRPO)")->capture_default_str();
   app.add_option("--eval-every", options.eval_every, "Held-out evaluation every N GRPO steps")->capture_default_str();
   app.add_option("--eval-per-level", options.eval_per_level, "Held-out problems per level for the curves")
       ->capture_default_str();

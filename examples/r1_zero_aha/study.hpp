@@ -137,9 +137,19 @@ struct LevelStats {
   std::size_t checked = 0, checked_right = 0, unchecked = 0, unchecked_right = 0;
   std::size_t direct = 0, direct_right = 0, worked_only = 0, worked_only_right = 0;  // the unchecked, by style
   std::size_t first_wrong = 0;  // samples whose first worked attempt is wrong
+  std::size_t checked_first_right = 0;  // checked samples whose first attempt was already right
+  // Checked against unchecked on the same problems: over the problems with samples of both kinds, the mean of
+  // (accuracy of its checked samples - accuracy of its unchecked ones). Free of which problems the policy
+  // chooses to check (pooled accuracies are not: a policy that checks where it is unsure pools harder problems).
+  std::size_t paired_problems = 0;
+  double paired_check_gain = 0;
   std::size_t caught = 0;       // checked samples whose check caught a wrong first attempt and corrected it
 
   double checked_accuracy() const { return checked ? double(checked_right) / double(checked) : -1.0; }
+  // What the checked samples' first attempts alone would have scored: the check's own gain is the difference.
+  double checked_first_attempt_accuracy() const {
+    return checked ? double(checked_first_right) / double(checked) : -1.0;
+  }
   double unchecked_accuracy() const { return unchecked ? double(unchecked_right) / double(unchecked) : -1.0; }
   double direct_accuracy() const { return direct ? double(direct_right) / double(direct) : -1.0; }
   double worked_only_accuracy() const { return worked_only ? double(worked_only_right) / double(worked_only) : -1.0; }
@@ -156,6 +166,9 @@ struct LevelStats {
                   {"first_attempt_wrong", first_wrong},
                   {"caught_and_corrected", caught}};
     json["checked_accuracy"] = checked ? r1::Json(checked_accuracy()) : r1::Json(nullptr);
+    json["paired_problems"] = paired_problems;
+    json["paired_check_gain"] = paired_problems ? r1::Json(paired_check_gain) : r1::Json(nullptr);
+    json["checked_first_attempt_accuracy"] = checked ? r1::Json(checked_first_attempt_accuracy()) : r1::Json(nullptr);
     json["unchecked_accuracy"] = unchecked ? r1::Json(unchecked_accuracy()) : r1::Json(nullptr);
     json["direct"] = direct;
     json["direct_accuracy"] = direct ? r1::Json(direct_accuracy()) : r1::Json(nullptr);
@@ -205,6 +218,10 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
   Evaluation result;
   result.levels.resize(set.levels.size());
   for (std::size_t l = 0; l < set.levels.size(); ++l) result.levels[l].level = set.levels[l];
+  struct Kinds {
+    int checked = 0, checked_right = 0, unchecked = 0, unchecked_right = 0;
+  };
+  std::vector<Kinds> by_problem(set.problems.size());
   for (const auto& item : details) {
     const std::size_t level = item.problem / set.per_level;
     LevelStats& stats = result.levels[level];
@@ -220,9 +237,14 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
       result.checked_examples.push_back(problem.prompt + item.text + (right ? "  [right]" : "  [wrong]"));
       ++stats.checked;
       stats.checked_right += right ? 1 : 0;
+      stats.checked_first_right += reading.first_wrong ? 0 : 1;
+      ++by_problem[item.problem].checked;
+      by_problem[item.problem].checked_right += right ? 1 : 0;
     } else {
       ++stats.unchecked;
       stats.unchecked_right += right ? 1 : 0;
+      ++by_problem[item.problem].unchecked;
+      by_problem[item.problem].unchecked_right += right ? 1 : 0;
       if (reading.worked) {
         ++stats.worked_only;
         stats.worked_only_right += right ? 1 : 0;
@@ -236,7 +258,15 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
       result.caught_examples.push_back(problem.prompt + item.text);
     }
   }
+  for (std::size_t p = 0; p < by_problem.size(); ++p) {
+    const Kinds& kinds = by_problem[p];
+    if (kinds.checked == 0 || kinds.unchecked == 0) continue;
+    LevelStats& stats = result.levels[p / set.per_level];
+    ++stats.paired_problems;
+    stats.paired_check_gain += double(kinds.checked_right) / kinds.checked - double(kinds.unchecked_right) / kinds.unchecked;
+  }
   for (auto& stats : result.levels) {
+    if (stats.paired_problems) stats.paired_check_gain /= double(stats.paired_problems);
     const double n = stats.samples ? double(stats.samples) : 1.0;
     stats.accuracy /= n;
     stats.mean_length /= n;

@@ -227,6 +227,13 @@ TEST_CASE("plus-minus trace: reads each style and finds the caught-and-corrected
   CHECK_FALSE(stubborn.answer_solves);
   CHECK_FALSE(stubborn.caught_and_corrected());
 
+  // A right answer after a check that misjudged: not an "aha".
+  const auto lucky = r1::trace_plus_minus(
+      kExample, "<think>+23=+070;+81=+151;-15=+136<check>+136<004<wrong>+23=+070;-81=-011;+15=+004<check>+004=004<ok>"
+                "</think><answer>47+23-81+15</answer>");
+  CHECK(lucky.answer_solves);
+  CHECK_FALSE(lucky.caught_and_corrected());
+
   // An answer that reorders the numbers is well formed but not read as signs.
   const auto reordered = r1::trace_plus_minus(kExample, "<think></think><answer>23+47-81+15</answer>");
   CHECK(reordered.well_formed);

@@ -214,6 +214,18 @@ TEST_CASE("subset sum trace: reads each style and finds the caught-and-corrected
   CHECK(misjudged.attempts[0].arithmetic_right);
   CHECK_FALSE(misjudged.caught_and_corrected());
 
+  // A right answer after checks that misread the sum: not an "aha".
+  const auto lucky = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>075>062<wrong>+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>");
+  REQUIRE(lucky.self_checked());
+  CHECK(lucky.answer_solves);
+  CHECK_FALSE(lucky.attempts[0].check_right);
+  CHECK_FALSE(lucky.caught_and_corrected());
+  const auto lucky_last = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>+47=047;+15=061<check>061=062<ok></think><answer>47+15</answer>");
+  CHECK(lucky_last.answer_solves);
+  CHECK_FALSE(lucky_last.caught_and_corrected());
+
   // Out of order: the verifier accepts it, the trace does not read it as a choice.
   const auto reordered = r1::trace_subset_sum(kExample, "<think></think><answer>15+47</answer>");
   CHECK(reordered.well_formed);

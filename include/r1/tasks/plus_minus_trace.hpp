@@ -51,9 +51,14 @@ struct PlusMinusTrace {
   bool self_checked() const { return well_formed && style == PlusMinusStyle::checked; }
   // The first guess misses the target.
   bool first_guess_wrong() const { return !attempts.empty() && !attempts.front().guess_solves; }
-  // The "aha": the first guess missed, its check said so, and the answer reaches the target.
+  // The "aha": the first guess missed, its check compared right and said so, and the answer reaches the target
+  // after a last check that compared right and said <ok>. Sloppy checks that land on a right answer by luck
+  // (a misread value, a wrong comparison) do not count.
   bool caught_and_corrected() const {
-    return self_checked() && first_guess_wrong() && attempts.front().verdict == PlusMinusVerdict::wrong && answer_solves;
+    if (!self_checked() || !first_guess_wrong() || attempts.size() < 2 || !answer_solves) return false;
+    const auto& first = attempts.front();
+    const auto& last = attempts.back();
+    return first.verdict == PlusMinusVerdict::wrong && first.check_right && last.verdict == PlusMinusVerdict::ok && last.check_right;
   }
 };
 

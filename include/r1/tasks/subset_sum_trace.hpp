@@ -51,10 +51,14 @@ struct SubsetSumTrace {
   bool self_checked() const { return well_formed && style == SubsetSumStyle::checked; }
   // The first choice misses the target.
   bool first_choice_wrong() const { return !attempts.empty() && !attempts.front().choice_solves; }
-  // The "aha": the first choice missed, its check said so, and the answer reaches the target.
+  // The "aha": the first choice missed, its check compared right and said so, and the answer reaches the target
+  // after a last check that compared right and said <ok>. Sloppy checks that land on a right answer by luck
+  // (a misread value, a wrong comparison) do not count.
   bool caught_and_corrected() const {
-    return self_checked() && first_choice_wrong() && attempts.front().verdict == SubsetSumVerdict::wrong &&
-           answer_solves;
+    if (!self_checked() || !first_choice_wrong() || attempts.size() < 2 || !answer_solves) return false;
+    const auto& first = attempts.front();
+    const auto& last = attempts.back();
+    return first.verdict == SubsetSumVerdict::wrong && first.check_right && last.verdict == SubsetSumVerdict::ok && last.check_right;
   }
 };
 
