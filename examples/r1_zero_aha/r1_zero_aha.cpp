@@ -12,8 +12,8 @@
 // ablation) never saw a check. Each base is then trained by GRPO from rule-based
 // rewards only (answer accuracy + format), on all levels mixed, and evaluated on
 // held-out problems of every level along the way, every sampled completion read by
-// the task's self-check detector. --task plus_minus (signs between numbers) and
-// --task chain_sum (sums of three-digit numbers) run the tasks tried before.
+// the task's self-check detector. --task chain_sum (sums of three-digit numbers)
+// runs the first task tried.
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
@@ -418,7 +418,7 @@ int main(int argc, char** argv) {
   app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
-  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target), plus_minus (signs to reach a target) or chain_sum (sums)")
+  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target) or chain_sum (sums)")
       ->capture_default_str();
   app.add_option("--levels", options.levels, "Difficulty levels (numbers or terms; default: the task's)")
       ->delimiter(',');

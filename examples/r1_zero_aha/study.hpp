@@ -57,7 +57,7 @@ struct TaskReading {
 
 // A task of graded difficulty, as the example uses it (study_tasks.hpp has the two).
 struct StudyTask {
-  std::string name;        // "plus_minus", "chain_sum"
+  std::string name;        // "subset_sum", "chain_sum"
   std::string level_unit;  // what a level counts: "numbers", "terms"
   std::string_view alphabet;
   std::vector<std::string> tags;

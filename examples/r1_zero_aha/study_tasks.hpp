@@ -1,20 +1,17 @@
 #pragma once
 // The tasks of the R1-Zero "second act" example, behind aha::StudyTask:
-// subset_sum (r1/tasks/subset_sum.hpp, a guess-and-check search over unsigned
-// sums; the default), plus_minus (r1/tasks/plus_minus.hpp, the same search with
-// signed sums) and chain_sum (r1/tasks/chain_sum.hpp, a chain of additions). What
-// each configuration found is in bench/RESULTS.md.
+// subset_sum (r1/tasks/subset_sum.hpp, a guess-and-check search; the default) and
+// chain_sum (r1/tasks/chain_sum.hpp, a chain of additions). What each configuration
+// found is in bench/RESULTS.md; the plus-minus task of 2026-12-07 is in git history
+// (b5658b2).
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "r1/reward/countdown.hpp"
 #include "r1/reward/math_answer.hpp"
 #include "r1/reward/subset_sum.hpp"
 #include "r1/tasks/chain_sum.hpp"
 #include "r1/tasks/chain_sum_trace.hpp"
-#include "r1/tasks/plus_minus.hpp"
-#include "r1/tasks/plus_minus_trace.hpp"
 #include "r1/tasks/subset_sum.hpp"
 #include "r1/tasks/subset_sum_trace.hpp"
 #include "study.hpp"
@@ -67,49 +64,6 @@ inline StudyTask subset_sum_task() {
   return task;
 }
 
-inline StudyTask plus_minus_task() {
-  StudyTask task;
-  task.name = "plus_minus";
-  task.level_unit = "numbers";
-  task.alphabet = r1::kPlusMinusAlphabet;
-  task.tags = tag_list(r1::kPlusMinusTags);
-  task.default_levels = {3, 4, 5, 6};
-  task.default_digits = 2;
-  task.default_max_new_tokens = 320;
-  task.corpus = [](const CorpusOptions& options, std::size_t count, std::uint64_t seed) {
-    r1::PlusMinusCorpusConfig config;
-    config.levels = options.levels;
-    config.digits = options.digits;
-    config.worked_fraction = options.worked_fraction;
-    config.miss_fraction = options.error_fraction;
-    config.checked_fraction = options.checked_fraction;
-    config.checked_miss_fraction = options.checked_error_fraction;
-    std::vector<CorpusExample> corpus;
-    for (auto& example : r1::plus_minus_pretraining_corpus(config, count, seed))
-      corpus.push_back({std::move(example.prompt), std::move(example.completion)});
-    return corpus;
-  };
-  task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {
-    return r1::plus_minus_problems({level, digits, {}}, split, count, seed);
-  };
-  task.read = [](const r1::Problem& problem, std::string_view completion) {
-    const r1::PlusMinusTrace trace = r1::trace_plus_minus(r1::PlusMinus::parse(problem.prompt), completion);
-    return TaskReading{!trace.attempts.empty(), trace.self_checked(), trace.first_guess_wrong(),
-                       trace.caught_and_corrected()};
-  };
-  // Any expression over the numbers that reaches the target is right (r1::Countdown); a wrong one scores 0.
-  r1::CountdownOptions countdown;
-  countdown.format_score = 0.0;
-  task.reward = Reward{{1.0, 0.1},
-                       r1::AnyVerifier("accuracy",
-                                       [verifier = r1::Countdown{countdown}](const r1::Problem& problem,
-                                                                             std::string_view completion) {
-                                         return verifier(problem, completion);
-                                       }),
-                       r1::R1Format{}};
-  return task;
-}
-
 inline StudyTask chain_sum_task() {
   StudyTask task;
   task.name = "chain_sum";
@@ -147,8 +101,7 @@ inline StudyTask chain_sum_task() {
 
 inline StudyTask study_task(const std::string& name) {
   if (name == "subset_sum") return subset_sum_task();
-  if (name == "plus_minus") return plus_minus_task();
-  r1::require(name == "chain_sum", "--task: '", name, "': expected subset_sum, plus_minus or chain_sum");
+  r1::require(name == "chain_sum", "--task: '", name, "': expected subset_sum or chain_sum");
   return chain_sum_task();
 }
 

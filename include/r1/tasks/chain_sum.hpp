@@ -74,25 +74,10 @@ class ChainSum {
   static ChainSum parse(std::string_view prompt) {
     require(prompt.size() >= 4 && prompt.size() <= 128 && prompt.back() == '=', "chain-sum prompt '", prompt,
             "': expected the form <digits>+<digits>[+<digits>...]=");
-    std::vector<std::int64_t> terms;
-    int width = -1;
-    std::size_t start = 0;
     const std::string_view body = prompt.substr(0, prompt.size() - 1);
-    while (start <= body.size()) {
-      std::size_t end = body.find('+', start);
-      if (end == std::string_view::npos) end = body.size();
-      const std::string_view digits = body.substr(start, end - start);
-      require(!digits.empty() && digits.size() <= 6 && is_digits(digits), "chain-sum prompt '", prompt,
-              "': term ", terms.size() + 1, " must be 1..6 digits");
-      require(width < 0 || static_cast<int>(digits.size()) == width, "chain-sum prompt '", prompt,
-              "': every term must have the same number of digits");
-      width = static_cast<int>(digits.size());
-      require(terms.size() < static_cast<std::size_t>(kChainSumMaxTerms), "chain-sum prompt '", prompt,
-              "': more than ", kChainSumMaxTerms, " terms");
-      terms.push_back(to_int(digits));
-      start = end + 1;
-    }
-    return ChainSum(std::move(terms), width);
+    const std::string context = "chain-sum prompt '" + std::string(prompt) + "': ";
+    detail::DecimalList terms = detail::parse_decimal_list(body, '+', 6, kChainSumMaxTerms, context, "term");
+    return ChainSum(std::move(terms.values), terms.width);
   }
 
   const std::vector<std::int64_t>& terms() const { return terms_; }
@@ -178,17 +163,6 @@ class ChainSum {
   std::string padded(std::int64_t value) const { return detail::zero_padded(value, sum_digits()); }
 
  private:
-  static bool is_digits(std::string_view text) {
-    for (const char c : text)
-      if (c < '0' || c > '9') return false;
-    return true;
-  }
-  static std::int64_t to_int(std::string_view digits) {
-    std::int64_t value = 0;
-    for (const char c : digits) value = value * 10 + (c - '0');
-    return value;
-  }
-
   std::vector<std::int64_t> terms_;
   int term_digits_;
 };

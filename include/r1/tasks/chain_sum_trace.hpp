@@ -64,16 +64,7 @@ class ChainSumReader {
     position_ += literal.size();
     return true;
   }
-  std::optional<std::int64_t> number() {
-    std::size_t digits = 0;
-    std::int64_t value = 0;
-    while (position_ < text_.size() && text_[position_] >= '0' && text_[position_] <= '9') {
-      if (++digits > kChainSumTraceMaxDigits) return std::nullopt;
-      value = value * 10 + (text_[position_++] - '0');
-    }
-    if (digits == 0) return std::nullopt;
-    return value;
-  }
+  std::optional<std::int64_t> number() { return read_decimal(text_, position_, kChainSumTraceMaxDigits); }
   std::optional<ChainReading> chain() {
     ChainReading reading;
     std::optional<std::int64_t> previous;

@@ -81,27 +81,14 @@ class SubsetSum {
     require(equals != std::string_view::npos, "subset-sum prompt '", prompt, "': no '='");
     const std::string_view body = prompt.substr(0, equals);
     const std::string_view target = prompt.substr(equals + 1);
-    std::vector<std::int64_t> numbers;
-    int width = -1;
-    std::size_t start = 0;
-    while (start <= body.size()) {
-      std::size_t end = body.find(',', start);
-      if (end == std::string_view::npos) end = body.size();
-      const std::string_view digits = body.substr(start, end - start);
-      require(!digits.empty() && digits.size() <= 4 && is_digits(digits), "subset-sum prompt '", prompt,
-              "': number ", numbers.size() + 1, " must be 1..4 digits");
-      require(width < 0 || static_cast<int>(digits.size()) == width, "subset-sum prompt '", prompt,
-              "': every number must have the same number of digits");
-      width = static_cast<int>(digits.size());
-      require(numbers.size() < static_cast<std::size_t>(kSubsetSumMaxNumbers), "subset-sum prompt '", prompt,
-              "': more than ", kSubsetSumMaxNumbers, " numbers");
-      numbers.push_back(to_int(digits));
-      start = end + 1;
-    }
-    require(static_cast<int>(target.size()) == width + 1 && is_digits(target), "subset-sum prompt '", prompt,
-            "': the target must be ", width + 1, " digits");
-    require(numbers.size() >= 2, "subset-sum prompt '", prompt, "': expected at least 2 numbers");
-    return SubsetSum(std::move(numbers), width, to_int(target));
+    const std::string context = "subset-sum prompt '" + std::string(prompt) + "': ";
+    const detail::DecimalList numbers =
+        detail::parse_decimal_list(body, ',', 4, kSubsetSumMaxNumbers, context, "number");
+    const int width = numbers.width;
+    require(static_cast<int>(target.size()) == width + 1 && detail::is_decimal(target), context, "the target must be ",
+            width + 1, " digits");
+    require(numbers.values.size() >= 2, context, "expected at least 2 numbers");
+    return SubsetSum(numbers.values, width, detail::decimal_value(target));
   }
 
   const std::vector<std::int64_t>& numbers() const { return numbers_; }
@@ -228,17 +215,6 @@ class SubsetSum {
  private:
   static bool chosen(SubsetChoice choice, int i) { return ((choice >> i) & 1u) != 0; }
   static std::size_t at(int i) { return static_cast<std::size_t>(i); }
-  static bool is_digits(std::string_view text) {
-    if (text.empty()) return false;
-    for (const char c : text)
-      if (c < '0' || c > '9') return false;
-    return true;
-  }
-  static std::int64_t to_int(std::string_view digits) {
-    std::int64_t value = 0;
-    for (const char c : digits) value = value * 10 + (c - '0');
-    return value;
-  }
 
   std::vector<std::int64_t> numbers_;
   int digits_;
