@@ -36,21 +36,12 @@ mkdir -p "$out"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "top processes at start:"; ps -eo pcpu,rss,comm --sort=-pcpu | head -6; } > "$out/machine.txt"
 
-for mib in ${WEIGHT_MIB:-1884 942}; do
-  echo "== bench_bandwidth read_sum over $mib MiB" >&2
-  R1_THREADS=$threads R1_BANDWIDTH_ARRAY_MIB=$mib "$build/bench/memory/bench_bandwidth" --benchmark_filter=read_sum \
-    --benchmark_format=json --benchmark_out="$out/bandwidth_read_${mib}MiB.json" --benchmark_out_format=json >/dev/null
-done
+CONFIG=$config THREADS=$threads BATCHES=$batches PROMPT_TOKENS=$prompt_tokens NEW_TOKENS=$new_tokens
+source "$here/decode_ab_steps.sh"
+probe_read_rooflines "$out" "$build"
 
 run() {  # run BINARY WEIGHTS ALTERNATION
-  echo "== $1 --weights $2 (alternation $3, load $(cut -d' ' -f1 /proc/loadavg))" >&2
-  R1_THREADS=$threads "$build/bench/decode/$1" --config "$config" --batch "$batches" --weights "$2" \
-    --prompt-tokens "$prompt_tokens" --new-tokens "$new_tokens" --rounds 1 |
-    /usr/bin/python3 -c 'import json, sys
-for line in sys.stdin:
-    if line.strip():
-        row = json.loads(line); row["binary"] = sys.argv[1]; row["alternation"] = int(sys.argv[2]); print(json.dumps(row))' "$1" "$3" \
-    >> "$out/decode_ab.jsonl"
+  run_decode_round "$out" "$build/bench/decode/$1" "$2" binary "$1" "$3"
 }
 : > "$out/decode_ab.jsonl"
 for ((i = 1; i <= alternations; ++i)); do

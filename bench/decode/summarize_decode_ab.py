@@ -2,6 +2,7 @@
 """summarize_decode_ab.py OUTDIR - the table of run_decode_ab.sh from OUTDIR/decode_ab.jsonl (bench_decode and
 bench_decode_widen lines, one timed round each, tagged with binary and alternation) and the read-only sums of
 bench_bandwidth over a decode step's fp32 and bf16 weight bytes (OUTDIR/bandwidth_read_<MiB>MiB.json).
+Lines of run_decode_builds.sh also carry a build, and its rows are kept apart by build.
 
 A row = one decode path (fp32 weights; bf16 weights with the build's path; bf16 weights widened) and batch:
 the median, minimum and maximum over the alternations of decode tokens/s, the median step time, the bytes a
@@ -41,6 +42,8 @@ def main():
             path = "fp32"
         else:
             path = "bf16 " + r["bf16_path"]
+        if "build" in r:  # run_decode_builds.sh: the same paths from two builds
+            path = r["build"] + ", " + path
         groups.setdefault((path, r["batch"]), []).append(r)
     big, small = max(rates), min(rates)
     table = []
@@ -48,7 +51,7 @@ def main():
         rate = [g["decode_tokens_per_s"] for g in group]
         steps_per_s = statistics.median(rate) / batch
         bytes_per_step = group[0]["bytes_per_step"]
-        roof = rates[big] if path == "fp32" else rates[small]
+        roof = rates[big] if group[0]["weights"] == "fp32" else rates[small]
         table.append({"path": path, "batch": batch, "n": len(group), "tokens_per_s_median": statistics.median(rate),
                       "tokens_per_s_min": min(rate), "tokens_per_s_max": max(rate),
                       "step_ms_median": statistics.median(g["decode_step_ms_median"] for g in group),

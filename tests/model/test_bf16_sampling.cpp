@@ -155,6 +155,30 @@ TEST_CASE("few_rows_linear_bf16_widened: the fp32 kernel on the widened weights,
       }
 }
 
+// A weight larger than kFewRowsStreamingBytes goes through the streaming tiles (8 rows of x, prefetching); the same
+// rows of W taken 16 at a time (in cache, 4-row tiles) must give the same bits: the tiling does not change any
+// output's arithmetic, for either bf16 loader.
+TEST_CASE("few_rows_linear_bf16: the streaming tiles of a large weight equal the in-cache tiles bitwise") {
+  r1::Philox rng(21);
+  const Eigen::Index K = 1000, J = 601;  // 1.2 MB of bf16
+  REQUIRE(static_cast<std::size_t>(J * K) * 2 > r1::detail::kFewRowsStreamingBytes);
+  std::vector<std::uint16_t> w(static_cast<std::size_t>(J * K));
+  for (auto& v : w) v = r1::float_to_bf16(static_cast<float>(rng.normal()));
+  for (const Eigen::Index M : {1, 8, 11}) {
+    std::vector<float> x(static_cast<std::size_t>(M * K));
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    const auto both_ways = [&](auto product) {
+      std::vector<float> whole(static_cast<std::size_t>(M * J)), blocks(whole.size());
+      product(x.data(), M, K, w.data(), J, whole.data(), J, false);
+      for (Eigen::Index j = 0; j < J; j += 16)
+        product(x.data(), M, K, w.data() + j * K, std::min<Eigen::Index>(16, J - j), blocks.data() + j, J, false);
+      CHECK(whole == blocks);
+    };
+    both_ways(r1::few_rows_linear_bf16_widened);
+    both_ways(r1::few_rows_linear_bf16);
+  }
+}
+
 // The build's choice: vdpbf16ps exactly where the target has AVX-512 BF16 (and the path's name says so).
 TEST_CASE("few_rows_linear_bf16 runs the path few_rows_bf16_path() names") {
   const std::string path = r1::few_rows_bf16_path();

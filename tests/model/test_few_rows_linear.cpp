@@ -8,7 +8,9 @@
 // gamma_{K+2} * (sum |x w| + |y| + |b|), which covers both.
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "r1/core/rng.hpp"
@@ -62,9 +64,9 @@ void check_against_reference(const std::vector<float>& x, const std::vector<floa
 
 TEST_CASE("few_rows_linear equals the double dot products for every tile and lane remainder") {
   r1::Philox rng(5);
-  for (const std::int64_t M : {1, 2, 3, 4, 5, 7, 8, 9, 16})
+  for (const std::int64_t M : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16})
     for (const std::int64_t K : {1, 7, 8, 9, 16, 17, 33, 256})
-      for (const std::int64_t J : {1, 2, 3, 4, 5, 7, 97})
+      for (const std::int64_t J : {1, 2, 3, 4, 5, 6, 7, 97})
         for (const bool accumulate : {false, true}) {
           const std::int64_t stride = J + 3;
           const auto x = random_values(static_cast<std::size_t>(M * K), rng);
@@ -74,6 +76,43 @@ TEST_CASE("few_rows_linear equals the double dot products for every tile and lan
           r1::few_rows_linear(x.data(), M, K, w.data(), J, after.data(), stride, accumulate);
           check_against_reference(x, w, nullptr, M, K, J, stride, before, after, accumulate);
         }
+}
+
+TEST_CASE("few_rows_linear's tile shapes and prefetching leave every output bitwise the same") {
+  // Each output is one lane-wise sum along K summed across lanes whatever the tile, so the in-cache tiles (4 x 3)
+  // and the streaming ones (8 x 3, prefetching) must equal 1 x 1 tiles without prefetching, bit for bit.
+  using Loader = r1::detail::SameTypeWeights<float>;
+  r1::Philox rng(13);
+  for (const std::int64_t M : {1, 3, 8, 13, 16})
+    for (const std::int64_t K : {5, 64, 100})
+      for (const std::int64_t J : {2, 6, 11}) {
+        const auto x = random_values(static_cast<std::size_t>(M * K), rng);
+        const auto w = random_values(static_cast<std::size_t>(J * K), rng);
+        std::vector<float> single(static_cast<std::size_t>(M * J)), in_cache(single.size()), streaming(single.size());
+        r1::detail::few_rows_linear_tiled<Loader, 1, 1, false>(x.data(), M, K, w.data(), J, single.data(), J, false);
+        r1::detail::few_rows_linear_tiled<Loader, 4, 3, false>(x.data(), M, K, w.data(), J, in_cache.data(), J, false);
+        r1::detail::few_rows_linear_tiled<Loader, 8, 3, true>(x.data(), M, K, w.data(), J, streaming.data(), J, false);
+        for (std::size_t i = 0; i < single.size(); ++i) {
+          REQUIRE(std::bit_cast<std::uint32_t>(in_cache[i]) == std::bit_cast<std::uint32_t>(single[i]));
+          REQUIRE(std::bit_cast<std::uint32_t>(streaming[i]) == std::bit_cast<std::uint32_t>(single[i]));
+        }
+      }
+}
+
+TEST_CASE("few_rows_linear over a weight larger than kFewRowsStreamingBytes (the streaming tiles) matches the reference") {
+  r1::Philox rng(17);
+  const std::int64_t K = 1000, J = 301;  // 1.2 MB of fp32 weights
+  REQUIRE(static_cast<std::size_t>(J * K) * sizeof(float) > r1::detail::kFewRowsStreamingBytes);
+  const auto w = random_values(static_cast<std::size_t>(J * K), rng);
+  for (const std::int64_t M : {1, 7, 8, 13})
+    for (const bool accumulate : {false, true}) {
+      const std::int64_t stride = J + 1;
+      const auto x = random_values(static_cast<std::size_t>(M * K), rng);
+      const auto before = random_values(static_cast<std::size_t>(M * stride), rng);
+      auto after = before;
+      r1::few_rows_linear(x.data(), M, K, w.data(), J, after.data(), stride, accumulate);
+      check_against_reference(x, w, nullptr, M, K, J, stride, before, after, accumulate);
+    }
 }
 
 TEST_CASE("linear_forward's few-rows path (decode) and GEMM path (prefill) agree with the reference, bias included") {

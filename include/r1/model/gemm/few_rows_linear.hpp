@@ -2,7 +2,7 @@
 // y (M, J) = x (M, K) W^T (+ y), W row-major (J, K) as in HF checkpoints, for few rows M: the decode step,
 // where M is the number of live sequences. A general GEMM (Eigen's gebp) first copies W into packed panels;
 // at M = 8 that copy reads and writes every weight for only 8 multiply-adds per weight and takes more time
-// than the multiply. This kernel reads W where it lies, once per block of kRowBlock rows of x: a tile of
+// than the multiply. This kernel reads W where it lies, once per block of 4 or 8 rows of x: a tile of
 // (rows of x) x (rows of W) dot products runs along K in SIMD lanes and is summed across lanes at the end.
 // Rows of x stay in L1 while W streams through.
 //
@@ -20,6 +20,7 @@
 //   L::finish(acc, x_row, w_row, k, K)   the dot product: acc summed, plus the terms k <= i < K.
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstddef>
 
 // Eigen's packet types are vector types with attributes; naming them as template arguments makes GCC warn.
 #if defined(__GNUC__)
@@ -57,10 +58,19 @@ struct SameTypeWeights {
   }
 };
 
+// GCC left the tile out of line once it took a prefetch pointer, and the decode step at the toy model lost 18%
+// (bench_generate, batch 8): inlined, the tile's pointers and flags are constants of the caller's loop.
+#if defined(__GNUC__)
+#define R1_FEW_ROWS_INLINE inline __attribute__((always_inline))
+#else
+#define R1_FEW_ROWS_INLINE inline
+#endif
+
 // out[m * out_stride + j] (+)= sum_k x[m * x_stride + k] * w[j * K + k] for m < RowsX, j < RowsW.
 template <class Loader, int RowsX, int RowsW>
-inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride, const typename Loader::Weight* w,
-                          Eigen::Index K, typename Loader::Output* out, Eigen::Index out_stride, bool accumulate) {
+R1_FEW_ROWS_INLINE void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride, const typename Loader::Weight* w,
+                          Eigen::Index K, typename Loader::Output* out, Eigen::Index out_stride, bool accumulate,
+                          const typename Loader::Weight* prefetch = nullptr) {
   using Accumulator = typename Loader::Accumulator;
   Accumulator acc[RowsX][RowsW];
   for (int m = 0; m < RowsX; ++m)
@@ -69,6 +79,8 @@ inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride
   for (; k + Loader::kStep <= K; k += Loader::kStep) {
     typename Loader::Weights weights[RowsW];
     for (int j = 0; j < RowsW; ++j) weights[j] = Loader::load_weights(w + j * K + k);
+    if (prefetch != nullptr)  // (address, read, locality 2: into L2 and the caches below it)
+      for (int j = 0; j < RowsW; ++j) __builtin_prefetch(prefetch + j * K + k, 0, 2);
     for (int m = 0; m < RowsX; ++m) {
       const typename Loader::Inputs inputs = Loader::load_inputs(x + m * x_stride + k);
       for (int j = 0; j < RowsW; ++j) acc[m][j] = Loader::madd(inputs, weights[j], acc[m][j]);
@@ -82,35 +94,68 @@ inline void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride
     }
 }
 
-// All M rows of x (row-major, K wide) against RowsW rows of W, 4 rows of x at a time: the W rows
-// are loaded from memory once and stay in L1 for the following blocks.
-template <class Loader, int RowsW>
-inline void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                                 const typename Loader::Weight* w, typename Loader::Output* y, Eigen::Index y_stride,
-                                 bool accumulate) {
-  constexpr int kBlock = 4;
-  Eigen::Index m = 0;
-  for (; m + kBlock <= M; m += kBlock)
-    few_rows_tile<Loader, kBlock, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate);
-  switch (M - m) {
-    case 3: few_rows_tile<Loader, 3, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    case 2: few_rows_tile<Loader, 2, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    case 1: few_rows_tile<Loader, 1, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate); break;
-    default: break;
+// The last `rows` < RowsX rows of x against RowsW rows of W as one tile of that many rows.
+template <class Loader, int RowsX, int RowsW>
+inline void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen::Index K, const typename Loader::Weight* w,
+                               typename Loader::Output* y, Eigen::Index y_stride, bool accumulate,
+                               const typename Loader::Weight* prefetch) {
+  if constexpr (RowsX > 1) {
+    if (rows == RowsX - 1)
+      few_rows_tile<Loader, RowsX - 1, RowsW>(x, K, w, K, y, y_stride, accumulate, prefetch);
+    else
+      few_rows_last_tile<Loader, RowsX - 1, RowsW>(rows, x, K, w, y, y_stride, accumulate, prefetch);
   }
 }
 
-// The kernel for any loader: tiles of 4 rows of x by 3 rows of W (12 accumulators and 4 live vectors fit the
-// 16 registers of AVX2), then the J % 3 remaining rows of W one at a time.
+// All M rows of x (row-major, K wide) against RowsW rows of W, RowsX rows of x at a time and the rest as one
+// smaller tile: the W rows are loaded from memory once and stay in L1 for the following blocks.
+template <class Loader, int RowsX, int RowsW>
+inline void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
+                                 const typename Loader::Weight* w, typename Loader::Output* y, Eigen::Index y_stride,
+                                 bool accumulate, const typename Loader::Weight* prefetch = nullptr) {
+  Eigen::Index m = 0;
+  for (; m + RowsX <= M; m += RowsX, prefetch = nullptr)
+    few_rows_tile<Loader, RowsX, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate, prefetch);
+  if (m < M)
+    few_rows_last_tile<Loader, RowsX, RowsW>(static_cast<int>(M - m), x + m * K, K, w, y + m * y_stride, y_stride,
+                                             accumulate, prefetch);
+}
+
+// The kernel for any loader and tile shape: tiles of RowsX rows of x by RowsW rows of W, then the J % RowsW
+// remaining rows of W one at a time. With PrefetchNextTile, the first pass over a tile's rows of W also
+// prefetches the next tile's, so that the memory streams while the tile multiplies.
+template <class Loader, int RowsX, int RowsW, bool PrefetchNextTile>
+void few_rows_linear_tiled(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
+                           const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
+                           Eigen::Index y_stride, bool accumulate) {
+  Eigen::Index j = 0;
+  for (; j + RowsW <= J; j += RowsW)
+    few_rows_weight_rows<Loader, RowsX, RowsW>(x, M, K, w + j * K, y + j, y_stride, accumulate,
+                                               PrefetchNextTile && j + 2 * RowsW <= J ? w + (j + RowsW) * K : nullptr);
+  for (; j < J; ++j) few_rows_weight_rows<Loader, RowsX, 1>(x, M, K, w + j * K, y + j, y_stride, accumulate);
+}
+
+// Above this many bytes a chunk of W cannot stay in a core's L2 (1 MiB on Zen 4, 2 MiB on the Xeon) from one
+// decode step to the next: it streams from L3 or memory.
+inline constexpr std::size_t kFewRowsStreamingBytes = std::size_t{1} << 20;
+
+// The kernel for any loader. A W that streams (larger than kFewRowsStreamingBytes): tiles of 8 rows of x by 3
+// rows of W that prefetch the next 3 rows, so that the memory streams while the tile multiplies. On this
+// project's AVX-512 Xeon (bench/RESULTS.md, 2026-12-07) that took a 9,728 x 896 bf16 product at 8 rows from 4.1
+// to 2.0 ms and at one row from 1.6 to 1.2 ms; once W arrives in time 8-row tiles (24 accumulators: AVX-512 has
+// 32 registers, AVX2's 16 spill to L1) beat 4-row tiles in both builds. A W that stays in cache (the toy model's
+// layers): tiles of 4 rows of x by 3 rows of W (12 accumulators and 4 live vectors fit AVX2's 16 registers), no
+// prefetch; the streaming tiles took its decode step at batch 8 from 11.4 to 8.7 thousand tokens/s there (the
+// prefetches compete for the load ports the in-cache tile is bound by). Neither changes any output's arithmetic:
+// each is the same lane-wise sum along K, summed across lanes.
 template <class Loader>
 void few_rows_linear_with(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
                           const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
                           Eigen::Index y_stride, bool accumulate) {
-  constexpr int kRowsW = 3;
-  Eigen::Index j = 0;
-  for (; j + kRowsW <= J; j += kRowsW)
-    few_rows_weight_rows<Loader, kRowsW>(x, M, K, w + j * K, y + j, y_stride, accumulate);
-  for (; j < J; ++j) few_rows_weight_rows<Loader, 1>(x, M, K, w + j * K, y + j, y_stride, accumulate);
+  if (static_cast<std::size_t>(J * K) * sizeof(typename Loader::Weight) > kFewRowsStreamingBytes)
+    few_rows_linear_tiled<Loader, 8, 3, true>(x, M, K, w, J, y, y_stride, accumulate);
+  else
+    few_rows_linear_tiled<Loader, 4, 3, false>(x, M, K, w, J, y, y_stride, accumulate);
 }
 
 }  // namespace detail
