@@ -6,6 +6,7 @@
 // (b5658b2).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "r1/reward/math_answer.hpp"
@@ -21,6 +22,15 @@ namespace aha {
 template <class Tags>
 std::vector<std::string> tag_list(const Tags& tags) {
   return std::vector<std::string>(std::begin(tags), std::end(tags));
+}
+
+// A task's pretraining examples (each with a prompt and a completion) as the study's corpus.
+template <class Examples>
+std::vector<CorpusExample> study_corpus(Examples examples) {
+  std::vector<CorpusExample> corpus;
+  corpus.reserve(examples.size());
+  for (auto& example : examples) corpus.push_back({std::move(example.prompt), std::move(example.completion)});
+  return corpus;
 }
 
 inline StudyTask subset_sum_task() {
@@ -40,10 +50,7 @@ inline StudyTask subset_sum_task() {
     config.miss_fraction = options.error_fraction;
     config.checked_fraction = options.checked_fraction;
     config.checked_miss_fraction = options.checked_error_fraction;
-    std::vector<CorpusExample> corpus;
-    for (auto& example : r1::subset_sum_pretraining_corpus(config, count, seed))
-      corpus.push_back({std::move(example.prompt), std::move(example.completion)});
-    return corpus;
+    return study_corpus(r1::subset_sum_pretraining_corpus(config, count, seed));
   };
   task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {
     return r1::subset_sum_problems({level, digits, {}}, split, count, seed);
@@ -81,10 +88,7 @@ inline StudyTask chain_sum_task() {
     config.slip_fraction = options.error_fraction;
     config.checked_fraction = options.checked_fraction;
     config.checked_slip_fraction = options.checked_error_fraction;
-    std::vector<CorpusExample> corpus;
-    for (auto& example : r1::chain_sum_pretraining_corpus(config, count, seed))
-      corpus.push_back({std::move(example.prompt), std::move(example.completion)});
-    return corpus;
+    return study_corpus(r1::chain_sum_pretraining_corpus(config, count, seed));
   };
   task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {
     return r1::chain_sum_problems({level, digits, {}}, split, count, seed);

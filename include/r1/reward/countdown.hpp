@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "r1/reward/answer_extraction.hpp"
+#include "r1/reward/answer_tag_reward.hpp"
 #include "r1/reward/rational.hpp"
 #include "r1/reward/reward.hpp"
 
@@ -179,18 +180,11 @@ class Countdown {
 
   Reward operator()(const Problem& problem, std::string_view completion) const {
     if (problem.numbers.empty()) return Reward::not_applicable("no countdown numbers");
-    Reward reward;
-    const auto answer = find_answer_tag(completion);
-    if (!answer) {
-      reward.score = options_.no_answer_score;
-      reward.reason = "no <answer> block";
-      return reward;
-    }
-    reward.extracted.assign(extraction_detail::trim(*answer));
-    const auto check = check_countdown_equation(reward.extracted, problem.numbers, problem.target, options_);
-    reward.score = check.correct ? options_.correct_score : options_.format_score;
-    reward.reason = check.reason;
-    return reward;
+    return reward_from_answer_tag(completion, options_.no_answer_score, [&](std::string_view equation, Reward& reward) {
+      const auto check = check_countdown_equation(equation, problem.numbers, problem.target, options_);
+      reward.score = check.correct ? options_.correct_score : options_.format_score;
+      reward.reason = check.reason;
+    });
   }
 
  private:

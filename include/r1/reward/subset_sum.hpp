@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "r1/reward/answer_extraction.hpp"
+#include "r1/reward/answer_tag_reward.hpp"
 #include "r1/reward/reward.hpp"
 
 namespace r1 {
@@ -62,19 +62,11 @@ class SubsetSumAnswer {
 
   Reward operator()(const Problem& problem, std::string_view completion) const {
     if (problem.numbers.empty()) return Reward::not_applicable("no subset-sum numbers");
-    Reward reward;
-    const auto answer = find_answer_tag(completion);
-    if (!answer) {
-      reward.score = options_.no_answer_score;
-      reward.reason = "no <answer> block";
-      return reward;
-    }
-    reward.extracted.assign(extraction_detail::trim(*answer));
-    const std::string error =
-        subset_sum_answer_error(reward.extracted, problem.numbers, problem.target, options_.max_answer_bytes);
-    reward.score = error.empty() ? options_.correct_score : options_.wrong_score;
-    reward.reason = error.empty() ? "correct" : error;
-    return reward;
+    return reward_from_answer_tag(completion, options_.no_answer_score, [&](std::string_view answer, Reward& reward) {
+      const std::string error = subset_sum_answer_error(answer, problem.numbers, problem.target, options_.max_answer_bytes);
+      reward.score = error.empty() ? options_.correct_score : options_.wrong_score;
+      reward.reason = error.empty() ? "correct" : error;
+    });
   }
 
  private:
