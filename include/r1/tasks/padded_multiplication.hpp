@@ -73,10 +73,10 @@ class PaddedMultiplication {
     require(shaped, "padded multiplication prompt '", prompt, "': expected the form <digits>*<digits>=");
     const auto a_text = prompt.substr(0, star);
     const auto b_text = prompt.substr(star + 1, prompt.size() - star - 2);
-    require(a_text.size() <= 9 && b_text.size() <= 9 && is_digits(a_text) && is_digits(b_text),
+    require(a_text.size() <= 9 && b_text.size() <= 9 && detail::is_decimal(a_text) && detail::is_decimal(b_text),
             "padded multiplication prompt '", prompt, "': operands must be 1..9 digits");
-    return PaddedMultiplication(static_cast<int>(a_text.size()), static_cast<int>(b_text.size()), to_int(a_text),
-                                to_int(b_text));
+    return PaddedMultiplication(static_cast<int>(a_text.size()), static_cast<int>(b_text.size()),
+                                detail::decimal_value(a_text), detail::decimal_value(b_text));
   }
 
   std::int64_t a() const { return a_; }
@@ -147,19 +147,6 @@ class PaddedMultiplication {
   }
 
  private:
-  static bool is_digits(std::string_view text) {
-    if (text.empty()) return false;
-    for (const char c : text) {
-      if (c < '0' || c > '9') return false;
-    }
-    return true;
-  }
-  static std::int64_t to_int(std::string_view digits) {
-    std::int64_t value = 0;
-    for (const char c : digits) value = value * 10 + (c - '0');
-    return value;
-  }
-
   int a_digits_, b_digits_;
   std::int64_t a_, b_;
 };
