@@ -7,16 +7,21 @@
 //    its scalar tail differently (an FMA or not), so decoding agrees to fp32 rounding: K-term dot products,
 //    |error| <= K u sum |x w| (Higham 2002, eq. 3.5) ~ 24 * 6e-8 * 10 ~ 1.5e-5 for these logits; 1e-4 bounds it.
 //  - vdpbf16ps: the product's input is rounded to bf16 as well (relative 2^-8), bounded below.
+//  - AMX tiles (where the build targets AMX-BF16 and the kernel grants them): the same rounded operands, each
+//    output one running fp32 sum along K; the same bounds.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "model_test_support.hpp"
 #include "r1/io/safetensors.hpp"
 #include "r1/model/gemm/few_rows_linear.hpp"
+#include "r1/model/gemm/few_rows_linear_amx.hpp"
 #include "r1/model/gemm/few_rows_linear_bf16.hpp"
 #include "r1/model/transformer.hpp"
 
@@ -210,13 +215,17 @@ TEST_CASE("few_rows_linear_bf16 runs the path few_rows_bf16_path() names") {
 //  - against sum x w in double (the fp32 operands before rounding): |x^ w^ - x w| <= ((1 + 2^-8)^2 - 1) |x w|
 //    per term, plus the accumulation bound on |x^ w^| <= (1 + 2^-8)^2 |x w|.
 // Normal(0, 1) data: no subnormals, so vdpbf16ps's flushing to zero does not enter.
-TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and of the unrounded operands") {
-  r1::Philox rng(11);
+// Checks `product` (x rounded to bf16 inside, bf16 W, fp32 sums) against both double references over every
+// (M, K, J) given; returns the largest error relative to sum |x w|.
+template <class Product>
+double check_bf16_products(Product product, std::initializer_list<Eigen::Index> Ms, std::initializer_list<Eigen::Index> Ks,
+                           std::initializer_list<Eigen::Index> Js, std::uint64_t seed) {
+  r1::Philox rng(seed);
   const double u = 0x1p-8, rounding = (1 + u) * (1 + u) - 1;
   double largest_relative_to_fp32 = 0;
-  for (const Eigen::Index M : {1, 2, 3, 4, 5, 8, 13, 16})
-    for (const Eigen::Index K : {1, 7, 16, 31, 32, 33, 64, 100, 896})
-      for (const Eigen::Index J : {1, 2, 3, 7}) {
+  for (const Eigen::Index M : Ms)
+    for (const Eigen::Index K : Ks)
+      for (const Eigen::Index J : Js) {
         for (const bool accumulate : {false, true}) {
           std::vector<float> x(static_cast<std::size_t>(M * K)), w_fp32(static_cast<std::size_t>(J * K));
           std::vector<float> y(static_cast<std::size_t>(M * J), 0.5f);
@@ -224,7 +233,7 @@ TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and o
           for (auto& v : x) v = static_cast<float>(rng.normal());
           for (auto& v : w_fp32) v = static_cast<float>(rng.normal());
           for (std::size_t i = 0; i < w.size(); ++i) w[i] = r1::float_to_bf16(w_fp32[i]);
-          r1::few_rows_linear_bf16_dot(x.data(), M, K, w.data(), J, y.data(), J, accumulate);
+          product(x.data(), M, K, w.data(), J, y.data(), J, accumulate);
           const double y0 = accumulate ? 0.5 : 0.0;
           for (Eigen::Index m = 0; m < M; ++m)
             for (Eigen::Index j = 0; j < J; ++j) {
@@ -246,8 +255,65 @@ TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and o
             }
         }
       }
+  return largest_relative_to_fp32;
+}
+
+TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and of the unrounded operands") {
+  const double largest_relative_to_fp32 =
+      check_bf16_products(r1::few_rows_linear_bf16_dot, {1, 2, 3, 4, 5, 8, 13, 16}, {1, 7, 16, 31, 32, 33, 64, 100, 896},
+                          {1, 2, 3, 7}, 11);
   // The bf16 rounding is visible: far above fp32 accumulation (~1e-5 at K = 896) somewhere.
   CHECK(largest_relative_to_fp32 > 1e-3);
+}
+#endif
+
+#if R1_FEW_ROWS_HAS_AMX
+// The AMX tiles (few_rows_linear_amx.hpp) take the same rounded operands and sum each output along K in fp32, so
+// the bounds above hold for them too (gamma_{K+1}: K products in one running sum, plus y). W of 1 to 70 rows:
+// blocks of 32, the second 16-row tile half used or not, the zero-padded last block.
+TEST_CASE("few_rows_linear_bf16_amx against double products of the rounded and of the unrounded operands") {
+  if (!r1::amx_tiles_permitted()) {
+    MESSAGE("skipped: the build targets AMX-BF16 but this CPU or kernel does not grant the tiles");
+    return;
+  }
+  const double largest_relative_to_fp32 = check_bf16_products(
+      r1::few_rows_linear_bf16_amx, {1, 2, 3, 8, 13, 16}, {32, 64, 96, 896}, {1, 2, 15, 16, 17, 31, 32, 33, 70}, 12);
+  CHECK(largest_relative_to_fp32 > 1e-3);
+}
+
+// Each output's sum runs along K on its own: the rows of x and of W that share its tiles do not change its bits.
+// One row of x at a time against all eight, and W in blocks of 7 rows against all of it, give the same bits.
+TEST_CASE("few_rows_linear_bf16_amx: an output's bits do not depend on the other rows of x or of W") {
+  if (!r1::amx_tiles_permitted()) {
+    MESSAGE("skipped: the build targets AMX-BF16 but this CPU or kernel does not grant the tiles");
+    return;
+  }
+  r1::Philox rng(13);
+  const Eigen::Index M = 8, K = 160, J = 75;
+  std::vector<float> x(static_cast<std::size_t>(M * K));
+  std::vector<std::uint16_t> w(static_cast<std::size_t>(J * K));
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  for (auto& v : w) v = r1::float_to_bf16(static_cast<float>(rng.normal()));
+  std::vector<float> all(static_cast<std::size_t>(M * J)), by_row(all.size()), by_block(all.size());
+  r1::few_rows_linear_bf16_amx(x.data(), M, K, w.data(), J, all.data(), J, false);
+  for (Eigen::Index m = 0; m < M; ++m)
+    r1::few_rows_linear_bf16_amx(x.data() + m * K, 1, K, w.data(), J, by_row.data() + m * J, J, false);
+  for (Eigen::Index j = 0; j < J; j += 7)
+    r1::few_rows_linear_bf16_amx(x.data(), M, K, w.data() + j * K, std::min<Eigen::Index>(7, J - j), by_block.data() + j,
+                                 J, false);
+  CHECK(all == by_row);
+  CHECK(all == by_block);
+  // few_rows_linear_bf16 takes the tiles for this shape (K a multiple of 32, M <= 16) unless the build opts out.
+  CHECK(r1::few_rows_bf16_uses_amx(M, K) == r1::kFewRowsBf16MayUseAmx);
+  CHECK_FALSE(r1::few_rows_bf16_uses_amx(M, K + 1));
+  CHECK_FALSE(r1::few_rows_bf16_uses_amx(17, K));
+  std::vector<float> dispatched(all.size());
+  r1::few_rows_linear_bf16(x.data(), M, K, w.data(), J, dispatched.data(), J, false);
+  if (r1::kFewRowsBf16MayUseAmx) CHECK(dispatched == all);
+}
+#else
+TEST_CASE("few_rows_linear_bf16_amx") {
+  MESSAGE("skipped: the build does not target AMX-BF16 (few_rows_linear_amx.hpp)");
 }
 #endif
 

@@ -26,13 +26,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "r1/model/gemm/bf16_rounding.hpp"
 #include "r1/model/gemm/few_rows_linear.hpp"
-
-#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__)
-#define R1_FEW_ROWS_BF16_HAS_DOT 1
-#else
-#define R1_FEW_ROWS_BF16_HAS_DOT 0
-#endif
+#include "r1/model/gemm/few_rows_linear_amx.hpp"
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -102,20 +98,6 @@ struct Bf16DotWeights {
     return Eigen::internal::predux(acc);
   }
 };
-
-// to[i] = from[i] rounded to bf16 for i < n, to nearest even (vcvtne2ps2bf16; subnormals become zero).
-inline void round_to_bf16(const float* from, Eigen::Index n, std::uint16_t* to) {
-  Eigen::Index i = 0;
-  for (; i + 32 <= n; i += 32)
-    _mm512_storeu_si512(to + i, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(from + i + 16), _mm512_loadu_ps(from + i)));
-  if (const Eigen::Index rest = n - i; rest > 0) {
-    const auto mask = static_cast<__mmask32>((std::uint64_t{1} << rest) - 1);
-    const __m512 low = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), from + i);
-    const __m512 high = rest > 16 ? _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), from + i + 16)
-                                  : _mm512_setzero_ps();
-    _mm512_mask_storeu_epi16(to + i, mask, (__m512i)_mm512_cvtne2ps_pbh(high, low));
-  }
-}
 #endif
 
 }  // namespace detail
@@ -127,8 +109,30 @@ inline constexpr bool kFewRowsBf16Dot = true;
 inline constexpr bool kFewRowsBf16Dot = false;
 #endif
 
-// The arithmetic few_rows_linear_bf16 runs in this build, for benchmarks and logs.
+// True where few_rows_linear_bf16 may multiply by AMX tiles (the build targets AMX-BF16): it does where the
+// kernel grants the tiles (amx_tiles_permitted()), for at most kAmxMaxRows rows and K a multiple of kAmxStep; other
+// calls take vdpbf16ps. Defining R1_FEW_ROWS_BF16_NO_AMX keeps vdpbf16ps (bench twins).
+#if R1_FEW_ROWS_HAS_AMX && !defined(R1_FEW_ROWS_BF16_WIDEN) && !defined(R1_FEW_ROWS_BF16_NO_AMX)
+inline constexpr bool kFewRowsBf16MayUseAmx = true;
+#else
+inline constexpr bool kFewRowsBf16MayUseAmx = false;
+#endif
+
+// Whether few_rows_linear_bf16 takes the AMX tiles for an (M, K) x (K, J) product in this process.
+inline bool few_rows_bf16_uses_amx([[maybe_unused]] Eigen::Index M, [[maybe_unused]] Eigen::Index K) {
+#if R1_FEW_ROWS_HAS_AMX
+  if constexpr (kFewRowsBf16MayUseAmx) return M <= kAmxMaxRows && K % kAmxStep == 0 && amx_tiles_permitted();
+#endif
+  return false;
+}
+
+// The arithmetic few_rows_linear_bf16 runs in this build and process, for benchmarks and logs.
 inline const char* few_rows_bf16_path() {
+#if R1_FEW_ROWS_HAS_AMX
+  if (kFewRowsBf16MayUseAmx && amx_tiles_permitted())
+    return "amx tdpbf16ps where K is a multiple of 32, else avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 "
+           "sums)";
+#endif
   if constexpr (kFewRowsBf16Dot) return "avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 sums)";
 #if defined(__AVX512F__)
   return "bf16 widened to fp32, avx512f fma";
@@ -158,9 +162,13 @@ inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M, Eigen::Inde
 }
 #endif
 
-// The decode step's product with bf16 weights: vdpbf16ps where kFewRowsBf16Dot, else the widening loader.
+// The decode step's product with bf16 weights: AMX tiles where few_rows_bf16_uses_amx(M, K), else vdpbf16ps
+// where kFewRowsBf16Dot, else the widening loader.
 inline void few_rows_linear_bf16(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w, Eigen::Index J,
                                  float* y, Eigen::Index y_stride, bool accumulate) {
+#if R1_FEW_ROWS_HAS_AMX
+  if (few_rows_bf16_uses_amx(M, K)) return few_rows_linear_bf16_amx(x, M, K, w, J, y, y_stride, accumulate);
+#endif
 #if R1_FEW_ROWS_BF16_HAS_DOT && !defined(R1_FEW_ROWS_BF16_WIDEN)
   few_rows_linear_bf16_dot(x, M, K, w, J, y, y_stride, accumulate);
 #else
