@@ -18,7 +18,8 @@
 # Exit status: 0 when both processes succeeded, 2 when r1 refused or failed (the summary says why).
 #
 # Settings (environment): STEPS (3), RESUME_STEPS (1), MAX_NEW_TOKENS (48), PROMPTS_PER_STEP (2),
-# GROUP_SIZE (4), BETA (0.04), LR (1e-6), THREADS (all cores), MEMORY_LIMIT (r1's --memory-limit; default
+# GROUP_SIZE (4), BETA (0.04), LR (1e-6), SAMPLING_WEIGHTS (fp32; bf16: the sampler reads a bf16 copy of the
+# weights, r1's "sampling_weights"), THREADS (all cores), MEMORY_LIMIT (r1's --memory-limit; default
 # r1's own: MemAvailable), R1_BUILD_DIR (build-real), R1_BIN / R1_MAKE_CHECKPOINT (use these binaries; R1_COMMIT labels them),
 # R1_REAL_SHAPES_CACHE (out/real_shapes_cache: npm packages and checkpoints, reused between runs).
 #
@@ -118,6 +119,7 @@ config = {
     "schedule": {"type": "constant", "lr": $lr},  # the same rate whichever --steps a process is given
     "sampling": {"max_new_tokens": $max_new_tokens},
     "checkpoint_every": 1,
+    "sampling_weights": "${SAMPLING_WEIGHTS:-fp32}",
 }
 if "$mode" == "lora":
     config["lora"] = {"r": 16, "lora_alpha": 32, "target_modules": "all-linear", "lora_dropout": 0}

@@ -68,9 +68,10 @@ struct SameTypeWeights {
 
 // out[m * out_stride + j] (+)= sum_k x[m * x_stride + k] * w[j * K + k] for m < RowsX, j < RowsW.
 template <class Loader, int RowsX, int RowsW>
-R1_FEW_ROWS_INLINE void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride, const typename Loader::Weight* w,
-                          Eigen::Index K, typename Loader::Output* out, Eigen::Index out_stride, bool accumulate,
-                          const typename Loader::Weight* prefetch = nullptr) {
+R1_FEW_ROWS_INLINE void few_rows_tile(const typename Loader::Input* x, Eigen::Index x_stride,
+                                      const typename Loader::Weight* w, Eigen::Index K, typename Loader::Output* out,
+                                      Eigen::Index out_stride, bool accumulate,
+                                      const typename Loader::Weight* prefetch = nullptr) {
   using Accumulator = typename Loader::Accumulator;
   Accumulator acc[RowsX][RowsW];
   for (int m = 0; m < RowsX; ++m)
