@@ -96,12 +96,12 @@ struct MemoryPlan {
     std::ostringstream out;
     for (const auto& term : terms) {
       char line[200];
-      std::snprintf(line, sizeof line, "  %-22s %10.3f GB   (%s)\n", term.name.c_str(), static_cast<double>(term.bytes) / 1e9,
+      std::snprintf(line, sizeof line, "  %-23s %10.3f GB   (%s)\n", term.name.c_str(), static_cast<double>(term.bytes) / 1e9,
                     term.knob.c_str());
       out << line;
     }
     char line[80];
-    std::snprintf(line, sizeof line, "  %-22s %10.3f GB\n", "total", static_cast<double>(total_bytes()) / 1e9);
+    std::snprintf(line, sizeof line, "  %-23s %10.3f GB\n", "total", static_cast<double>(total_bytes()) / 1e9);
     out << line;
     return out.str();
   }
