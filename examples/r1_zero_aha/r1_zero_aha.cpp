@@ -13,7 +13,9 @@
 // rewards only (answer accuracy + format), on all levels mixed, and evaluated on
 // held-out problems of every level along the way, every sampled completion read by
 // the task's self-check detector. --task chain_sum (sums of three-digit numbers)
-// runs the first task tried.
+// runs the first task tried. --revision gap_move writes the checks base's
+// revisions out (the gap to the target, then the number moved; r1/tasks/subset_sum.hpp);
+// the committed bases were made with the default, nearest_sum.
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
@@ -73,6 +75,7 @@ struct Options {
   // The committed bases' corpus: 90% worked, 40% of first attempts (and direct answers) wrong, 5% of worked
   // examples checked, half of those after a wrong first attempt.
   double worked_fraction = 0.9, error_fraction = 0.4, checked_fraction = 0.05, checked_error_fraction = 0.5;
+  std::string revision = "nearest_sum";  // how the checked examples revise a miss (r1/tasks/subset_sum.hpp)
   std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
   int group_size = 8;
@@ -163,9 +166,10 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
                                             options.seed + 777, eos, one, 1.0f);
       for (const auto& s : evaluation.levels)
         std::printf("  %d %s, T 1: acc %.3f | direct %zu acc %.3f | worked %zu acc %.3f | checked %zu acc %.3f, "
-                    "first attempt wrong %zu, caught %zu\n",
+                    "first attempt wrong %zu, caught %zu, revisions written %zu right %zu\n",
                     s.level, task.level_unit.c_str(), s.accuracy, s.direct, s.direct_accuracy(), s.worked_only,
-                    s.worked_only_accuracy(), s.checked, s.checked_accuracy(), s.first_wrong, s.caught);
+                    s.worked_only_accuracy(), s.checked, s.checked_accuracy(), s.first_wrong, s.caught,
+                    s.revisions_written, s.revisions_right);
       std::ofstream dump(options.out + "/probe_checked_" + variant.name + ".txt");
       for (const auto& text : evaluation.checked_examples) dump << text << "\n";
       return;
@@ -179,6 +183,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
     corpus.error_fraction = options.error_fraction;
     corpus.checked_fraction = variant.checked_fraction;
     corpus.checked_error_fraction = options.checked_error_fraction;
+    corpus.revision = options.revision;
     const auto examples = aha::tokenized(tokenizer, task.corpus(corpus, options.corpus, options.seed + 2));
     std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those wrong, %.0f%% "
                 "of those check), %lld steps of %d\n",
@@ -388,6 +393,7 @@ int run(Options options) {
                      {"error_fraction", options.error_fraction},
                      {"checked_fraction", options.checked_fraction},
                      {"checked_error_fraction", options.checked_error_fraction},
+                     {"revision", options.revision},
                      {"max_new_tokens", options.max_new_tokens},
                      {"grpo_steps", options.grpo_steps},
                      {"prompts_per_step", options.prompts_per_step},
@@ -437,6 +443,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--checked-error-fraction,--checked-slip-fraction", options.checked_error_fraction,
                  "Error rate of the checked examples (< 0: the error fraction)")->capture_default_str();
+  app.add_option("--revision", options.revision,
+                 "How the checked examples revise a miss (subset_sum): nearest_sum or gap_move (written on paper)")
+      ->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
   app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();

@@ -40,6 +40,7 @@ struct CorpusOptions {
   double error_fraction = 0.15;        // worked examples whose (first) attempt is wrong
   double checked_fraction = 0.05;      // of the worked examples, those that check
   double checked_error_fraction = -1;  // the error rate of the checked examples; < 0: error_fraction
+  std::string revision = "nearest_sum";  // how a checked example revises a miss (subset_sum: nearest_sum, gap_move)
 };
 
 struct CorpusExample {
@@ -53,6 +54,8 @@ struct TaskReading {
   bool checked = false;      // a complete self-check: the work substituted back or redone, and a verdict
   bool first_wrong = false;  // the first worked attempt is wrong
   bool caught = false;       // the first attempt was wrong, the check said so, and the answer is right
+  int revisions_written = 0;  // revisions written out after a failed check (subset_sum's gap_move)
+  int revisions_right = 0;    // of those, right in gap, move and the next attempt
 };
 
 // A task of graded difficulty, as the example uses it (study_tasks.hpp has the two).
@@ -144,6 +147,7 @@ struct LevelStats {
   std::size_t paired_problems = 0;
   double paired_check_gain = 0;
   std::size_t caught = 0;       // checked samples whose check caught a wrong first attempt and corrected it
+  std::size_t revisions_written = 0, revisions_right = 0;  // written revisions (gap_move), and the right ones
 
   double checked_accuracy() const { return checked ? double(checked_right) / double(checked) : -1.0; }
   // What the checked samples' first attempts alone would have scored: the check's own gain is the difference.
@@ -164,7 +168,9 @@ struct LevelStats {
                   {"checked", checked},
                   {"unchecked", unchecked},
                   {"first_attempt_wrong", first_wrong},
-                  {"caught_and_corrected", caught}};
+                  {"caught_and_corrected", caught},
+                  {"revisions_written", revisions_written},
+                  {"revisions_right", revisions_right}};
     json["checked_accuracy"] = checked ? r1::Json(checked_accuracy()) : r1::Json(nullptr);
     json["paired_problems"] = paired_problems;
     json["paired_check_gain"] = paired_problems ? r1::Json(paired_check_gain) : r1::Json(nullptr);
@@ -253,6 +259,8 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
         stats.direct_right += right ? 1 : 0;
       }
     }
+    stats.revisions_written += static_cast<std::size_t>(reading.revisions_written);
+    stats.revisions_right += static_cast<std::size_t>(reading.revisions_right);
     if (reading.caught) {
       ++stats.caught;
       result.caught_examples.push_back(problem.prompt + item.text);

@@ -50,6 +50,10 @@ inline StudyTask subset_sum_task() {
     config.miss_fraction = options.error_fraction;
     config.checked_fraction = options.checked_fraction;
     config.checked_miss_fraction = options.checked_error_fraction;
+    r1::require(options.revision == "nearest_sum" || options.revision == "gap_move", "--revision: '",
+                options.revision, "': expected nearest_sum or gap_move");
+    config.revision =
+        options.revision == "gap_move" ? r1::SubsetSumRevision::gap_move : r1::SubsetSumRevision::nearest_sum;
     return study_corpus(r1::subset_sum_pretraining_corpus(config, count, seed));
   };
   task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {
@@ -57,8 +61,11 @@ inline StudyTask subset_sum_task() {
   };
   task.read = [](const r1::Problem& problem, std::string_view completion) {
     const r1::SubsetSumTrace trace = r1::trace_subset_sum(r1::SubsetSum::parse(problem.prompt), completion);
-    return TaskReading{!trace.attempts.empty(), trace.self_checked(), trace.first_choice_wrong(),
-                       trace.caught_and_corrected()};
+    TaskReading reading{!trace.attempts.empty(), trace.self_checked(), trace.first_choice_wrong(),
+                        trace.caught_and_corrected()};
+    reading.revisions_written = trace.revisions_written();
+    reading.revisions_right = trace.revisions_right();
+    return reading;
   };
   // Any numbers of the problem (each at most as often as given) that add up to the target are right.
   task.reward = Reward{{1.0, 0.1},

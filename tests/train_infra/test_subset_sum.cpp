@@ -70,6 +70,48 @@ TEST_CASE("subset sum: the revision moves towards the target, fewer changes and 
   CHECK(pair.revision(0b01, {0b01, 0b10, 0b11}) == 0b01);
 }
 
+TEST_CASE("subset sum: the gap_move revision writes the gap and moves the number nearest it") {
+  const auto gap_move = r1::SubsetSumRevision::gap_move;
+  CHECK(kExample.gap_line(70) == "062+008=070");
+  CHECK(kExample.gap_line(47) == "047+015=062");
+  // 47 + 23 = 70 is 8 over: of the chosen 47 and 23, 23 is nearest 8 (15 against 39) and is dropped; 47 is then 15
+  // under: of the unchosen 23 (just moved: excluded), 81 and 15, 15 is nearest (exactly) and is added.
+  CHECK(kExample.gap_move(0b0011) == 1);
+  CHECK(kExample.gap_move(0b0001, 23) == 3);
+  CHECK(kExample.gap_move(kSolution) == -1);
+  CHECK(kExample.checked_completion(0b0011, 4, gap_move) ==
+        "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,23+47=047<check>047<062<wrong>047+015=062,15"
+        "+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>");
+  // Under by exactly an unchosen number: one move.
+  CHECK(kExample.checked_completion(0b0001, 4, gap_move) ==
+        "<think>+47=047<check>047<062<wrong>047+015=062,15+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>");
+  // 69 + 95 + 64 = 228 is 69 over 159: dropping the chosen 69 solves.
+  const r1::SubsetSum drop{{69, 95, 64}, 2, 159};
+  CHECK(drop.checked_completion(0b111, 4, gap_move) ==
+        "<think>+69=069;+95=164;+64=228<check>228>159<wrong>159+069=228,69+95=095;+64=159<check>159=159<ok></think>"
+        "<answer>95+64</answer>");
+  // 12,40,50=052 from 12 + 50 = 62 (10 over): drop 12 (distance 2) -> 50 (2 under): 12 would be nearest (10) but
+  // was just moved, so add 40 -> 90 (38 over): 40 is nearest (2) but just moved, so drop 50 -> 40 (12 under): add
+  // 12 -> 52. Five chains; with four the last <wrong> ends the thinking and 40 is answered.
+  const r1::SubsetSum loop{{12, 40, 50}, 2, 52};
+  CHECK(loop.gap_move(0b100) == 0);
+  CHECK(loop.gap_move(0b100, 12) == 1);
+  CHECK(loop.checked_completion(0b101, 5, gap_move) ==
+        "<think>+12=012;+50=062<check>062>052<wrong>052+010=062,12+50=050<check>050<052<wrong>050+002=052,40"
+        "+40=040;+50=090<check>090>052<wrong>052+038=090,50+40=040<check>040<052<wrong>040+012=052,12"
+        "+12=012;+40=052<check>052=052<ok></think><answer>12+40</answer>");
+  CHECK(loop.checked_completion(0b101, 4, gap_move) ==
+        "<think>+12=012;+50=062<check>062>052<wrong>052+010=062,12+50=050<check>050<052<wrong>050+002=052,40"
+        "+40=040;+50=090<check>090>052<wrong>052+038=090,50+40=040<check>040<052<wrong></think><answer>40</answer>");
+  // Over with one number chosen: dropping it would empty the choice, so there is no move and the thinking ends.
+  const r1::SubsetSum single{{40, 50}, 2, 40};
+  CHECK(single.gap_move(0b10) == -1);
+  CHECK(single.checked_completion(0b10, 4, gap_move) == "<think>+50=050<check>050>040<wrong></think><answer>50</answer>");
+  // 10 is 30 under 40: the unchosen 35 and 25 are both 5 from 30; the first in the prompt's order moves.
+  const r1::SubsetSum tie{{35, 25, 10}, 2, 40};
+  CHECK(tie.gap_move(0b100) == 0);
+}
+
 TEST_CASE("subset sum: parse round-trips and rejects malformed prompts") {
   const auto parsed = r1::SubsetSum::parse("47,23,81,15=062");
   CHECK(parsed.numbers() == std::vector<std::int64_t>{47, 23, 81, 15});
@@ -178,6 +220,35 @@ TEST_CASE("subset sum: the pretraining corpus has the configured shares and neve
   CHECK_THROWS_AS(r1::subset_sum_pretraining_corpus(bad, 1, 1), r1::Error);
 }
 
+TEST_CASE("subset sum: the revision rule changes only the checked examples' completions") {
+  r1::SubsetSumCorpusConfig nearest;
+  nearest.worked_fraction = 0.9;
+  nearest.miss_fraction = 0.4;
+  nearest.checked_fraction = 0.3;
+  r1::SubsetSumCorpusConfig on_paper = nearest;
+  on_paper.revision = r1::SubsetSumRevision::gap_move;
+  const auto a = r1::subset_sum_pretraining_corpus(nearest, 400, 11);
+  const auto b = r1::subset_sum_pretraining_corpus(on_paper, 400, 11);
+  REQUIRE(a.size() == b.size());
+  int revised = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(b[i].completion);
+    CHECK(a[i].prompt == b[i].prompt);
+    CHECK(a[i].style == b[i].style);
+    if (a[i].style != r1::SubsetSumStyle::checked) CHECK(a[i].completion == b[i].completion);
+    const auto trace = r1::trace_subset_sum(r1::SubsetSum::parse(b[i].prompt), b[i].completion);
+    REQUIRE(trace.well_formed);
+    CHECK(trace.revisions_right() == trace.revisions_written());  // the corpus's own revisions read back right
+    revised += trace.revisions_written();
+  }
+  CHECK(revised > 0);
+  // Without checked examples the rule is never used: the corpus is the same text (the no_checks base stays valid).
+  nearest.checked_fraction = on_paper.checked_fraction = 0;
+  const auto c = r1::subset_sum_pretraining_corpus(nearest, 200, 5);
+  const auto d = r1::subset_sum_pretraining_corpus(on_paper, 200, 5);
+  for (std::size_t i = 0; i < c.size(); ++i) CHECK(c[i].completion == d[i].completion);
+}
+
 TEST_CASE("subset sum trace: reads each style and finds the caught-and-corrected completions") {
   const auto direct = r1::trace_subset_sum(kExample, "<think></think><answer>47+15</answer>");
   CHECK(direct.well_formed);
@@ -232,6 +303,105 @@ TEST_CASE("subset sum trace: reads each style and finds the caught-and-corrected
   CHECK_FALSE(reordered.answer.has_value());
 }
 
+TEST_CASE("subset sum trace: reads written revisions, their gap, move and application") {
+  const auto revised = r1::trace_subset_sum(
+      kExample, kExample.checked_completion(0b0011, 4, r1::SubsetSumRevision::gap_move));
+  REQUIRE(revised.self_checked());
+  REQUIRE(revised.attempts.size() == 3);
+  REQUIRE(revised.attempts[0].revision.has_value());
+  CHECK(revised.attempts[0].revision->smaller == 62);
+  CHECK(revised.attempts[0].revision->gap == 8);
+  CHECK(revised.attempts[0].revision->larger == 70);
+  CHECK(revised.attempts[0].revision->move == 23);
+  CHECK(revised.attempts[0].revision->right());
+  CHECK(revised.attempts[1].choice == 0b0001);
+  REQUIRE(revised.attempts[1].revision.has_value());
+  CHECK(revised.attempts[1].revision->right());
+  CHECK_FALSE(revised.attempts[2].revision.has_value());
+  CHECK(revised.revisions_written() == 2);
+  CHECK(revised.revisions_right() == 2);
+  CHECK(revised.caught_and_corrected());
+
+  // A revision not written (nearest_sum) reads as before.
+  const auto unwritten = r1::trace_subset_sum(kExample, kExample.checked_completion(0b0011));
+  CHECK(unwritten.revisions_written() == 0);
+  CHECK(unwritten.caught_and_corrected());
+
+  // 70 is 8 over 62, not 9 over 61: the gap line is wrong; the move (23, nearest the true gap) and its
+  // application are right.
+  const auto bad_gap = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>061+009=070,23+47=047<check>047<062<wrong></think>"
+                "<answer>47</answer>");
+  REQUIRE(bad_gap.well_formed);
+  REQUIRE(bad_gap.attempts[0].revision.has_value());
+  CHECK_FALSE(bad_gap.attempts[0].revision->gap_right);
+  CHECK(bad_gap.attempts[0].revision->move_right);
+  CHECK(bad_gap.attempts[0].revision->applied);
+  CHECK(bad_gap.revisions_right() == 0);
+  // 62 + 9 = 71, not 70: the sum and target are right but the difference is not.
+  const auto bad_difference = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>062+009=070,23+47=047</think><answer>47</answer>");
+  REQUIRE(bad_difference.well_formed);
+  CHECK_FALSE(bad_difference.attempts[0].revision->gap_right);
+  // Over by 8, dropping 47 (39 from 8) instead of 23 (15 from 8): applied, not the rule's move.
+  const auto bad_move = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,47+23=023</think><answer>23</answer>");
+  REQUIRE(bad_move.well_formed);
+  CHECK(bad_move.attempts[0].revision->gap_right);
+  CHECK_FALSE(bad_move.attempts[0].revision->move_right);
+  CHECK(bad_move.attempts[0].revision->applied);
+  // Over, "adding" the unchosen 15 (the move names 15, the next chain adds it): neither the rule's move nor a drop.
+  const auto wrong_way = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,15+47=047;+23=070;+15=085</think>"
+                "<answer>47+23+15</answer>");
+  REQUIRE(wrong_way.well_formed);
+  CHECK_FALSE(wrong_way.attempts[0].revision->move_right);
+  CHECK_FALSE(wrong_way.attempts[0].revision->applied);
+  // The right move written, then a chain that swaps two numbers: not applied; the answer is right and both checks
+  // are, so it is still caught and corrected (the aha does not depend on the revision's bookkeeping).
+  const auto not_applied = r1::trace_subset_sum(
+      kExample, "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,23+47=047;+15=062<check>062=062<ok></think>"
+                "<answer>47+15</answer>");
+  REQUIRE(not_applied.well_formed);
+  CHECK(not_applied.attempts[0].revision->move_right);
+  CHECK_FALSE(not_applied.attempts[0].revision->applied);
+  CHECK(not_applied.caught_and_corrected());
+  // 12,40,50=052: after 12 was dropped (10 over), 50 is 2 under; 12 is nearest 2 but was the last move, so only
+  // 40 is right; re-adding 12 is not.
+  const r1::SubsetSum loop{{12, 40, 50}, 2, 52};
+  const auto excluded = r1::trace_subset_sum(
+      loop, "<think>+12=012;+50=062<check>062>052<wrong>052+010=062,12+50=050<check>050<052<wrong>050+002=052,12"
+            "+12=012;+50=062</think><answer>12+50</answer>");
+  REQUIRE(excluded.well_formed);
+  REQUIRE(excluded.attempts.size() == 3);
+  CHECK(excluded.attempts[0].revision->right());
+  CHECK(excluded.attempts[1].revision->gap_right);
+  CHECK_FALSE(excluded.attempts[1].revision->move_right);
+  CHECK(excluded.attempts[1].revision->applied);
+  // 23,47,23,81,15=062 from the second 23: 39 under, add 47 (8 from 39) -> 70, 8 over: 47 was just moved, drop 23
+  // -> 47, 15 under: add 15. The chains name numbers, not which 23: the revisions are judged on values.
+  const r1::SubsetSum twice = r1::SubsetSum::parse("23,47,23,81,15=062");
+  const std::string twice_text =
+      "<think>+23=023<check>023<062<wrong>023+039=062,47+47=047;+23=070<check>070>062<wrong>062+008=070,23"
+      "+47=047<check>047<062<wrong>047+015=062,15+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>";
+  CHECK(twice.checked_completion(0b00100, 4, r1::SubsetSumRevision::gap_move) == twice_text);
+  const auto twice_trace = r1::trace_subset_sum(twice, twice_text);
+  CHECK(twice_trace.revisions_written() == 3);
+  CHECK(twice_trace.revisions_right() == 3);
+  // 35,25,10=040, a tie: 10 is 30 under 40 and the unchosen 35 and 25 are both 5 from 30: either is a right move.
+  const r1::SubsetSum tie{{35, 25, 10}, 2, 40};
+  for (const char* move : {"35", "25"}) {
+    const std::string next = std::string(move) == "35" ? "+35=035;+10=045" : "+25=025;+10=035";
+    const auto tied = r1::trace_subset_sum(
+        tie, "<think>+10=010<check>010<040<wrong>010+030=040," + std::string(move) + next + "</think><answer>10</answer>");
+    CAPTURE(move);
+    REQUIRE(tied.well_formed);
+    CHECK(tied.attempts[0].revision->gap_right);
+    CHECK(tied.attempts[0].revision->move_right);
+    CHECK(tied.attempts[0].revision->applied);
+  }
+}
+
 TEST_CASE("subset sum trace: anything off the grammar is not well formed, and nothing throws") {
   for (const char* bad : {"", "<think>", "<think></think>", "<think></think><answer></answer>",
                           "<think></think><answer>47+15", "<think></think><answer>47+15</answer>x",
@@ -243,7 +413,15 @@ TEST_CASE("subset sum trace: anything off the grammar is not well formed, and no
                           "<think>+47=047<check>047062<ok></think><answer>47</answer>",
                           "<think>+47=047<check>047<062<ok>+15=062</think><answer>47+15</answer>",  // a chain after <ok>
                           "<think></think><answer>47+1234567890123</answer>", "<think></think><answer>47++15</answer>",
-                          "<think></think><answer>+47</answer>"}) {
+                          "<think></think><answer>+47</answer>",
+                          // a written revision without a chain after it, or off its grammar
+                          "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,23</think><answer>47+23</answer>",
+                          "<think>+47=047;+23=070<check>070>062<wrong>062+008=070+47=047</think><answer>47</answer>",
+                          "<think>+47=047;+23=070<check>070>062<wrong>062+008=070,+47=047</think><answer>47</answer>",
+                          "<think>+47=047;+23=070<check>070>062<wrong>062+008,23+47=047</think><answer>47</answer>",
+                          "<think>+47=047;+23=070<check>070>062<wrong>062=008=070,23+47=047</think><answer>47</answer>",
+                          "<think>+47=047;+23=070<check>070>062<wrong>0</think><answer>47</answer>",
+                          "<think>+47=047<check>047<062<ok>047+015=062,15+47=047</think><answer>47</answer>"}) {
     CAPTURE(bad);
     CHECK_FALSE(r1::trace_subset_sum(kExample, bad).well_formed);
   }

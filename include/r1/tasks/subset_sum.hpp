@@ -9,14 +9,25 @@
 //   direct   <think></think><answer>47+15</answer>
 //   worked   <think>+47=047;+15=062</think><answer>47+15</answer>
 //   checked  <think>+47=047;+23=070<check>070>062<wrong>+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>
+//   checked, revised on paper (SubsetSumRevision::gap_move)
+//            <think>+47=047;+23=070<check>070>062<wrong>062+008=070,23+47=047<check>047<062<wrong>047+015=062,15+47=047;+15=062<check>062=062<ok></think><answer>47+15</answer>
 //
 // A chain adds the chosen numbers in the prompt's order, one step
 // "+<number>=<running sum>" each. The check substitutes the chain's sum back and
 // compares it with the target: "<sum>" then '<', '=' or '>' then "<target>". On a
 // mismatch (<wrong>) the choice is revised, the comparison saying which way to
-// move, and the chain worked and checked again, up to a budget of attempts. The
-// revision of the corpus: of the untried choices that add or drop one or two
-// numbers, the one whose sum is nearest the target.
+// move, and the chain worked and checked again, up to a budget of attempts. Two
+// revisions (SubsetSumRevision):
+// - nearest_sum (the committed bases' corpus): of the untried choices that add or
+//   drop one or two numbers, the one whose sum is nearest the target. The sums it
+//   compares are never written, so a model can only guess it.
+// - gap_move: worked on paper, from what the text shows. The gap is written as an
+//   addition, "<smaller>+<gap>=<larger>" of the chain's sum and the target (only
+//   the task's characters), then ",<number>": the move. Over the target, the
+//   chosen number nearest the gap is dropped; under it, the unchosen number nearest
+//   the gap is added (ties: the first in the prompt's order), never the number the
+//   previous move toggled and never emptying the choice. When the gap equals a
+//   number that one move solves; otherwise the next check shows the new gap.
 //
 //   r1::SubsetSum problem{{47, 23, 81, 15}, 2, 62};
 //   problem.prompt() == "47,23,81,15=062"; problem.sum(0b1001) == 62 (bit i: number i is chosen)
@@ -45,6 +56,9 @@ inline constexpr std::string_view kSubsetSumTags[] = {"<think>", "</think>", "<a
                                                       "<check>", "<ok>",     "<wrong>"};
 // With at most 10 numbers of d digits every running sum and the target fit in d + 1 digits.
 inline constexpr int kSubsetSumMaxNumbers = 10;
+
+// How a checked completion revises its choice after a <wrong> (the header comment has both).
+enum class SubsetSumRevision : std::uint8_t { nearest_sum, gap_move };
 
 struct SubsetSumConfig {
   int numbers = 4;  // difficulty: numbers to choose from, 2..kSubsetSumMaxNumbers
@@ -167,14 +181,40 @@ class SubsetSum {
     return "<think>" + chain(choice) + "</think><answer>" + expression(choice) + "</answer>";
   }
 
-  // Worked with `first`, checked; on a mismatch revised (revision()) and worked and checked again, at most
+  // The gap line of a chain that ended on `value` off the target: "<smaller>+<gap>=<larger>", "062+008=070".
+  std::string gap_line(std::int64_t value) const {
+    const std::int64_t smaller = std::min(value, target_), larger = std::max(value, target_);
+    return detail::zero_padded(smaller, sum_digits()) + "+" + detail::zero_padded(larger - smaller, sum_digits()) +
+           "=" + detail::zero_padded(larger, sum_digits());
+  }
+
+  // The gap_move revision's move after `choice` missed, as the index of the number to toggle: over the target the
+  // chosen number nearest the gap, under it the unchosen one (ties: the first in the prompt's order); never a
+  // number equal to `excluded` (the number the previous move toggled; 0: none: numbers are positive) and never
+  // the last chosen number. -1 when there is none (or `choice` solves).
+  int gap_move(SubsetChoice choice, std::int64_t excluded = 0) const {
+    const std::int64_t reached = sum(choice);
+    if (reached == target_) return -1;
+    const bool over = reached > target_;
+    const std::int64_t gap = over ? reached - target_ : target_ - reached;
+    int best = -1;
+    for (int i = 0; i < count(); ++i) {
+      if (numbers_[at(i)] == excluded || chosen(choice, i) != over || (over && std::popcount(choice) == 1)) continue;
+      if (best < 0 || std::abs(gap - numbers_[at(i)]) < std::abs(gap - numbers_[at(best)])) best = i;
+    }
+    return best;
+  }
+
+  // Worked with `first`, checked; on a mismatch revised (`revision`) and worked and checked again, at most
   // `max_attempts` chains. The answer is the last chain's numbers, right or not. `first` must not be empty.
-  std::string checked_completion(SubsetChoice first, int max_attempts = 4) const {
+  std::string checked_completion(SubsetChoice first, int max_attempts = 4,
+                                 SubsetSumRevision revision_rule = SubsetSumRevision::nearest_sum) const {
     require(max_attempts >= 1, "SubsetSum::checked_completion: max_attempts must be >= 1");
     require(first != 0 && first < choice_count(), "SubsetSum::checked_completion: the first choice is empty or too wide");
     std::string text = "<think>";
     std::vector<SubsetChoice> tried;
     SubsetChoice choice = first;
+    std::int64_t moved = 0;  // gap_move: the number the previous move toggled (0: none)
     for (int attempt = 0;; ++attempt) {
       tried.push_back(choice);
       const std::int64_t reached = sum(choice);
@@ -185,6 +225,14 @@ class SubsetSum {
       }
       text += "<wrong>";
       if (attempt + 1 == max_attempts) break;
+      if (revision_rule == SubsetSumRevision::gap_move) {
+        const int move = gap_move(choice, moved);
+        if (move < 0) break;  // no number to move
+        moved = numbers_[at(move)];
+        text += gap_line(reached) + "," + detail::zero_padded(moved, digits_);
+        choice ^= SubsetChoice{1} << move;
+        continue;
+      }
       const SubsetChoice next = revision(choice, tried);
       if (next == choice) break;  // nothing left to try nearby
       choice = next;
@@ -280,6 +328,7 @@ struct SubsetSumCorpusConfig {
   double checked_fraction = 0.05;       // of the worked examples, those that check (and revise a miss)
   double checked_miss_fraction = -1;    // the miss rate of the checked examples; < 0: miss_fraction
   int max_attempts = 4;                 // chains a checked example works at most
+  SubsetSumRevision revision = SubsetSumRevision::nearest_sum;  // how a checked example revises a miss
 };
 
 struct SubsetSumExample {
@@ -325,7 +374,8 @@ inline std::vector<SubsetSumExample> subset_sum_pretraining_corpus(const SubsetS
       example.missed = !problem.solves(choice);
       example.style = checks ? SubsetSumStyle::checked : SubsetSumStyle::worked;
       example.completion =
-          checks ? problem.checked_completion(choice, config.max_attempts) : problem.worked_completion(choice);
+          checks ? problem.checked_completion(choice, config.max_attempts, config.revision)
+                 : problem.worked_completion(choice);
     } else {
       const double miss = config.direct_miss_fraction >= 0 ? config.direct_miss_fraction : config.miss_fraction;
       SubsetChoice choice = draw.witness;

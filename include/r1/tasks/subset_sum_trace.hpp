@@ -8,13 +8,27 @@
 //
 //   completion := "<think>" think "</think><answer>" expression "</answer>"
 //   think      := "" | attempt* final
-//   attempt    := chain "<check>" check "<wrong>"          (a miss, then another attempt)
+//   attempt    := chain "<check>" check "<wrong>" [revision]   (a miss, then another attempt)
 //   final      := attempt | chain | chain "<check>" check "<ok>"
 //   chain      := step (";" step)*      step := "+" digits "=" digits
 //   check      := digits ("<" | "=" | ">") digits           expression := digits ("+" digits)*
+//   revision   := digits "+" digits "=" digits "," digits   (the gap, then the move: gap_move)
+//
+// A revision is written only between attempts (one before "</think>" is malformed);
+// without one the next chain is a revision that was not written (nearest_sum). Of a
+// written revision the detector records whether the gap line adds the chain's sum
+// or the target (the smaller) and their difference to the other, whether the move
+// is a number the gap_move rule may pick, and whether the next chain applies it:
+//
+//   47,23,81,15=062  <think>+47=047;+23=070<check>070>062<wrong>062+008=070,23+47=047<check>047<062<wrong>...
+//                    gap right (62 + 8 = 70), move right (over by 8: of the chosen 47 and 23, 23 is nearest 8),
+//                    applied (47 + 23 without 23 is the next chain's 47)
 //
 // Work is linear in the text, and text past kSubsetSumTraceMaxChars is not read.
+#include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -29,6 +43,20 @@ inline constexpr std::size_t kSubsetSumTraceMaxDigits = 12;  // longer digit run
 
 enum class SubsetSumVerdict : std::uint8_t { none, ok, wrong };
 
+// A revision written after a <wrong>: the gap line "<smaller>+<gap>=<larger>" and the move ",<number>".
+struct SubsetSumWrittenRevision {
+  std::int64_t smaller = 0, gap = 0, larger = 0, move = 0;
+  bool gap_right = false;   // smaller and larger are the chain's written sum and the target, in order, and
+                            // smaller + gap == larger
+  bool move_right = false;  // the move is a number the gap_move rule may pick for the chain's written sum (any of
+                            // the nearest when several tie): over the target a chosen number, under it an unchosen
+                            // one, nearest the gap, not the number the previous applied move toggled, not emptying
+  bool applied = false;     // the next chain's numbers are this chain's with one copy of the move dropped (over
+                            // the target) or added (under it)
+
+  bool right() const { return gap_right && move_right && applied; }
+};
+
 // One chain as written, and its check if it has one.
 struct SubsetSumAttempt {
   SubsetChoice choice = 0;         // the numbers the steps name, matched in the prompt's order
@@ -38,6 +66,7 @@ struct SubsetSumAttempt {
   SubsetSumVerdict verdict = SubsetSumVerdict::none;
   bool check_right = false;        // the check reads the chain's sum and the target and compares them right
   bool choice_solves = false;      // the numbers named add up to the target
+  std::optional<SubsetSumWrittenRevision> revision;  // written after this attempt's <wrong>, before the next chain
 };
 
 struct SubsetSumTrace {
@@ -49,6 +78,20 @@ struct SubsetSumTrace {
 
   // A completion with at least one check: a chain's sum substituted back and a verdict.
   bool self_checked() const { return well_formed && style == SubsetSumStyle::checked; }
+  // Revisions written after a <wrong> (gap_move), and those right in gap, move and application; 0 when the
+  // completion is not well formed (its attempts are then the ones read before the text left the grammar).
+  int revisions_written() const {
+    if (!well_formed) return 0;
+    int written = 0;
+    for (const auto& attempt : attempts) written += attempt.revision ? 1 : 0;
+    return written;
+  }
+  int revisions_right() const {
+    if (!well_formed) return 0;
+    int right = 0;
+    for (const auto& attempt : attempts) right += attempt.revision && attempt.revision->right() ? 1 : 0;
+    return right;
+  }
   // The first choice misses the target.
   bool first_choice_wrong() const { return !attempts.empty() && !attempts.front().choice_solves; }
   // The "aha": the first choice missed, its check compared right and said so, and the answer reaches the target
@@ -117,6 +160,26 @@ class SubsetSumReader {
     return *value == reached && *target == problem.target() && relation == actual;
   }
 
+  // "<smaller>+<gap>=<larger>,<move>" after "<wrong>"; nullopt when the text is off that grammar.
+  std::optional<SubsetSumWrittenRevision> revision() {
+    SubsetSumWrittenRevision written;
+    const auto smaller = number();
+    if (!smaller || !take("+")) return std::nullopt;
+    const auto gap = number();
+    if (!gap || !take("=")) return std::nullopt;
+    const auto larger = number();
+    if (!larger || !take(",")) return std::nullopt;
+    const auto move = number();
+    if (!move) return std::nullopt;
+    written.smaller = *smaller;
+    written.gap = *gap;
+    written.larger = *larger;
+    written.move = *move;
+    return written;
+  }
+
+  bool digit_next() const { return position_ < text_.size() && text_[position_] >= '0' && text_[position_] <= '9'; }
+
   // The <answer> expression's choice, when its numbers are the problem's in its order.
   std::optional<std::optional<SubsetChoice>> expression(const SubsetSum& problem) {
     SubsetChoice choice = 0;
@@ -149,6 +212,53 @@ class SubsetSumReader {
   std::size_t position_ = 0;
 };
 
+// How many of `choice`'s chosen numbers equal `value`. A chain names numbers, not positions: with a number given
+// twice, which copy a chain chose is not in the text, so revisions are judged on values.
+inline int chosen_copies(const SubsetSum& problem, SubsetChoice choice, std::int64_t value) {
+  int copies = 0;
+  for (int i = 0; i < problem.count(); ++i)
+    copies += ((choice >> i) & 1u) != 0 && problem.numbers()[static_cast<std::size_t>(i)] == value ? 1 : 0;
+  return copies;
+}
+
+// Judges `attempt`'s written revision against the chain and the next one; returns the number the move toggled
+// (excluded from the next move), 0 when it did not apply. `excluded`: the number the previous move toggled, or 0.
+inline std::int64_t judge_revision(const SubsetSum& problem, SubsetSumAttempt& attempt, const SubsetSumAttempt& next,
+                                   std::int64_t excluded) {
+  SubsetSumWrittenRevision& written = *attempt.revision;
+  const std::int64_t target = problem.target();
+  const std::int64_t low = std::min(attempt.reached, target), high = std::max(attempt.reached, target);
+  written.gap_right = written.smaller == low && written.larger == high && low + written.gap == high &&
+                      attempt.reached != target;
+  if (!attempt.numbers_match || attempt.reached == target) return 0;
+  const bool over = attempt.reached > target;
+  const std::int64_t gap = high - low;
+  const auto& numbers = problem.numbers();
+  const auto candidate = [&](int i) {
+    const bool chosen = ((attempt.choice >> i) & 1u) != 0;
+    return numbers[static_cast<std::size_t>(i)] != excluded && chosen == over &&
+           !(over && std::popcount(attempt.choice) == 1);
+  };
+  std::int64_t nearest = -1;  // the smallest distance to the gap among the candidates
+  bool named = false;         // the move names a candidate
+  for (int i = 0; i < problem.count(); ++i) {
+    if (!candidate(i)) continue;
+    const std::int64_t distance = std::abs(gap - numbers[static_cast<std::size_t>(i)]);
+    if (nearest < 0 || distance < nearest) nearest = distance;
+    named = named || numbers[static_cast<std::size_t>(i)] == written.move;
+  }
+  written.move_right = named && std::abs(gap - written.move) == nearest;
+  // Applied: the next chain's numbers are this chain's with one copy of the move dropped (over) or added (under).
+  if (!next.numbers_match || std::popcount(next.choice) != std::popcount(attempt.choice) + (over ? -1 : 1)) return 0;
+  for (int i = 0; i < problem.count(); ++i) {
+    const std::int64_t value = numbers[static_cast<std::size_t>(i)];
+    const int change = value == written.move ? (over ? -1 : 1) : 0;
+    if (chosen_copies(problem, next.choice, value) != chosen_copies(problem, attempt.choice, value) + change) return 0;
+  }
+  written.applied = true;
+  return written.move;
+}
+
 }  // namespace detail
 
 // The trace of `completion` (the decoded text after the prompt, without <eos>) for `problem`.
@@ -172,6 +282,10 @@ inline SubsetSumTrace trace_subset_sum(const SubsetSum& problem, std::string_vie
       } else if (reader.take("<wrong>")) {
         attempt->verdict = SubsetSumVerdict::wrong;
         more = true;
+        if (reader.digit_next()) {  // a written revision, which a chain must follow
+          attempt->revision = reader.revision();
+          if (!attempt->revision || !reader.peek("+")) return trace;
+        }
       } else {
         return trace;
       }
@@ -179,6 +293,11 @@ inline SubsetSumTrace trace_subset_sum(const SubsetSum& problem, std::string_vie
     trace.attempts.push_back(*attempt);
     if (!more) break;  // after an unchecked chain or <ok> the thinking ends
   }
+  std::int64_t excluded = 0;  // the number the previous written and applied move toggled
+  for (std::size_t k = 0; k + 1 < trace.attempts.size(); ++k)
+    excluded = trace.attempts[k].revision
+                   ? detail::judge_revision(problem, trace.attempts[k], trace.attempts[k + 1], excluded)
+                   : 0;
   if (!reader.take("</think>") || !reader.take("<answer>")) return trace;
   const auto answer = reader.expression(problem);
   if (!answer || !reader.take("</answer>") || !reader.at_end()) return trace;

@@ -1,7 +1,8 @@
 // The subset-sum task's readers of untrusted text: the prompt parser (r1::Error,
 // or a problem whose prompt renders back to itself and whose own completions read
-// back and score 1), the self-check detector on a model's completion (never throws,
-// linear, bounded) and the answer verifier. The input is a prompt and a completion:
+// back and score 1, every revision they write reading back right), the
+// self-check detector on a model's completion (never throws, linear, bounded) and
+// the answer verifier. The input is a prompt and a completion:
 // the text before the first '<' is the prompt; when it does not parse, the
 // completion is read against a fixed problem.
 #include <algorithm>
@@ -25,9 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (parsed->prompt() != prompt) r1::fuzz::property_failed("a parsed prompt does not render back to itself");
     for (r1::SubsetChoice choice = 1; choice < parsed->choice_count() && choice < 8; ++choice) {
       for (const auto& own : {parsed->direct_completion(choice), parsed->worked_completion(choice),
-                              parsed->checked_completion(choice)}) {
+                              parsed->checked_completion(choice),
+                              parsed->checked_completion(choice, 4, r1::SubsetSumRevision::gap_move)}) {
         const auto trace = r1::trace_subset_sum(*parsed, own);
         if (!trace.well_formed || !trace.answer) r1::fuzz::property_failed("a task completion misread");
+        if (trace.revisions_right() != trace.revisions_written())
+          r1::fuzz::property_failed("a revision of the task's own gap_move completion read as wrong");
       }
       if (parsed->solves(choice)) {
         r1::Problem problem = parsed->problem(choice);
@@ -41,6 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (trace.self_checked() && trace.attempts.empty()) r1::fuzz::property_failed("a check without a chain");
   if (trace.caught_and_corrected() && trace.attempts.front().verdict != r1::SubsetSumVerdict::wrong)
     r1::fuzz::property_failed("caught without a <wrong> verdict");
+  for (std::size_t k = 0; trace.well_formed && k < trace.attempts.size(); ++k)
+    if (trace.attempts[k].revision && (k + 1 == trace.attempts.size() ||
+                                       trace.attempts[k].verdict != r1::SubsetSumVerdict::wrong))
+      r1::fuzz::property_failed("a revision not between a <wrong> and another chain");
   r1::Problem as_problem;
   as_problem.numbers = problem.numbers();
   as_problem.target = problem.target();
