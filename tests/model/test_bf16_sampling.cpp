@@ -303,10 +303,12 @@ TEST_CASE("few_rows_linear_bf16_amx: an output's bits do not depend on the other
                                  J, false);
   CHECK(all == by_row);
   CHECK(all == by_block);
-  // few_rows_linear_bf16 takes the tiles for this shape (K a multiple of 32, M <= 16) unless the build opts out.
+  // few_rows_linear_bf16 takes the tiles for this shape (K a multiple of 32, 4 <= M <= 16) unless the build opts out.
   CHECK(r1::few_rows_bf16_uses_amx(M, K) == r1::kFewRowsBf16MayUseAmx);
+  CHECK(r1::few_rows_bf16_uses_amx(r1::kAmxMinRows, K) == r1::kFewRowsBf16MayUseAmx);
   CHECK_FALSE(r1::few_rows_bf16_uses_amx(M, K + 1));
   CHECK_FALSE(r1::few_rows_bf16_uses_amx(17, K));
+  CHECK_FALSE(r1::few_rows_bf16_uses_amx(r1::kAmxMinRows - 1, K));
   std::vector<float> dispatched(all.size());
   r1::few_rows_linear_bf16(x.data(), M, K, w.data(), J, dispatched.data(), J, false);
   if (r1::kFewRowsBf16MayUseAmx) CHECK(dispatched == all);

@@ -110,8 +110,10 @@ inline constexpr bool kFewRowsBf16Dot = false;
 #endif
 
 // True where few_rows_linear_bf16 may multiply by AMX tiles (the build targets AMX-BF16): it does where the
-// kernel grants the tiles (amx_tiles_permitted()), for at most kAmxMaxRows rows and K a multiple of kAmxStep; other
-// calls take vdpbf16ps. Defining R1_FEW_ROWS_BF16_NO_AMX keeps vdpbf16ps (bench twins).
+// kernel grants the tiles (amx_tiles_permitted()), for kAmxMinRows to kAmxMaxRows rows and K a multiple of
+// kAmxStep; other calls take vdpbf16ps. The two round differently (one running sum along K against 16 lane sums
+// summed), so a row's logits depend on whether its step decoded fewer than kAmxMinRows rows; either way they are
+// the logits the sampler draws from and scores. Defining R1_FEW_ROWS_BF16_NO_AMX keeps vdpbf16ps (bench twins).
 #if R1_FEW_ROWS_HAS_AMX && !defined(R1_FEW_ROWS_BF16_WIDEN) && !defined(R1_FEW_ROWS_BF16_NO_AMX)
 inline constexpr bool kFewRowsBf16MayUseAmx = true;
 #else
@@ -121,7 +123,8 @@ inline constexpr bool kFewRowsBf16MayUseAmx = false;
 // Whether few_rows_linear_bf16 takes the AMX tiles for an (M, K) x (K, J) product in this process.
 inline bool few_rows_bf16_uses_amx([[maybe_unused]] Eigen::Index M, [[maybe_unused]] Eigen::Index K) {
 #if R1_FEW_ROWS_HAS_AMX
-  if constexpr (kFewRowsBf16MayUseAmx) return M <= kAmxMaxRows && K % kAmxStep == 0 && amx_tiles_permitted();
+  if constexpr (kFewRowsBf16MayUseAmx)
+    return M >= kAmxMinRows && M <= kAmxMaxRows && K % kAmxStep == 0 && amx_tiles_permitted();
 #endif
   return false;
 }
@@ -130,8 +133,8 @@ inline bool few_rows_bf16_uses_amx([[maybe_unused]] Eigen::Index M, [[maybe_unus
 inline const char* few_rows_bf16_path() {
 #if R1_FEW_ROWS_HAS_AMX
   if (kFewRowsBf16MayUseAmx && amx_tiles_permitted())
-    return "amx tdpbf16ps where K is a multiple of 32, else avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 "
-           "sums)";
+    return "amx tdpbf16ps at 4 to 16 rows where K is a multiple of 32, else avx512_bf16 vdpbf16ps (activations rounded "
+           "to bf16, fp32 sums)";
 #endif
   if constexpr (kFewRowsBf16Dot) return "avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 sums)";
 #if defined(__AVX512F__)
