@@ -48,11 +48,9 @@ namespace r1 {
 
 // The most rows of x one call takes (the columns of a B tile: 64 bytes of fp32 outputs).
 inline constexpr Eigen::Index kAmxMaxRows = 16;
-// The fewest rows of x for which few_rows_linear_bf16 takes the tiles. In the decode step at the Qwen2.5-0.5B
-// shape on this project's Xeon, 2 threads (bench/RESULTS.md, 2026-12-07 day), the tiles' step took 78-86 ms at
-// every batch from 1 to 8, the vdpbf16ps kernel's 59 / 69 / 87 / 122 ms at batch 1 / 2 / 4 / 8: alone on one
-// core the tiles stream as fast as vdpbf16ps at one row, but two cores streaming through them read no faster
-// than one.
+// The fewest rows of x for which few_rows_linear_bf16 takes the tiles. The decode step at the Qwen2.5-0.5B shape on
+// this project's Xeon, 2 threads, quiet (bench/RESULTS.md, 2026-12-07 day), tiles against vdpbf16ps: 39.9 against
+// 31.5 ms at batch 1, 41.2 against 35.9 at 2, 43.1 against 47.3 at 4, 46.4 against 66.6 at 8.
 inline constexpr Eigen::Index kAmxMinRows = 4;
 // K must be a multiple of this (one tile step: 64 bytes of bf16 in each row of W).
 inline constexpr Eigen::Index kAmxStep = 32;
