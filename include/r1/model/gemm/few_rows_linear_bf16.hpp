@@ -16,8 +16,10 @@
 //  - WidenedBf16Weights elsewhere: each bf16 weight is widened exactly (its 16 bits become the high half of an
 //    fp32) in registers and multiplied into fp32 accumulators against the fp32 activations: the fp32 kernel's
 //    arithmetic on the rounded weights.
-// The sampled distribution is whichever of the two the build runs; the behaviour log-probs are computed from
-// the logits it produced, so they are those of the distribution sampled from. few_rows_bf16_path() names it.
+// Where the build also targets AMX-BF16, steps of 4 to 16 rows take the AMX tiles instead
+// (few_rows_linear_amx.hpp: the same rounded operands, one fp32 sum along K per output).
+// The sampled distribution is whichever path the build runs; the behaviour log-probs are computed from the
+// logits it produced, so they are those of the distribution sampled from. few_rows_bf16_path() names it.
 // Defining R1_FEW_ROWS_BF16_WIDEN selects the widening loader even where vdpbf16ps exists (bench twins).
 #include <immintrin.h>
 
