@@ -137,6 +137,39 @@ TEST_CASE("copy_slot: G samples sharing one prefill equal independent prefills")
   CHECK(r1::Transformer<r1::cpu>(r1::test::tiny_llama_head_dim(8)).make_cache(1, 4).kv_width() == 2 * 8);
 }
 
+TEST_CASE("KvCache layout: each head's rows are one run; copy_slot copies every head's filled rows only") {
+  // 2 layers, 3 slots, 5 positions, 2 heads of 3: a (layer, slot) block is keys then values, each 2 heads x 5 x 3.
+  r1::KvCache cache(2, 3, 5, 2, 3);
+  CHECK(cache.kv_width() == 6);
+  CHECK(cache.keys(0, 0, 1) - cache.keys(0, 0, 0) == 5 * 3);
+  CHECK(cache.values(0, 0, 0) - cache.keys(0, 0, 0) == 2 * 5 * 3);
+  CHECK(cache.keys(0, 1, 0) - cache.keys(0, 0, 0) == 2 * 2 * 5 * 3);
+  CHECK(cache.keys(1, 0, 0) - cache.keys(0, 0, 0) == 3 * 2 * 2 * 5 * 3);
+  CHECK_THROWS_AS(cache.keys(0, 0, 2), r1::Error);
+  CHECK_THROWS_AS(cache.values(0, 0, -1), r1::Error);
+  CHECK_THROWS_AS(r1::KvCache(1, 1, 4, 0, 3), r1::Error);
+  // Slot 0 holds 2 positions; every entry of every head, filled or not, gets a distinct value.
+  for (int layer = 0; layer < 2; ++layer)
+    for (int slot = 0; slot < 3; ++slot)
+      for (Eigen::Index head = 0; head < 2; ++head)
+        for (int i = 0; i < 5 * 3; ++i) {
+          cache.keys(layer, slot, head)[i] = static_cast<float>(1000 * layer + 100 * slot + 10 * head + i);
+          cache.values(layer, slot, head)[i] = -cache.keys(layer, slot, head)[i];
+        }
+  cache.set_length(0, 2);
+  cache.copy_slot(0, 2);
+  CHECK(cache.length(2) == 2);
+  for (int layer = 0; layer < 2; ++layer)
+    for (Eigen::Index head = 0; head < 2; ++head)
+      for (int i = 0; i < 5 * 3; ++i) {
+        INFO("layer ", layer, " head ", head, " entry ", i);
+        // The first 2 positions (6 entries) come from slot 0; the rest keep slot 2's own values.
+        const float expected = static_cast<float>(1000 * layer + 100 * (i < 2 * 3 ? 0 : 2) + 10 * head + i);
+        CHECK(cache.keys(layer, 2, head)[i] == expected);
+        CHECK(cache.values(layer, 2, head)[i] == -expected);
+      }
+}
+
 TEST_CASE("inference calls check their arguments") {
   r1::Transformer<r1::cpu> model(r1::test::tiny_llama());
   const auto V = static_cast<std::size_t>(model.vocab_size());

@@ -424,7 +424,7 @@ class BasicTransformer {
   // ---- Inference path ----
 
   Cache make_cache(int slots, int max_positions) const {
-    return Cache(static_cast<int>(config_.num_hidden_layers), slots, max_positions, heads_.kv_width());
+    return Cache(static_cast<int>(config_.num_hidden_layers), slots, max_positions, heads_.kv_heads, heads_.head_dim);
   }
 
   // Appends sequence i of `sequences` to slot slots[i] (positions continue from the slot's length) and writes
@@ -435,8 +435,7 @@ class BasicTransformer {
     const auto S = static_cast<Index>(slots.size());
     require(S == static_cast<Index>(sequences.size()), "prefill: ", slots.size(), " slots for ", sequences.size(),
             " sequences");
-    require(cache.layers() == config_.num_hidden_layers && cache.kv_width() == heads_.kv_width(),
-            "prefill: the cache was made for another model shape");
+    require(cache_fits(cache), "prefill: the cache was made for another model shape");
     const Index D = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
     const Index L = config_.num_hidden_layers, A = heads_.q_width(), QKV = heads_.qkv_width(), KW = heads_.kv_width();
     require(static_cast<Index>(logits.size()) == S * V, "prefill/decode: logits has ", logits.size(),
@@ -482,15 +481,15 @@ class BasicTransformer {
         Scalar* rows = qkv + first * QKV;
         rope_rotate(rows + g * heads_.group() * E, length, QKV, heads_.group(), start, rope_, false);
         rope_rotate(rows + A + g * E, length, QKV, Index{1}, start, rope_, false);
-        Scalar* keys = cache.keys(static_cast<int>(l), slot);
-        Scalar* values = cache.values(static_cast<int>(l), slot);
+        Scalar* keys = cache.keys(static_cast<int>(l), slot, g);
+        Scalar* values = cache.values(static_cast<int>(l), slot, g);
         for (Index t = 0; t < length; ++t) {
-          std::copy_n(rows + t * QKV + A + g * E, E, keys + (start + t) * KW + g * E);
-          std::copy_n(rows + t * QKV + A + KW + g * E, E, values + (start + t) * KW + g * E);
+          std::copy_n(rows + t * QKV + A + g * E, E, keys + (start + t) * E);
+          std::copy_n(rows + t * QKV + A + KW + g * E, E, values + (start + t) * E);
         }
         const Index visible_keys = start + length;
         for (Index h = g * heads_.group(); h < (g + 1) * heads_.group(); ++h) {
-          const AttentionHeadInputs<Scalar> in{rows + h * E, QKV, keys + g * E, values + g * E, KW, length, visible_keys, E};
+          const AttentionHeadInputs<Scalar> in{rows + h * E, QKV, keys, values, E, length, visible_keys, E};
           attention_head_forward(in, attn + first * A + h * E, A, infer_lse_.data() + first * heads_.heads + h,
                                  heads_.heads, attention_scratch_.chunk(chunk));
         }
@@ -528,7 +527,8 @@ class BasicTransformer {
 
   // Whether `cache` was made for this model's shape (so a sampler may keep it across calls).
   bool cache_fits(const Cache& cache) const {
-    return cache.layers() == config_.num_hidden_layers && cache.kv_width() == heads_.kv_width();
+    return cache.layers() == config_.num_hidden_layers && cache.kv_heads() == heads_.kv_heads &&
+           cache.head_dim() == heads_.head_dim;
   }
 
  protected:
