@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model_test_support.hpp"
+#include "r1/model/lora_config.hpp"
 #include "r1/model/transformer.hpp"
 
 namespace {
@@ -135,6 +136,42 @@ TEST_CASE("copy_slot: G samples sharing one prefill equal independent prefills")
   SUBCASE("qwen2, head_dim 4 on hidden 24") { check_shared_prefill(r1::test::tiny_qwen2_head_dim(4)); }
   // The cache holds K * head_dim values per position, not hidden_size.
   CHECK(r1::Transformer<r1::cpu>(r1::test::tiny_llama_head_dim(8)).make_cache(1, 4).kv_width() == 2 * 8);
+}
+
+// A decode step runs gate/up and SwiGLU as one parallel region (each chunk of features its gate and up rows,
+// then their activations); with a LoRA term on gate/up it runs them as two passes, the adapter's term added in
+// between. A fresh adapter adds exactly zero (B = 0), so both give the same logits bit for bit: a few-rows
+// output does not depend on how the rows of W are chunked.
+TEST_CASE("decode: the fused gate/up + SwiGLU region gives the two-pass logits bitwise (fp32 and bf16 weights)") {
+  for (const auto storage : {r1::WeightStorage::full, r1::WeightStorage::bf16}) {
+    INFO("bf16 sampling weights: ", storage == r1::WeightStorage::bf16);
+    r1::Transformer<r1::cpu> fused(r1::test::tiny_llama_head_dim(8));
+    r1::test::fill_for_test(fused, 41);
+    r1::Transformer<r1::cpu> two_pass = fused;
+    r1::LoraConfig lora;
+    lora.r = 2;
+    lora.alpha = 4.0f;
+    lora.target_modules = {r1::LoraTarget::gate_proj, r1::LoraTarget::up_proj};
+    two_pass.enable_lora(lora);
+    fused.set_sampling_storage(storage);
+    two_pass.set_sampling_storage(storage);
+    const auto V = static_cast<std::size_t>(fused.vocab_size());
+    const std::vector<std::int32_t> slots{0, 1, 2};
+    r1::TokenBatch prompts;
+    for (const auto& prompt : std::vector<std::vector<TokenId>>{{1, 4, 2}, {3, 9, 9, 5}, {7}}) prompts.push_back(prompt);
+    auto fused_cache = fused.make_cache(3, 8), two_pass_cache = two_pass.make_cache(3, 8);
+    std::vector<float> fused_logits(slots.size() * V), two_pass_logits(slots.size() * V);
+    fused.prefill(fused_cache, slots, prompts, fused_logits);
+    two_pass.prefill(two_pass_cache, slots, prompts, two_pass_logits);
+    for (const auto& next : std::vector<std::vector<TokenId>>{{5, 0, 8}, {2, 2, 6}}) {
+      fused.decode(fused_cache, slots, next, fused_logits);
+      two_pass.decode(two_pass_cache, slots, next, two_pass_logits);
+      for (std::size_t i = 0; i < fused_logits.size(); ++i) {
+        INFO("logit ", i);
+        CHECK(fused_logits[i] == two_pass_logits[i]);
+      }
+    }
+  }
 }
 
 TEST_CASE("KvCache layout: each head's rows are one run; copy_slot copies every head's filled rows only") {

@@ -228,7 +228,7 @@ TEST_CASE("end to end, first tokens follow the top-k distribution of the prompt'
 
 TEST_CASE("same seed, same completions at batch size 1 and 32, in any order, in waves, at 1 and 2 threads") {
   // A vocabulary of 2048 makes 32 prompts x G 2 rows pass the parallel-sampling
-  // threshold (64 * 2048 >= 2^16), so the 2-thread run really samples in parallel.
+  // threshold (64 * 2048 >= 2^12), so the 2-thread run really samples in parallel.
   static_assert(64 * 2048 >= r1::KvSampler::kParallelSamplingElements);
   TableModel model(2048);
   const auto prompts = make_prompts(32, 2048, 51);

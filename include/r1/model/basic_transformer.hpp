@@ -497,9 +497,13 @@ class BasicTransformer {
       infer_linear(attn, p.o_weight, nullptr, N, A, D, x, true);
       infer_adapt(l, N, {LoraTarget::o_proj}, attn, x);
       rmsnorm_forward(x, W + p.post_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
-      infer_linear(xn, p.gate_up_weight, nullptr, N, D, 2 * F, infer_gate_up_.data(), false);
-      infer_adapt(l, N, {LoraTarget::gate_proj, LoraTarget::up_proj}, xn, infer_gate_up_.data());
-      swiglu_forward(infer_gate_up_.data(), N, F, infer_act_.data());
+      if (N <= detail::kFewRows && !adapts(l, {LoraTarget::gate_proj, LoraTarget::up_proj})) {
+        infer_gate_up_swiglu(xn, p.gate_up_weight, N, D, F, infer_gate_up_.data(), infer_act_.data());
+      } else {
+        infer_linear(xn, p.gate_up_weight, nullptr, N, D, 2 * F, infer_gate_up_.data(), false);
+        infer_adapt(l, N, {LoraTarget::gate_proj, LoraTarget::up_proj}, xn, infer_gate_up_.data());
+        swiglu_forward(infer_gate_up_.data(), N, F, infer_act_.data());
+      }
       infer_linear(infer_act_.data(), p.down_weight, nullptr, N, F, D, x, true);
       infer_adapt(l, N, {LoraTarget::down_proj}, infer_act_.data(), x);
     }
@@ -668,10 +672,9 @@ class BasicTransformer {
       return;
     }
     if constexpr (std::is_same_v<Scalar, float>) {
-      const std::uint16_t* weight = sampling_bf16_.data() + offset;
       if (rows <= detail::kFewRows) {
         parallel_chunks(out, chunk_count(out, 64), [&](int, Index begin, Index end) {
-          few_rows_linear_bf16(x, rows, in, weight + begin * in, end - begin, y + begin, out, accumulate);
+          few_rows_product(x, rows, in, offset, begin, end, y, out, accumulate);
           if (bias != nullptr)
             for (Index r = 0; r < rows; ++r)
               for (Index j = begin; j < end; ++j) y[r * out + j] += bias[j];
@@ -695,6 +698,32 @@ class BasicTransformer {
           }
       }
     }
+  }
+
+  // y[r * y_stride + j] (+)= x (rows, in) . row j of the weight matrix at `offset`, for j in [begin, end), on the
+  // calling thread: the few-rows kernel of the sampling weights' storage.
+  void few_rows_product(const Scalar* x, Index rows, Index in, std::int64_t offset, Index begin, Index end, Scalar* y,
+                        Index y_stride, bool accumulate) const {
+    if constexpr (std::is_same_v<Scalar, float>) {
+      if (sampling_storage_ == WeightStorage::bf16) {
+        few_rows_linear_bf16(x, rows, in, sampling_bf16_.data() + offset + begin * in, end - begin, y + begin, y_stride,
+                             accumulate);
+        return;
+      }
+    }
+    few_rows_linear(x, rows, in, parameters_.data() + offset + begin * in, end - begin, y + begin, y_stride, accumulate);
+  }
+
+  // A decode step's MLP input half in one parallel region: each chunk of features f computes its gate rows f and
+  // up rows F + f of gate_up (rows, 2F), then act (rows, F) of those columns. The values are infer_linear's and
+  // swiglu_forward's: a few-rows output does not depend on how the rows of W are chunked.
+  void infer_gate_up_swiglu(const Scalar* x, std::int64_t offset, Index rows, Index in, Index features, Scalar* gate_up,
+                            Scalar* act) {
+    parallel_chunks(features, chunk_count(features, 32), [&](int, Index begin, Index end) {
+      few_rows_product(x, rows, in, offset, begin, end, gate_up, 2 * features, false);
+      few_rows_product(x, rows, in, offset + features * in, begin, end, gate_up + features, 2 * features, false);
+      swiglu_forward_columns(gate_up, rows, features, begin, end, act);
+    });
   }
 
   // The bf16 copy of the weights, when they changed since it was made.

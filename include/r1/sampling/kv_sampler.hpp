@@ -98,10 +98,12 @@ concept DeviceSamplingModel = requires(M& model, typename M::Cache& cache, std::
 
 class KvSampler {
  public:
-  // Rows × vocabulary below which sampling runs on the calling thread: a
-  // oneTBB fork costs a few microseconds, as much as sampling 64k logits
-  // (bench/sampling bench_sampling_step measures both sides).
-  static constexpr std::size_t kParallelSamplingElements = std::size_t{1} << 16;
+  // Rows × vocabulary below which sampling runs on the calling thread.
+  // bench/sampling bench_sampling_step measures both sides: at 8 rows of 512
+  // (4,096 logits) two threads already win on the AVX-512 Xeon, 0.193 against
+  // 0.218 ms at temperature 1 and 1.34 against 2.27 ms with top-p
+  // (bench/RESULTS.md, 2026-12-07); a warm oneTBB fork costs well under 1 us.
+  static constexpr std::size_t kParallelSamplingElements = std::size_t{1} << 12;
 
   explicit KvSampler(SamplerConfig config = {}, Detokenizer detokenizer = {})
       : config_(std::move(config)), detokenizer_(std::move(detokenizer)) {

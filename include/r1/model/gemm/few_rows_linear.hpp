@@ -59,7 +59,9 @@ struct SameTypeWeights {
 };
 
 // GCC left the tile out of line once it took a prefetch pointer, and the decode step at the toy model lost 18%
-// (bench_generate, batch 8): inlined, the tile's pointers and flags are constants of the caller's loop.
+// (bench_generate, batch 8): inlined, the tile's pointers and flags are constants of the caller's loop. The
+// loop over a tile's rows of x (few_rows_weight_rows) is forced inline too: once few_rows_linear had a second
+// caller GCC left it out of line, and the same step lost 20% (bench/RESULTS.md, 2026-12-07).
 #if defined(__GNUC__)
 #define R1_FEW_ROWS_INLINE inline __attribute__((always_inline))
 #else
@@ -111,7 +113,7 @@ inline void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen:
 // All M rows of x (row-major, K wide) against RowsW rows of W, RowsX rows of x at a time and the rest as one
 // smaller tile: the W rows are loaded from memory once and stay in L1 for the following blocks.
 template <class Loader, int RowsX, int RowsW>
-inline void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
+R1_FEW_ROWS_INLINE void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
                                  const typename Loader::Weight* w, typename Loader::Output* y, Eigen::Index y_stride,
                                  bool accumulate, const typename Loader::Weight* prefetch = nullptr) {
   Eigen::Index m = 0;

@@ -37,11 +37,22 @@ void swiglu_backward_rows(const Scalar* d_act, const Scalar* gate_up, Eigen::Ind
   }
 }
 
+// act columns [begin, end) of every row from gate_up (rows, 2F), on the calling thread.
+template <class Scalar>
+void swiglu_forward_columns(const Scalar* gate_up, Eigen::Index rows, Eigen::Index features, Eigen::Index begin,
+                            Eigen::Index end, Scalar* act) {
+  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  for (Eigen::Index row = 0; row < rows; ++row) {
+    const Scalar* g_row = gate_up + row * 2 * features + begin;
+    const Eigen::Map<const Array> g(g_row, end - begin), u(g_row + features, end - begin);
+    Eigen::Map<Array>(act + row * features + begin, end - begin) = g / (Scalar(1) + (-g).exp()) * u;
+  }
+}
+
 // act (N, F) from gate_up (N, 2F).
 // A decode step has a few rows: they are split by feature columns instead, so both cores share the exps.
 template <class Scalar>
 void swiglu_forward(const Scalar* gate_up, Eigen::Index rows, Eigen::Index features, Scalar* act) {
-  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
   if (rows >= 16) {
     parallel_chunks(rows, chunk_count(rows, 16), [&](int, Eigen::Index begin, Eigen::Index end) {
       swiglu_forward_rows(gate_up, begin, end, features, act);
@@ -49,11 +60,7 @@ void swiglu_forward(const Scalar* gate_up, Eigen::Index rows, Eigen::Index featu
     return;
   }
   parallel_chunks(features, chunk_count(features, 256), [&](int, Eigen::Index begin, Eigen::Index end) {
-    for (Eigen::Index row = 0; row < rows; ++row) {
-      const Scalar* g_row = gate_up + row * 2 * features + begin;
-      const Eigen::Map<const Array> g(g_row, end - begin), u(g_row + features, end - begin);
-      Eigen::Map<Array>(act + row * features + begin, end - begin) = g / (Scalar(1) + (-g).exp()) * u;
-    }
+    swiglu_forward_columns(gate_up, rows, features, begin, end, act);
   });
 }
 
