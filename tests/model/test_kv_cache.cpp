@@ -2,6 +2,7 @@
 // logits of the full forward (the naive double reference), and a copied slot
 // behaves as an independent prefill of the same prompt.
 #include <doctest/doctest.h>
+#include <tbb/global_control.h>
 
 #include <cmath>
 #include <vector>
@@ -138,20 +139,22 @@ TEST_CASE("copy_slot: G samples sharing one prefill equal independent prefills")
   CHECK(r1::Transformer<r1::cpu>(r1::test::tiny_llama_head_dim(8)).make_cache(1, 4).kv_width() == 2 * 8);
 }
 
-// A decode step runs gate/up and SwiGLU as one parallel region (each chunk of features its gate and up rows,
-// then their activations); with a LoRA term on gate/up it runs them as two passes, the adapter's term added in
-// between. A fresh adapter adds exactly zero (B = 0), so both give the same logits bit for bit: a few-rows
+// A decode step runs the q/k/v projections and attention as one parallel region (each chunk whole key/value
+// heads), and gate/up and SwiGLU as another (each chunk of features its gate and up rows, then their
+// activations). With LoRA terms on those projections it runs them as separate passes, the adapter's term added
+// in between. A fresh adapter adds exactly zero (B = 0), so both give the same logits bit for bit: a few-rows
 // output does not depend on how the rows of W are chunked.
-TEST_CASE("decode: the fused gate/up + SwiGLU region gives the two-pass logits bitwise (fp32 and bf16 weights)") {
+void check_fused_decode_regions(const r1::ModelConfig& config) {
   for (const auto storage : {r1::WeightStorage::full, r1::WeightStorage::bf16}) {
     INFO("bf16 sampling weights: ", storage == r1::WeightStorage::bf16);
-    r1::Transformer<r1::cpu> fused(r1::test::tiny_llama_head_dim(8));
+    r1::Transformer<r1::cpu> fused(config);
     r1::test::fill_for_test(fused, 41);
     r1::Transformer<r1::cpu> two_pass = fused;
     r1::LoraConfig lora;
     lora.r = 2;
     lora.alpha = 4.0f;
-    lora.target_modules = {r1::LoraTarget::gate_proj, r1::LoraTarget::up_proj};
+    lora.target_modules = {r1::LoraTarget::q_proj, r1::LoraTarget::k_proj, r1::LoraTarget::v_proj,
+                           r1::LoraTarget::gate_proj, r1::LoraTarget::up_proj};
     two_pass.enable_lora(lora);
     fused.set_sampling_storage(storage);
     two_pass.set_sampling_storage(storage);
@@ -171,6 +174,15 @@ TEST_CASE("decode: the fused gate/up + SwiGLU region gives the two-pass logits b
         CHECK(fused_logits[i] == two_pass_logits[i]);
       }
     }
+  }
+}
+
+TEST_CASE("decode: the fused regions give the separate passes' logits bitwise (fp32 and bf16 weights)") {
+  SUBCASE("llama, 2 key/value heads") { check_fused_decode_regions(r1::test::tiny_llama_head_dim(8)); }
+  SUBCASE("qwen2 (q/k/v biases), 4 key/value heads") { check_fused_decode_regions(r1::test::tiny_qwen2_head_dim(8)); }
+  SUBCASE("one thread: the fused regions run as one chunk") {
+    tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+    check_fused_decode_regions(r1::test::tiny_llama_head_dim(8));
   }
 }
 

@@ -466,15 +466,18 @@ class BasicTransformer {
     Scalar* qkv = infer_qkv_.data();
     Scalar* attn = infer_attn_.data();
     embedding_forward(W + embed_, std::span<const TokenId>(sequences.tokens), D, x);
+    // A decode step splits the key/value heads over the threads when each gets the same number (attention_by_heads).
+    const int head_chunks = chunk_count(heads_.kv_heads);
+    const bool heads_split_evenly = head_chunks == std::max(active_threads(), 1) && heads_.kv_heads % head_chunks == 0;
     for (Index l = 0; l < L; ++l) {
       const LayerOffsets& p = layers_[static_cast<std::size_t>(l)];
+      const bool attention_by_heads = N <= detail::kFewRows && heads_split_evenly &&
+                                      !adapts(l, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj});
       rmsnorm_forward(x, W + p.input_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
-      infer_linear(xn, p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv, false);
-      infer_adapt(l, N, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn, qkv);
-      // One task per (sequence, key/value head): RoPE on the head's queries and key, the new keys and values
-      // into the cache, then attention. One parallel region per layer instead of two: a decode step is short.
-      parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
-        const Index s = item / heads_.kv_heads, g = item % heads_.kv_heads, E = heads_.head_dim;
+      // Sequence s's queries and new key and value of key/value head g: RoPE, the key and value into the cache,
+      // then attention for the group's query heads.
+      const auto attend = [&](int chunk, Index s, Index g) {
+        const Index E = heads_.head_dim;
         const int slot = slots[static_cast<std::size_t>(s)];
         const Index first = sequences.offsets[static_cast<std::size_t>(s)], length = sequences.length(static_cast<std::size_t>(s));
         const Index start = cache.length(slot);
@@ -493,7 +496,32 @@ class BasicTransformer {
           attention_head_forward(in, attn + first * A + h * E, A, infer_lse_.data() + first * heads_.heads + h,
                                  heads_.heads, attention_scratch_.chunk(chunk));
         }
-      });
+      };
+      if (attention_by_heads) {
+        // A decode step: one parallel region for the projections and attention. Each chunk takes whole key/value
+        // heads: their query, key and value rows of qkv (few_rows_product, the values infer_linear gives), then
+        // their attention for every sequence.
+        const Index G = heads_.group(), E = heads_.head_dim;
+        const Scalar* qkv_bias = p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr;
+        parallel_chunks(heads_.kv_heads, head_chunks, [&](int chunk, Index g0, Index g1) {
+          for (const auto [begin, end] : {std::pair{g0 * G * E, g1 * G * E}, std::pair{A + g0 * E, A + g1 * E},
+                                          std::pair{A + KW + g0 * E, A + KW + g1 * E}}) {
+            few_rows_product(xn, N, D, p.qkv_weight, begin, end, qkv, QKV, false);
+            if (qkv_bias != nullptr)
+              view(qkv + begin, N, end - begin, QKV).rowwise() +=
+                  Eigen::Map<const RowVectorOf<Scalar>>(qkv_bias + begin, end - begin);
+          }
+          for (Index s = 0; s < S; ++s)
+            for (Index g = g0; g < g1; ++g) attend(chunk, s, g);
+        });
+      } else {
+        infer_linear(xn, p.qkv_weight, p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr, N, D, QKV, qkv, false);
+        infer_adapt(l, N, {LoraTarget::q_proj, LoraTarget::k_proj, LoraTarget::v_proj}, xn, qkv);
+        // One task per (sequence, key/value head). One parallel region for RoPE, the cache and attention.
+        parallel_dealt(S * heads_.kv_heads, chunks, [&](int chunk, std::int64_t item) {
+          attend(chunk, item / heads_.kv_heads, item % heads_.kv_heads);
+        });
+      }
       infer_linear(attn, p.o_weight, nullptr, N, A, D, x, true);
       infer_adapt(l, N, {LoraTarget::o_proj}, attn, x);
       rmsnorm_forward(x, W + p.post_norm, N, D, config_.rms_norm_eps, xn, infer_rstd_.data());
