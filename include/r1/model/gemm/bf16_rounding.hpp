@@ -3,6 +3,7 @@
 // few_rows_linear_amx.hpp): both multiply bf16 by bf16, so the fp32 activations are rounded once per call.
 #include <Eigen/Core>
 #include <cstdint>
+#include <vector>
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__)
 #define R1_FEW_ROWS_BF16_HAS_DOT 1
@@ -26,6 +27,15 @@ inline void round_to_bf16(const float* from, Eigen::Index n, std::uint16_t* to) 
                                   : _mm512_setzero_ps();
     _mm512_mask_storeu_epi16(to + i, mask, (__m512i)_mm512_cvtne2ps_pbh(high, low));
   }
+}
+
+// from[0, n) rounded to bf16 (round_to_bf16) into the calling thread's buffer, which grows to the largest n seen
+// and is overwritten by the thread's next call.
+inline const std::uint16_t* rounded_to_bf16(const float* from, Eigen::Index n) {
+  thread_local std::vector<std::uint16_t> rounded;
+  if (static_cast<Eigen::Index>(rounded.size()) < n) rounded.resize(static_cast<std::size_t>(n));
+  round_to_bf16(from, n, rounded.data());
+  return rounded.data();
 }
 #endif
 

@@ -102,13 +102,9 @@ inline void pack_rows_for_amx(const std::uint16_t* rounded, Eigen::Index M, Eige
 // took a 9,728 x 896 product at 8 rows on 2 threads from 9.9 to 10.4 GB/s (bench/RESULTS.md, 2026-12-07 day).
 inline void few_rows_linear_bf16_amx(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
                                      Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
-  thread_local std::vector<std::uint16_t> rounded, packed, padded;
-  if (static_cast<Eigen::Index>(packed.size()) < M * K) {
-    rounded.resize(static_cast<std::size_t>(M * K));
-    packed.resize(static_cast<std::size_t>(M * K));
-  }
-  detail::round_to_bf16(x, M * K, rounded.data());
-  detail::pack_rows_for_amx(rounded.data(), M, K, packed.data());
+  thread_local std::vector<std::uint16_t> packed, padded;
+  if (static_cast<Eigen::Index>(packed.size()) < M * K) packed.resize(static_cast<std::size_t>(M * K));
+  detail::pack_rows_for_amx(detail::rounded_to_bf16(x, M * K), M, K, packed.data());
 
   const auto out_bytes = static_cast<std::uint16_t>(4 * M);
   detail::AmxTileConfig config;

@@ -26,6 +26,7 @@
 #include <Eigen/Core>
 #include <bit>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "r1/model/gemm/bf16_rounding.hpp"
@@ -134,9 +135,13 @@ inline bool few_rows_bf16_uses_amx([[maybe_unused]] Eigen::Index M, [[maybe_unus
 // The arithmetic few_rows_linear_bf16 runs in this build and process, for benchmarks and logs.
 inline const char* few_rows_bf16_path() {
 #if R1_FEW_ROWS_HAS_AMX
-  if (kFewRowsBf16MayUseAmx && amx_tiles_permitted())
-    return "amx tdpbf16ps at 4 to 16 rows where K is a multiple of 32, else avx512_bf16 vdpbf16ps (activations rounded "
-           "to bf16, fp32 sums)";
+  if (kFewRowsBf16MayUseAmx && amx_tiles_permitted()) {
+    static const std::string amx = "amx tdpbf16ps at " + std::to_string(kAmxMinRows) + " to " +
+                                   std::to_string(kAmxMaxRows) + " rows where K is a multiple of " +
+                                   std::to_string(kAmxStep) +
+                                   ", else avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 sums)";
+    return amx.c_str();
+  }
 #endif
   if constexpr (kFewRowsBf16Dot) return "avx512_bf16 vdpbf16ps (activations rounded to bf16, fp32 sums)";
 #if defined(__AVX512F__)
@@ -156,14 +161,12 @@ inline void few_rows_linear_bf16_widened(const float* x, Eigen::Index M, Eigen::
 }
 
 #if R1_FEW_ROWS_BF16_HAS_DOT
-// The same product by vdpbf16ps: x rounded to bf16 (nearest even) once, into a per-thread buffer that grows to
-// the largest M K seen, then bf16 x bf16 products summed in fp32.
+// The same product by vdpbf16ps: x rounded to bf16 (nearest even) once (rounded_to_bf16), then bf16 x bf16
+// products summed in fp32.
 inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
                                      Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
-  thread_local std::vector<std::uint16_t> rounded;
-  if (static_cast<Eigen::Index>(rounded.size()) < M * K) rounded.resize(static_cast<std::size_t>(M * K));
-  detail::round_to_bf16(x, M * K, rounded.data());
-  detail::few_rows_linear_with<detail::Bf16DotWeights>(rounded.data(), M, K, w, J, y, y_stride, accumulate);
+  detail::few_rows_linear_with<detail::Bf16DotWeights>(detail::rounded_to_bf16(x, M * K), M, K, w, J, y, y_stride,
+                                                      accumulate);
 }
 #endif
 
