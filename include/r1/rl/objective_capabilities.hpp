@@ -7,6 +7,7 @@
 //   bool kl_in_reward() const;                      // KL as a per-token reward (REINFORCE++), not a loss term
 //   KlInRewardOptions kl_in_reward_options() const; //   ... and its settings
 //   OverlongShaping overlong_shaping() const;       // DAPO's length shaping of the rewards; default off
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -24,15 +25,20 @@ bool objective_uses_reference(const O& objective) {
     return false;
 }
 
+// N when the reference policy is replaced by the current one every N steps; 0 when never.
+template <class O>
+std::int64_t objective_reference_reset_period(const O& objective) {
+  if constexpr (requires { { objective.reference_reset_every_steps() } -> std::convertible_to<std::int64_t>; })
+    return std::max<std::int64_t>(0, static_cast<std::int64_t>(objective.reference_reset_every_steps()));
+  else
+    return 0;
+}
+
 // True on the steps (> 0) where the reference policy is replaced by the current one.
 template <class O>
 bool objective_resets_reference_at(const O& objective, std::int64_t step) {
-  if constexpr (requires { { objective.reference_reset_every_steps() } -> std::convertible_to<std::int64_t>; }) {
-    const auto every = static_cast<std::int64_t>(objective.reference_reset_every_steps());
-    return every > 0 && step > 0 && step % every == 0;
-  } else {
-    return false;
-  }
+  const std::int64_t every = objective_reference_reset_period(objective);
+  return every > 0 && step > 0 && step % every == 0;
 }
 
 // The REINFORCE++ settings when the objective puts the KL in the reward; empty otherwise.

@@ -168,7 +168,7 @@ class GrpoTrainer {
       if (policy_has_lora()) {
         // The frozen base is the reference (adapters off): no second copy of the model.
         reference_is_base_ = true;
-        require(!objective_resets_reference_at(objective_, reset_probe_step()),
+        require(objective_reference_reset_period(objective_) == 0,
                 "GrpoTrainer: with LoRA the KL reference is the frozen base, which a reference reset cannot move "
                 "(the objective's 'ref_reset_every_steps'): set it to 0, or train without LoRA");
       } else {
@@ -183,12 +183,6 @@ class GrpoTrainer {
   bool policy_has_lora() {
     if constexpr (requires { policy_.has_lora(); }) return policy_.has_lora();
     else return false;
-  }
-  // The step at which a reset of every N steps would first happen, to tell whether resets are on at all.
-  std::int64_t reset_probe_step() const {
-    if constexpr (requires { objective_.reference_reset_every_steps(); })
-      return std::max<std::int64_t>(1, static_cast<std::int64_t>(objective_.reference_reset_every_steps()));
-    else return 1;
   }
   // A scoring-only copy when the model offers one (no gradients; bf16 weights if configured), else a copy.
   Policy make_reference(const Policy& policy) const {
