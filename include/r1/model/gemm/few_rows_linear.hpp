@@ -114,8 +114,9 @@ inline void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen:
 // smaller tile: the W rows are loaded from memory once and stay in L1 for the following blocks.
 template <class Loader, int RowsX, int RowsW>
 R1_FEW_ROWS_INLINE void few_rows_weight_rows(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                                 const typename Loader::Weight* w, typename Loader::Output* y, Eigen::Index y_stride,
-                                 bool accumulate, const typename Loader::Weight* prefetch = nullptr) {
+                                             const typename Loader::Weight* w, typename Loader::Output* y,
+                                             Eigen::Index y_stride, bool accumulate,
+                                             const typename Loader::Weight* prefetch = nullptr) {
   Eigen::Index m = 0;
   for (; m + RowsX <= M; m += RowsX, prefetch = nullptr)
     few_rows_tile<Loader, RowsX, RowsW>(x + m * K, K, w, K, y + m * y_stride, y_stride, accumulate, prefetch);
