@@ -15,7 +15,9 @@
 // the task's self-check detector. --task chain_sum (sums of three-digit numbers)
 // runs the first task tried. --revision gap_move writes the checks base's
 // revisions out (the gap to the target, then the number moved; r1/tasks/subset_sum.hpp);
-// the committed bases were made with the default, nearest_sum.
+// the committed bases were made with the default, nearest_sum. --checked-miss-draw far
+// draws the checked examples' missed first choices so that no first gap is a prompt
+// number (the default, near, is the committed bases' one- or two-number near misses).
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
@@ -76,6 +78,7 @@ struct Options {
   // examples checked, half of those after a wrong first attempt.
   double worked_fraction = 0.9, error_fraction = 0.4, checked_fraction = 0.05, checked_error_fraction = 0.5;
   std::string revision = "nearest_sum";  // how the checked examples revise a miss (r1/tasks/subset_sum.hpp)
+  std::string checked_miss_draw = "near";  // how the checked examples' missed first choices are drawn (near, far)
   std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
   int group_size = 8;
@@ -184,6 +187,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
     corpus.checked_fraction = variant.checked_fraction;
     corpus.checked_error_fraction = options.checked_error_fraction;
     corpus.revision = options.revision;
+    corpus.checked_miss_draw = options.checked_miss_draw;
     const auto examples = aha::tokenized(tokenizer, task.corpus(corpus, options.corpus, options.seed + 2));
     std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those wrong, %.0f%% "
                 "of those check), %lld steps of %d\n",
@@ -394,6 +398,7 @@ int run(Options options) {
                      {"checked_fraction", options.checked_fraction},
                      {"checked_error_fraction", options.checked_error_fraction},
                      {"revision", options.revision},
+                     {"checked_miss_draw", options.checked_miss_draw},
                      {"max_new_tokens", options.max_new_tokens},
                      {"grpo_steps", options.grpo_steps},
                      {"prompts_per_step", options.prompts_per_step},
@@ -445,6 +450,10 @@ int main(int argc, char** argv) {
                  "Error rate of the checked examples (< 0: the error fraction)")->capture_default_str();
   app.add_option("--revision", options.revision,
                  "How the checked examples revise a miss (subset_sum): nearest_sum or gap_move (written on paper)")
+      ->capture_default_str();
+  app.add_option("--checked-miss-draw", options.checked_miss_draw,
+                 "How the checked examples' missed first choices are drawn (subset_sum): near (one or two numbers "
+                 "off) or far (no first gap is a prompt number)")
       ->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();

@@ -54,6 +54,10 @@ inline StudyTask subset_sum_task() {
                 options.revision, "': expected nearest_sum or gap_move");
     config.revision =
         options.revision == "gap_move" ? r1::SubsetSumRevision::gap_move : r1::SubsetSumRevision::nearest_sum;
+    r1::require(options.checked_miss_draw == "near" || options.checked_miss_draw == "far", "--checked-miss-draw: '",
+                options.checked_miss_draw, "': expected near or far");
+    config.checked_miss_draw =
+        options.checked_miss_draw == "far" ? r1::SubsetSumMissDraw::far : r1::SubsetSumMissDraw::near;
     return study_corpus(r1::subset_sum_pretraining_corpus(config, count, seed));
   };
   task.problems = [](int level, int digits, r1::Split split, std::size_t count, std::uint64_t seed) {

@@ -3,6 +3,7 @@
 // Expected strings and sums are worked by hand.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -247,6 +248,141 @@ TEST_CASE("subset sum: the revision rule changes only the checked examples' comp
   const auto c = r1::subset_sum_pretraining_corpus(nearest, 200, 5);
   const auto d = r1::subset_sum_pretraining_corpus(on_paper, 200, 5);
   for (std::size_t i = 0; i < c.size(); ++i) CHECK(c[i].completion == d[i].completion);
+}
+
+TEST_CASE("subset sum: far misses' first gap is no prompt number, and the revision still reaches the target") {
+  const auto gap_move = r1::SubsetSumRevision::gap_move;
+  // revised_choice is the choice checked_completion answers: the 12,40,50=052 loop above answers 40 after four
+  // chains and 12 + 40 after five.
+  const r1::SubsetSum loop{{12, 40, 50}, 2, 52};
+  CHECK(loop.revised_choice(0b101, 4, gap_move) == 0b010);
+  CHECK(loop.revised_choice(0b101, 5, gap_move) == 0b011);
+  CHECK(kExample.revised_choice(0b0011, 4, gap_move) == kSolution);
+  // 47,23,81,15=062 (a, b, c, d) under gap_move, each of the 14 wrong choices by hand (gap; chains to the target):
+  //   a 47 (15 = d: a prompt number)      b 23 (39; b, ab, a, ad: 4)        ab 70 (8; ab, a, ad: 3)
+  //   c 81 (19; one chosen, no move)      ac 128 (66; drop c, add d: 3)     bc 104 (42; drop b, then c alone: none)
+  //   abc 151 (89; abc, ab, a, ad: 4)     d 15 (47 = a)                     bd 38 (24; add a, drop b: 3)
+  //   abd 85 (23 = b)                     cd 96 (34; drop d, then c alone)  acd 143 (81 = c)
+  //   bcd 119 (57; bcd, bd, abd, ad: 4)   abcd 166 (104; drop c, drop b: 3)
+  // So the far draw picks among b, ab, ac, abc, bd, bcd, abcd within 4 chains, and ab, ac, bd, abcd within 3.
+  const auto drawn = [&](int max_attempts) {
+    r1::Philox random{21, 4};
+    std::set<r1::SubsetChoice> seen;
+    for (int i = 0; i < 1000; ++i) seen.insert(r1::draw_far_miss(kExample, kSolution, random, max_attempts, gap_move));
+    return seen;
+  };
+  CHECK(drawn(4) == std::set<r1::SubsetChoice>{0b0010, 0b0011, 0b0101, 0b0111, 0b1010, 0b1110, 0b1111});
+  CHECK(drawn(3) == std::set<r1::SubsetChoice>{0b0011, 0b0101, 0b1010, 0b1111});
+  // 10,20=030: both wrong choices are 20 or 10 off, a prompt number each: no far miss, so a near one.
+  const r1::SubsetSum small{{10, 20}, 2, 30};
+  r1::Philox random{5, 2};
+  for (int i = 0; i < 20; ++i) {
+    const r1::SubsetChoice miss = r1::draw_far_miss(small, 0b11, random, 4, gap_move);
+    CHECK((miss == 0b01 || miss == 0b10));
+  }
+}
+
+namespace {
+
+// The shares of checked examples' written first gaps that are a number of the prompt, and of checked missed
+// examples whose answer reaches the target.
+struct FirstGaps {
+  std::size_t missed = 0, prompt_number = 0, solved = 0, one_change = 0;
+};
+FirstGaps first_gaps(const std::vector<r1::SubsetSumExample>& corpus) {
+  FirstGaps counts;
+  for (const auto& example : corpus) {
+    if (example.style != r1::SubsetSumStyle::checked || !example.missed) continue;
+    const auto problem = r1::SubsetSum::parse(example.prompt);
+    const auto trace = r1::trace_subset_sum(problem, example.completion);
+    REQUIRE(trace.well_formed);
+    ++counts.missed;
+    counts.solved += trace.answer_solves ? 1 : 0;
+    if (!trace.attempts.front().revision) continue;
+    const std::int64_t gap = trace.attempts.front().revision->gap;
+    const auto& numbers = problem.numbers();
+    counts.prompt_number += std::find(numbers.begin(), numbers.end(), gap) != numbers.end() ? 1 : 0;
+    // First choices one change from some solution (near misses).
+    for (r1::SubsetChoice solution = 1; solution < problem.choice_count(); ++solution)
+      if (problem.solves(solution) && std::popcount(solution ^ trace.attempts.front().choice) == 1) {
+        ++counts.one_change;
+        break;
+      }
+  }
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("subset sum: the far miss draw changes the checked examples' first choices only") {
+  r1::SubsetSumCorpusConfig near;
+  near.worked_fraction = 0.9;
+  near.miss_fraction = 0.4;
+  near.checked_fraction = 0.3;
+  near.checked_miss_fraction = 0.5;
+  near.revision = r1::SubsetSumRevision::gap_move;
+  r1::SubsetSumCorpusConfig far = near;
+  far.checked_miss_draw = r1::SubsetSumMissDraw::far;
+  const auto a = r1::subset_sum_pretraining_corpus(near, 4000, 17);
+  const auto b = r1::subset_sum_pretraining_corpus(far, 4000, 17);
+  const FirstGaps near_gaps = first_gaps(a), far_gaps = first_gaps(b);
+  // About 0.9 * 0.3 * 0.5 * 4000 = 540 checked missed examples each.
+  REQUIRE(near_gaps.missed > 400);
+  REQUIRE(far_gaps.missed > 400);
+  // Near misses: one change in over half the draws (a second change is drawn half the time, and skipped when it
+  // cancels the first), each gap then a prompt number (64% of r1_zero_aha's 3,244 first gaps); far: none, bar
+  // the near-miss fallbacks of problems with no far miss (2.8% of its 3,388).
+  CHECK(double(near_gaps.prompt_number) > 0.5 * double(near_gaps.missed));
+  CHECK(double(far_gaps.prompt_number) < 0.06 * double(far_gaps.missed));
+  CHECK(double(near_gaps.one_change) > 0.5 * double(near_gaps.missed));
+  CHECK(far_gaps.one_change <= far_gaps.prompt_number);  // a choice one change off has that number as its gap
+  // The far draw keeps only choices the revision solves (bar fallbacks: 98% of r1_zero_aha's end right); near
+  // misses fail about a fifth of the time (82% right there).
+  CHECK(double(far_gaps.solved) > 0.95 * double(far_gaps.missed));
+  CHECK(double(near_gaps.solved) < 0.9 * double(near_gaps.missed));
+  for (const auto& example : b) {
+    const auto trace = r1::trace_subset_sum(r1::SubsetSum::parse(example.prompt), example.completion);
+    REQUIRE(trace.well_formed);
+    CHECK(trace.revisions_right() == trace.revisions_written());
+  }
+  // The draw of the direct and worked examples' misses is unchanged: without checked examples the corpora match.
+  near.checked_fraction = far.checked_fraction = 0;
+  const auto c = r1::subset_sum_pretraining_corpus(near, 300, 5);
+  const auto d = r1::subset_sum_pretraining_corpus(far, 300, 5);
+  for (std::size_t i = 0; i < c.size(); ++i) CHECK(c[i].completion == d[i].completion);
+}
+
+namespace {
+
+// FNV-1a (64-bit) of the corpus's prompts and completions, each followed by a newline.
+std::uint64_t corpus_hash(const std::vector<r1::SubsetSumExample>& corpus) {
+  std::uint64_t hash = 14695981039346656037ull;  // the FNV offset basis
+  for (const auto& example : corpus)
+    for (const std::string* text : {&example.prompt, &example.completion}) {
+      for (const char c : *text + "\n") {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 1099511628211ull;  // the FNV prime
+      }
+    }
+  return hash;
+}
+
+}  // namespace
+
+TEST_CASE("subset sum: the default corpus is the committed bases' text, byte for byte") {
+  // r1_zero_aha's corpus (90% worked, 40% missed, checked misses 50%, seed 1 + 2), its first 2,000 examples,
+  // hashed with this header as committed before draw_far_miss (3f6cd98); the corpus's text has not changed
+  // since the committed bases were pretrained (bench/RESULTS.md, 2026-12-07 late morning).
+  r1::SubsetSumCorpusConfig config;
+  config.worked_fraction = 0.9;
+  config.miss_fraction = 0.4;
+  config.checked_miss_fraction = 0.5;
+  config.checked_fraction = 0.05;
+  CHECK(corpus_hash(r1::subset_sum_pretraining_corpus(config, 2000, 3)) == 0x069bce2bc5f95e40ull);
+  config.revision = r1::SubsetSumRevision::gap_move;
+  CHECK(corpus_hash(r1::subset_sum_pretraining_corpus(config, 2000, 3)) == 0xe8beb6e35162462bull);
+  config.checked_fraction = 0;  // the no_checks base
+  CHECK(corpus_hash(r1::subset_sum_pretraining_corpus(config, 2000, 3)) == 0x2849e37806765572ull);
 }
 
 TEST_CASE("subset sum trace: reads each style and finds the caught-and-corrected completions") {

@@ -29,6 +29,13 @@
 //   previous move toggled and never emptying the choice. When the gap equals a
 //   number that one move solves; otherwise the next check shows the new gap.
 //
+// The corpus's checked examples start from a missed choice drawn one of two ways
+// (SubsetSumMissDraw): near (the committed bases: one or two numbers off a
+// solution, so with gap_move most first gaps are a number of the prompt) or far
+// (draw_far_miss: the first gap is no number of the prompt, bar problems with no
+// such choice, and the revision still reaches the target; the gap before a move
+// that solves is that number either way).
+//
 //   r1::SubsetSum problem{{47, 23, 81, 15}, 2, 62};
 //   problem.prompt() == "47,23,81,15=062"; problem.sum(0b1001) == 62 (bit i: number i is chosen)
 #include <algorithm>
@@ -209,35 +216,15 @@ class SubsetSum {
   // `max_attempts` chains. The answer is the last chain's numbers, right or not. `first` must not be empty.
   std::string checked_completion(SubsetChoice first, int max_attempts = 4,
                                  SubsetSumRevision revision_rule = SubsetSumRevision::nearest_sum) const {
-    require(max_attempts >= 1, "SubsetSum::checked_completion: max_attempts must be >= 1");
-    require(first != 0 && first < choice_count(), "SubsetSum::checked_completion: the first choice is empty or too wide");
     std::string text = "<think>";
-    std::vector<SubsetChoice> tried;
-    SubsetChoice choice = first;
-    std::int64_t moved = 0;  // gap_move: the number the previous move toggled (0: none)
-    for (int attempt = 0;; ++attempt) {
-      tried.push_back(choice);
-      const std::int64_t reached = sum(choice);
-      text += chain(choice) + "<check>" + check(reached);
-      if (reached == target_) {
-        text += "<ok>";
-        break;
-      }
-      text += "<wrong>";
-      if (attempt + 1 == max_attempts) break;
-      if (revision_rule == SubsetSumRevision::gap_move) {
-        const int move = gap_move(choice, moved);
-        if (move < 0) break;  // no number to move
-        moved = numbers_[at(move)];
-        text += gap_line(reached) + "," + detail::zero_padded(moved, digits_);
-        choice ^= SubsetChoice{1} << move;
-        continue;
-      }
-      const SubsetChoice next = revision(choice, tried);
-      if (next == choice) break;  // nothing left to try nearby
-      choice = next;
-    }
-    return text + "</think><answer>" + expression(choice) + "</answer>";
+    const SubsetChoice last = revise(first, max_attempts, revision_rule, &text);
+    return text + "</think><answer>" + expression(last) + "</answer>";
+  }
+
+  // The choice a checked completion from `first` answers (its last chain), without writing the text.
+  SubsetChoice revised_choice(SubsetChoice first, int max_attempts = 4,
+                              SubsetSumRevision revision_rule = SubsetSumRevision::nearest_sum) const {
+    return revise(first, max_attempts, revision_rule, nullptr);
   }
 
   // The next choice after `choice` missed: of the non-empty choices not in `tried` that add or drop one or two
@@ -261,6 +248,39 @@ class SubsetSum {
   }
 
  private:
+  // The checked completion's attempts from `first` (checked_completion has the rule); appends the thinking's
+  // text to `text` unless it is null, and returns the last chain's choice.
+  SubsetChoice revise(SubsetChoice first, int max_attempts, SubsetSumRevision revision_rule, std::string* text) const {
+    require(max_attempts >= 1, "SubsetSum::checked_completion: max_attempts must be >= 1");
+    require(first != 0 && first < choice_count(), "SubsetSum::checked_completion: the first choice is empty or too wide");
+    std::vector<SubsetChoice> tried;
+    SubsetChoice choice = first;
+    std::int64_t moved = 0;  // gap_move: the number the previous move toggled (0: none)
+    for (int attempt = 0;; ++attempt) {
+      tried.push_back(choice);
+      const std::int64_t reached = sum(choice);
+      if (text) *text += chain(choice) + "<check>" + check(reached);
+      if (reached == target_) {
+        if (text) *text += "<ok>";
+        break;
+      }
+      if (text) *text += "<wrong>";
+      if (attempt + 1 == max_attempts) break;
+      if (revision_rule == SubsetSumRevision::gap_move) {
+        const int move = gap_move(choice, moved);
+        if (move < 0) break;  // no number to move
+        moved = numbers_[at(move)];
+        if (text) *text += gap_line(reached) + "," + detail::zero_padded(moved, digits_);
+        choice ^= SubsetChoice{1} << move;
+        continue;
+      }
+      const SubsetChoice next = revision(choice, tried);
+      if (next == choice) break;  // nothing left to try nearby
+      choice = next;
+    }
+    return choice;
+  }
+
   static bool chosen(SubsetChoice choice, int i) { return ((choice >> i) & 1u) != 0; }
   static std::size_t at(int i) { return static_cast<std::size_t>(i); }
 
@@ -316,6 +336,30 @@ inline SubsetChoice draw_near_miss(const SubsetSum& problem, SubsetChoice soluti
   return solution;
 }
 
+// A wrong first choice of a checked example that is not a near miss: drawn uniformly from the non-empty wrong
+// choices whose gap to the target, |sum - target|, is no number of the prompt (so the first written gap cannot be
+// copied from the prompt, and the choice is at least two changes from every solution: one change would make the
+// gap that number) and from which `revision_rule` reaches the target within `max_attempts` chains (so the
+// checked example still ends right, as most near misses' do). draw_near_miss's draw when there is none.
+inline SubsetChoice draw_far_miss(const SubsetSum& problem, SubsetChoice solution, Philox& random,
+                                  int max_attempts = 4,
+                                  SubsetSumRevision revision_rule = SubsetSumRevision::nearest_sum) {
+  const auto is_prompt_number = [&](std::int64_t value) {
+    return std::find(problem.numbers().begin(), problem.numbers().end(), value) != problem.numbers().end();
+  };
+  std::vector<SubsetChoice> candidates;
+  for (SubsetChoice choice = 1; choice < problem.choice_count(); ++choice) {
+    if (problem.solves(choice) || is_prompt_number(std::abs(problem.sum(choice) - problem.target()))) continue;
+    if (problem.solves(problem.revised_choice(choice, max_attempts, revision_rule))) candidates.push_back(choice);
+  }
+  if (candidates.empty()) return draw_near_miss(problem, solution, random);
+  return candidates[static_cast<std::size_t>(uniform_below(random, static_cast<std::int64_t>(candidates.size())))];
+}
+
+// How a checked example's missed first choice is drawn: near (draw_near_miss, the committed bases' corpus) or
+// far (draw_far_miss).
+enum class SubsetSumMissDraw : std::uint8_t { near, far };
+
 enum class SubsetSumStyle : std::uint8_t { direct, worked, checked };
 
 struct SubsetSumCorpusConfig {
@@ -329,6 +373,7 @@ struct SubsetSumCorpusConfig {
   double checked_miss_fraction = -1;    // the miss rate of the checked examples; < 0: miss_fraction
   int max_attempts = 4;                 // chains a checked example works at most
   SubsetSumRevision revision = SubsetSumRevision::nearest_sum;  // how a checked example revises a miss
+  SubsetSumMissDraw checked_miss_draw = SubsetSumMissDraw::near;  // how a checked example's missed first choice is drawn
 };
 
 struct SubsetSumExample {
@@ -370,7 +415,10 @@ inline std::vector<SubsetSumExample> subset_sum_pretraining_corpus(const SubsetS
       const double miss = checks && config.checked_miss_fraction >= 0 ? config.checked_miss_fraction
                                                                        : config.miss_fraction;
       SubsetChoice choice = draw.witness;
-      if (random.uniform() < miss) choice = draw_near_miss(problem, draw.witness, random);
+      if (random.uniform() < miss)
+        choice = checks && config.checked_miss_draw == SubsetSumMissDraw::far
+                     ? draw_far_miss(problem, draw.witness, random, config.max_attempts, config.revision)
+                     : draw_near_miss(problem, draw.witness, random);
       example.missed = !problem.solves(choice);
       example.style = checks ? SubsetSumStyle::checked : SubsetSumStyle::worked;
       example.completion =
