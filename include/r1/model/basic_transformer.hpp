@@ -504,7 +504,7 @@ class BasicTransformer {
         const Index G = heads_.group(), E = heads_.head_dim;
         const Scalar* qkv_bias = p.qkv_bias >= 0 ? W + p.qkv_bias : nullptr;
         parallel_chunks(heads_.kv_heads, head_chunks, [&](int chunk, Index g0, Index g1) {
-          for (const auto [begin, end] : {std::pair{g0 * G * E, g1 * G * E}, std::pair{A + g0 * E, A + g1 * E},
+          for (const auto& [begin, end] : {std::pair{g0 * G * E, g1 * G * E}, std::pair{A + g0 * E, A + g1 * E},
                                           std::pair{A + KW + g0 * E, A + KW + g1 * E}}) {
             few_rows_product(xn, N, D, p.qkv_weight, begin, end, qkv, QKV, false);
             if (qkv_bias != nullptr)
