@@ -180,7 +180,7 @@ TEST_CASE("attention forward and backward equal a direct double evaluation (doub
 
 TEST_CASE("attention of queries after cached keys: the blocked kernel and the few-query path equal the full causal run") {
   // Queries T at the end of S keys see keys j <= i + (S - T): the last T rows of a causal run over S tokens.
-  for (const auto [queries, E] : {std::pair<std::int64_t, std::int64_t>{3, 20}, {1, 64}, {5, 64}, {40, 20}, {100, 20}}) {
+  for (const auto& [queries, E] : {std::pair<std::int64_t, std::int64_t>{3, 20}, {1, 64}, {5, 64}, {40, 20}, {100, 20}}) {
     CAPTURE(queries);
     CAPTURE(E);
     const std::int64_t S = 120;

@@ -68,7 +68,7 @@ TEST_CASE("run_rollout: any Sampler; keys are dataset indices; verdicts through 
   const auto tokenizer = r1::test::tiny_tokenizer();
   Policy policy{r1::test::tiny_model_config(tokenizer.vocab_size())};
   const auto problems = r1::test::echo_problems(10);
-  ScriptedSampler sampler{&tokenizer, {"1", "2", "9", "0"}};
+  ScriptedSampler sampler{&tokenizer, {"1", "2", "9", "0"}, {}, 0};
   r1::RolloutSettings settings;
   settings.samples_per_prompt = 4;
   settings.step = 7;
@@ -165,7 +165,7 @@ TEST_CASE("evaluate and rejection_sample take any Sampler; the KvSampler overloa
   REQUIRE(own_details.size() == problems.size() * 3);
   for (std::size_t i = 0; i < own_details.size(); ++i) CHECK(own_details[i].text == details[i].text);
 
-  ScriptedSampler scripted{&tokenizer, {"1", "7", "1"}};
+  ScriptedSampler scripted{&tokenizer, {"1", "7", "1"}, {}, 0};
   const auto scripted_report =
       r1::evaluate(policy, scripted, static_cast<ScriptedSampler*>(nullptr), problems, codec, r1::test::LowDigit{}, evaluation);
   CHECK(scripted_report.pass_at_1 == doctest::Approx(2.0 / 3.0));

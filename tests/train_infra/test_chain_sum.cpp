@@ -197,7 +197,7 @@ TEST_CASE("chain sum trace: reads each style and finds the caught-and-corrected 
 TEST_CASE("chain sum trace: anything off the grammar is not well formed, and nothing throws") {
   const std::string long_digits(13, '7');
   const std::string huge = "<think>" + std::string(5000, '1') + "</think><answer>1</answer>";
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(), std::string("<think>"), std::string("<answer>0884</answer>"),
         std::string("<think></think><answer>0884"), std::string("<think></think><answer></answer>"),
         std::string("<think></think><answer>0884</answer>extra"), std::string("<think>0483+295</think><answer>1</answer>"),
