@@ -18,6 +18,9 @@
 // the committed bases were made with the default, nearest_sum. --checked-miss-draw far
 // draws the checked examples' missed first choices so that no first gap is a prompt
 // number (the default, near, is the committed bases' one- or two-number near misses).
+// --task quotient finds a one-digit quotient: the leading-digit estimate, checked by
+// multiplying back and moved by one after a failed check (r1/tasks/quotient.hpp); its
+// levels are the divisor's digits and --digits is not used.
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
@@ -430,7 +433,7 @@ int main(int argc, char** argv) {
   app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
-  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target) or chain_sum (sums)")
+  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target), quotient (a one-digit quotient, estimated and checked) or chain_sum (sums)")
       ->capture_default_str();
   app.add_option("--levels", options.levels, "Difficulty levels (numbers or terms; default: the task's)")
       ->delimiter(',');

@@ -1,7 +1,8 @@
 #pragma once
 // The tasks of the R1-Zero "second act" example, behind aha::StudyTask:
 // subset_sum (r1/tasks/subset_sum.hpp, a guess-and-check search; the default) and
-// chain_sum (r1/tasks/chain_sum.hpp, a chain of additions). What each configuration
+// chain_sum (r1/tasks/chain_sum.hpp, a chain of additions) and quotient
+// (r1/tasks/quotient.hpp, a leading-digit estimate checked by multiplying back). What each configuration
 // found is in bench/RESULTS.md; the plus-minus task of 2026-12-07 is in git history
 // (b5658b2).
 #include <cstdint>
@@ -10,9 +11,12 @@
 #include <vector>
 
 #include "r1/reward/math_answer.hpp"
+#include "r1/reward/quotient.hpp"
 #include "r1/reward/subset_sum.hpp"
 #include "r1/tasks/chain_sum.hpp"
 #include "r1/tasks/chain_sum_trace.hpp"
+#include "r1/tasks/quotient.hpp"
+#include "r1/tasks/quotient_trace.hpp"
 #include "r1/tasks/subset_sum.hpp"
 #include "r1/tasks/subset_sum_trace.hpp"
 #include "study.hpp"
@@ -114,9 +118,54 @@ inline StudyTask chain_sum_task() {
   return task;
 }
 
+// The level is the divisor's digits (--digits is not used). The corpus options map as: error_fraction is the
+// direct answers' miss rate (a worked example's errors are its estimates that are too big, about 45% at every
+// level from 2 digits), checked_error_fraction the share of checked examples whose estimate is too big; a
+// quarter of the corpus is product drills (QuotientCorpusConfig::drill_fraction) in both bases.
+inline StudyTask quotient_task() {
+  StudyTask task;
+  task.name = "quotient";
+  task.level_unit = "digits";
+  task.alphabet = r1::kQuotientAlphabet;
+  task.tags = tag_list(r1::kQuotientTags);
+  task.default_levels = {2, 3, 4, 5};
+  task.default_digits = 1;  // unused: the level is the divisor's digits
+  task.default_max_new_tokens = 192;
+  task.corpus = [](const CorpusOptions& options, std::size_t count, std::uint64_t seed) {
+    r1::QuotientCorpusConfig config;
+    config.levels = options.levels;
+    config.worked_fraction = options.worked_fraction;
+    config.direct_miss_fraction = options.error_fraction;
+    config.checked_fraction = options.checked_fraction;
+    config.checked_miss_fraction = options.checked_error_fraction;
+    return study_corpus(r1::quotient_pretraining_corpus(config, count, seed));
+  };
+  task.problems = [](int level, int /*digits*/, r1::Split split, std::size_t count, std::uint64_t seed) {
+    return r1::quotient_problems({level, {}}, split, count, seed);
+  };
+  task.read = [](const r1::Problem& problem, std::string_view completion) {
+    const r1::QuotientTrace trace = r1::trace_quotient(r1::Quotient::parse(problem.prompt), completion);
+    TaskReading reading{trace.estimate.has_value(), trace.self_checked(), trace.first_attempt_wrong(),
+                        trace.caught_and_corrected()};
+    // The check's lines (products compared with the dividend), written and right, in the revision counters.
+    reading.revisions_written = trace.well_formed ? static_cast<int>(trace.lines.size()) : 0;
+    reading.revisions_right = trace.well_formed ? trace.lines_right() : 0;
+    return reading;
+  };
+  task.reward = Reward{{1.0, 0.1},
+                       r1::AnyVerifier("accuracy",
+                                       [verifier = r1::QuotientAnswer{}](const r1::Problem& problem,
+                                                                         std::string_view completion) {
+                                         return verifier(problem, completion);
+                                       }),
+                       r1::R1Format{}};
+  return task;
+}
+
 inline StudyTask study_task(const std::string& name) {
   if (name == "subset_sum") return subset_sum_task();
-  r1::require(name == "chain_sum", "--task: '", name, "': expected subset_sum or chain_sum");
+  if (name == "quotient") return quotient_task();
+  r1::require(name == "chain_sum", "--task: '", name, "': expected subset_sum, quotient or chain_sum");
   return chain_sum_task();
 }
 
