@@ -7,8 +7,11 @@
 //    its scalar tail differently (an FMA or not), so decoding agrees to fp32 rounding: K-term dot products,
 //    |error| <= K u sum |x w| (Higham 2002, eq. 3.5) ~ 24 * 6e-8 * 10 ~ 1.5e-5 for these logits; 1e-4 bounds it.
 //  - vdpbf16ps: the product's input is rounded to bf16 as well (relative 2^-8), bounded below.
-//  - AMX tiles (where the build targets AMX-BF16 and the kernel grants them): the same rounded operands, each
+//  - AMX tiles (where the CPU has AMX-BF16 and the kernel grants them): the same rounded operands, each
 //    output one running fp32 sum along K; the same bounds.
+// vdpbf16ps and the tiles run wherever the CPU has them: a GCC build that does not target them compiles them
+// with target attributes and chooses at run time (bf16_instructions.hpp), so the AVX2 twin of this suite runs
+// them too on such a CPU.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -108,7 +111,7 @@ enum class Prefill { long_prompts, short_prompts };
 
 void check_against_rounded(const Logits& got, const Logits& expected, Model& model, const r1::ModelConfig& config,
                            Prefill prefill) {
-  if constexpr (r1::kFewRowsBf16Dot) {
+  if (r1::few_rows_bf16_dot()) {
     const double scale = decode_rounding_scale(model, config);
     close(got.prefill, expected.prefill, prefill == Prefill::long_prompts ? head_rounding_bound(model, config) : scale);
     close(got.decode, expected.decode, scale);
@@ -184,15 +187,23 @@ TEST_CASE("few_rows_linear_bf16: the streaming tiles of a large weight equal the
   }
 }
 
-// The build's choice: vdpbf16ps exactly where the target has AVX-512 BF16 (and the path's name says so).
+// The choice: vdpbf16ps exactly where the build targets AVX-512 BF16, or, in a GCC build for x86-64, where the
+// CPU has it (asked here of the CPU directly); the widening loader elsewhere; the path's name says which.
 TEST_CASE("few_rows_linear_bf16 runs the path few_rows_bf16_path() names") {
   const std::string path = r1::few_rows_bf16_path();
-  CHECK(r1::kFewRowsBf16Dot == (path.find("vdpbf16ps") != std::string::npos));
-#if defined(__AVX512BF16__) && !defined(R1_FEW_ROWS_BF16_WIDEN)
-  CHECK(r1::kFewRowsBf16Dot);
+  CHECK(r1::few_rows_bf16_dot() == (path.find("vdpbf16ps") != std::string::npos));
+#if defined(R1_FEW_ROWS_BF16_WIDEN)
+  CHECK_FALSE(r1::few_rows_bf16_dot());
+#elif defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+  CHECK(r1::few_rows_bf16_dot());
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+  __builtin_cpu_init();
+  CHECK(r1::few_rows_bf16_dot() == (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+                                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")));
 #else
-  CHECK_FALSE(r1::kFewRowsBf16Dot);
+  CHECK_FALSE(r1::few_rows_bf16_dot());
 #endif
+  MESSAGE("few_rows_linear_bf16 here: " << path);
   r1::Philox rng(8);
   const Eigen::Index M = 5, K = 75, J = 4;
   std::vector<float> x(static_cast<std::size_t>(M * K)), y(static_cast<std::size_t>(M * J)), widened(y.size());
@@ -203,10 +214,10 @@ TEST_CASE("few_rows_linear_bf16 runs the path few_rows_bf16_path() names") {
   r1::few_rows_linear_bf16_widened(x.data(), M, K, w.data(), J, widened.data(), J, false);
   // Rounding 75 random activations to bf16 moves some of 20 dot products (a chance of 2^-16 per activation of
   // being exact in bf16 already).
-  CHECK((y != widened) == r1::kFewRowsBf16Dot);
+  CHECK((y != widened) == r1::few_rows_bf16_dot());
 }
 
-#if R1_FEW_ROWS_BF16_HAS_DOT
+#if R1_BF16_DOT_COMPILED
 // vdpbf16ps against double references. x (fp32) is rounded to bf16 by the kernel (nearest even, relative error
 // <= u_bf16 = 2^-8: 8 significant bits) and the weights are the bf16 rounding of fp32 values w (same bound);
 // products of two bf16 are exact in fp32, so the only other error is fp32 accumulation of K products plus y:
@@ -259,6 +270,10 @@ double check_bf16_products(Product product, std::initializer_list<Eigen::Index> 
 }
 
 TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and of the unrounded operands") {
+  if (!r1::cpu_runs_avx512_bf16()) {
+    MESSAGE("skipped: this CPU has no AVX-512 BF16");
+    return;
+  }
   const double largest_relative_to_fp32 =
       check_bf16_products(r1::few_rows_linear_bf16_dot, {1, 2, 3, 4, 5, 8, 13, 16}, {1, 7, 16, 31, 32, 33, 64, 100, 896},
                           {1, 2, 3, 7}, 11);
@@ -273,7 +288,7 @@ TEST_CASE("few_rows_linear_bf16_dot against double products of the rounded and o
 // blocks of 32, the second 16-row tile half used or not, the zero-padded last block.
 TEST_CASE("few_rows_linear_bf16_amx against double products of the rounded and of the unrounded operands") {
   if (!r1::amx_tiles_permitted()) {
-    MESSAGE("skipped: the build targets AMX-BF16 but this CPU or kernel does not grant the tiles");
+    MESSAGE("skipped: this CPU has no AMX-BF16 or the kernel does not grant the tiles");
     return;
   }
   const double largest_relative_to_fp32 = check_bf16_products(
@@ -285,7 +300,7 @@ TEST_CASE("few_rows_linear_bf16_amx against double products of the rounded and o
 // One row of x at a time against all eight, and W in blocks of 7 rows against all of it, give the same bits.
 TEST_CASE("few_rows_linear_bf16_amx: an output's bits do not depend on the other rows of x or of W") {
   if (!r1::amx_tiles_permitted()) {
-    MESSAGE("skipped: the build targets AMX-BF16 but this CPU or kernel does not grant the tiles");
+    MESSAGE("skipped: this CPU has no AMX-BF16 or the kernel does not grant the tiles");
     return;
   }
   r1::Philox rng(13);
@@ -315,7 +330,12 @@ TEST_CASE("few_rows_linear_bf16_amx: an output's bits do not depend on the other
 }
 #else
 TEST_CASE("few_rows_linear_bf16_amx") {
-  MESSAGE("skipped: the build does not target AMX-BF16 (few_rows_linear_amx.hpp)");
+  MESSAGE("skipped: the AMX kernel is not compiled in this build (few_rows_linear_amx.hpp)");
+}
+#endif
+#if !R1_BF16_DOT_COMPILED
+TEST_CASE("few_rows_linear_bf16_dot") {
+  MESSAGE("skipped: the vdpbf16ps kernel is not compiled in this build (bf16_instructions.hpp)");
 }
 #endif
 

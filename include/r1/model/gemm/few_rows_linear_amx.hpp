@@ -20,14 +20,24 @@
 // Linux gives a process the tile state (XTILEDATA, 8 KB a thread) only on request: arch_prctl
 // (ARCH_REQ_XCOMP_PERM) once per process (kernel Documentation/arch/x86/xstate.rst). Where the build targets
 // AMX-BF16 but the kernel refuses, amx_tiles_permitted() is false and callers take the AVX-512 BF16 kernel.
+//
+// The kernel is compiled where the build targets AMX-BF16, and, in a GCC build for x86-64 Linux that does not,
+// for it by a function target attribute (R1_TARGET_AMX_BF16; see bf16_instructions.hpp): amx_tiles_permitted()
+// then also asks the CPU.
 #include <Eigen/Core>
 #include <cstdint>
 
+#include "r1/model/gemm/bf16_instructions.hpp"
 #include "r1/model/gemm/bf16_rounding.hpp"
 
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__AVX512BW__) && \
-    defined(__linux__)
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && R1_BF16_DOT_TARGETED && defined(__linux__)
 #define R1_FEW_ROWS_HAS_AMX 1
+#define R1_TARGET_AMX_BF16
+#elif R1_BF16_DOT_COMPILED && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
+    !defined(R1_NO_RUNTIME_DISPATCH)
+#define R1_FEW_ROWS_HAS_AMX 1
+#define R1_TARGET_AMX_BF16 \
+  __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #else
 #define R1_FEW_ROWS_HAS_AMX 0
 #endif
@@ -61,7 +71,7 @@ inline bool amx_tiles_permitted() {
   static const bool permitted = [] {
     constexpr long kArchReqXcompPerm = 0x1023;
     constexpr long kXfeatureXtiledata = 18;
-    return __builtin_cpu_supports("amx-bf16") && __builtin_cpu_supports("amx-tile") &&
+    return cpu_runs_avx512_bf16() && __builtin_cpu_supports("amx-bf16") && __builtin_cpu_supports("amx-tile") &&
            syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
   }();
   return permitted;
@@ -100,8 +110,9 @@ inline void pack_rows_for_amx(const std::uint16_t* rounded, Eigen::Index M, Eige
 // K a multiple of kAmxStep, amx_tiles_permitted(). W goes 32 rows at a time, its last J % 32 rows through a
 // zero-padded copy. While one block of 32 rows multiplies, the next is prefetched: on this project's Xeon that
 // took a 9,728 x 896 product at 8 rows on 2 threads from 9.9 to 10.4 GB/s (bench/RESULTS.md, 2026-12-07 day).
-inline void few_rows_linear_bf16_amx(const float* x, Eigen::Index M, Eigen::Index K, const std::uint16_t* w,
-                                     Eigen::Index J, float* y, Eigen::Index y_stride, bool accumulate) {
+R1_TARGET_AMX_BF16 inline void few_rows_linear_bf16_amx(const float* x, Eigen::Index M, Eigen::Index K,
+                                                        const std::uint16_t* w, Eigen::Index J, float* y,
+                                                        Eigen::Index y_stride, bool accumulate) {
   thread_local std::vector<std::uint16_t> packed, padded;
   if (static_cast<Eigen::Index>(packed.size()) < M * K) packed.resize(static_cast<std::size_t>(M * K));
   detail::pack_rows_for_amx(detail::rounded_to_bf16(x, M * K), M, K, packed.data());
