@@ -8,13 +8,11 @@
 //   R1_BF16_DOT_COMPILED    the vdpbf16ps kernel and the bf16 rounding of activations exist in this build;
 //   R1_BF16_DOT_TARGETED    ... and the build targets them (-march with AVX-512 BF16): no run-time choice;
 //   R1_TARGET_AVX512_BF16   the attribute that compiles a function for them (empty where targeted);
-//   R1_BF16_KERNEL_ENTRY    the attribute of a kernel's entry point: in a run-time build it also inlines every
-//                           call of the generic tiling (flatten), so that the loaders' AVX-512 code is compiled
-//                           inside a function that may run it;
 //   cpu_runs_avx512_bf16()  whether this CPU runs them (true where targeted).
 //
-// Clang refuses AVX-512 vectors in the generic tiling's un-attributed templates, so only GCC builds choose at
-// run time; a Clang build keeps what it targets.
+// The generic tiling (few_rows_linear.hpp) is then inlined whole into the kernel compiled for AVX-512, so that
+// no AVX-512 vector crosses a call of the narrower target. Clang refuses AVX-512 vectors in the tiling's
+// un-attributed templates, so only GCC builds choose at run time; a Clang build keeps what it targets.
 #include <cstdint>
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__) && defined(__AVX512VL__) && \
@@ -22,12 +20,10 @@
 #define R1_BF16_DOT_COMPILED 1
 #define R1_BF16_DOT_TARGETED 1
 #define R1_TARGET_AVX512_BF16
-#define R1_BF16_KERNEL_ENTRY
 #elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(R1_NO_RUNTIME_DISPATCH)
 #define R1_BF16_DOT_COMPILED 1
 #define R1_BF16_DOT_TARGETED 0
 #define R1_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
-#define R1_BF16_KERNEL_ENTRY __attribute__((flatten))
 #else
 #define R1_BF16_DOT_COMPILED 0
 #define R1_BF16_DOT_TARGETED 0

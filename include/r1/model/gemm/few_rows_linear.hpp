@@ -22,10 +22,12 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "r1/model/gemm/bf16_instructions.hpp"
+
 // Eigen's packet types are vector types with attributes; naming them as template arguments makes GCC warn.
 // The vdpbf16ps loader's AVX-512 vectors pass through these templates in builds that target only AVX2, where
-// GCC warns that their ABI differs; they never cross a call there: its kernel inlines the whole tiling
-// (R1_BF16_KERNEL_ENTRY, bf16_instructions.hpp).
+// GCC warns that their ABI differs; they never cross a call there: the whole tiling is inlined into its kernel
+// (R1_FEW_ROWS_OUTER_INLINE below).
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"
@@ -73,6 +75,15 @@ struct SameTypeWeights {
 #else
 #define R1_FEW_ROWS_INLINE inline
 #endif
+// The layers above the tile are forced inline too where the vdpbf16ps kernel is compiled by a target attribute
+// (bf16_instructions.hpp): its AVX-512 accumulators must never be passed or returned by a function compiled for
+// the build's narrower target, whose calling convention for them differs (at -O0 the results were wrong, or a
+// crash). Inlined whole into the kernel, which is compiled for AVX-512, the tiling has no such call.
+#if R1_BF16_DOT_COMPILED && !R1_BF16_DOT_TARGETED
+#define R1_FEW_ROWS_OUTER_INLINE R1_FEW_ROWS_INLINE
+#else
+#define R1_FEW_ROWS_OUTER_INLINE inline
+#endif
 
 // out[m * out_stride + j] (+)= sum_k x[m * x_stride + k] * w[j * K + k] for m < RowsX, j < RowsW.
 template <class Loader, int RowsX, int RowsW>
@@ -105,7 +116,7 @@ R1_FEW_ROWS_INLINE void few_rows_tile(const typename Loader::Input* x, Eigen::In
 
 // The last `rows` < RowsX rows of x against RowsW rows of W as one tile of that many rows.
 template <class Loader, int RowsX, int RowsW>
-inline void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen::Index K, const typename Loader::Weight* w,
+R1_FEW_ROWS_OUTER_INLINE void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen::Index K, const typename Loader::Weight* w,
                                typename Loader::Output* y, Eigen::Index y_stride, bool accumulate,
                                const typename Loader::Weight* prefetch) {
   if constexpr (RowsX > 1) {
@@ -135,7 +146,7 @@ R1_FEW_ROWS_INLINE void few_rows_weight_rows(const typename Loader::Input* x, Ei
 // remaining rows of W one at a time. With PrefetchNextTile, the first pass over a tile's rows of W also
 // prefetches the next tile's, so that the memory streams while the tile multiplies.
 template <class Loader, int RowsX, int RowsW, bool PrefetchNextTile>
-void few_rows_linear_tiled(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
+R1_FEW_ROWS_OUTER_INLINE void few_rows_linear_tiled(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
                            const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
                            Eigen::Index y_stride, bool accumulate) {
   Eigen::Index j = 0;
@@ -159,7 +170,7 @@ inline constexpr std::size_t kFewRowsStreamingBytes = std::size_t{1} << 20;
 // prefetches compete for the load ports the in-cache tile is bound by). Neither changes any output's arithmetic:
 // each is the same lane-wise sum along K, summed across lanes.
 template <class Loader>
-void few_rows_linear_with(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
+R1_FEW_ROWS_OUTER_INLINE void few_rows_linear_with(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
                           const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
                           Eigen::Index y_stride, bool accumulate) {
   if (static_cast<std::size_t>(J * K) * sizeof(typename Loader::Weight) > kFewRowsStreamingBytes)

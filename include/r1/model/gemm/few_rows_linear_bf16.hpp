@@ -89,7 +89,7 @@ R1_TARGET_AVX512_BF16 inline float sum_of_lanes(__m512 v) {
 
 // bf16 W and bf16 activations (x rounded once per call, round_to_bf16), 32 per step, pairs of products summed
 // into 16 fp32 lanes (vdpbf16ps). Compiled for AVX-512 BF16 whatever the build targets: its functions run
-// only inside few_rows_linear_bf16_dot.
+// only inside few_rows_linear_bf16_dot, into which the tiling is inlined.
 struct Bf16DotWeights {
   using Input = std::uint16_t;
   using Weight = std::uint16_t;
@@ -182,10 +182,9 @@ inline void few_rows_linear_bf16_widened(const float* x, Eigen::Index M, Eigen::
 #if R1_BF16_DOT_COMPILED
 // The same product by vdpbf16ps: x rounded to bf16 (nearest even) once (rounded_to_bf16), then bf16 x bf16
 // products summed in fp32. Call only where cpu_runs_avx512_bf16().
-R1_TARGET_AVX512_BF16 R1_BF16_KERNEL_ENTRY inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M,
-                                                                              Eigen::Index K, const std::uint16_t* w,
-                                                                              Eigen::Index J, float* y,
-                                                                              Eigen::Index y_stride, bool accumulate) {
+R1_TARGET_AVX512_BF16 inline void few_rows_linear_bf16_dot(const float* x, Eigen::Index M, Eigen::Index K,
+                                                           const std::uint16_t* w, Eigen::Index J, float* y,
+                                                           Eigen::Index y_stride, bool accumulate) {
   detail::few_rows_linear_with<detail::Bf16DotWeights>(detail::rounded_to_bf16(x, M * K), M, K, w, J, y, y_stride,
                                                       accumulate);
 }
