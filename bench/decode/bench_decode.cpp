@@ -19,8 +19,8 @@
 // The model is BasicTransformer<float>, the class Transformer<cpu> wraps (same prefill/decode code), made
 // with_frozen_base: Transformer<cpu>(config) would also zero-fill a 2 GB gradient buffer decoding never
 // touches. Prints one JSON line per (weights, batch) on stdout, a summary on stderr; bf16 lines name the
-// arithmetic of the few-rows bf16 kernel (few_rows_bf16_path(): vdpbf16ps or widening to fp32), which
-// bench_decode_widen (built with R1_FEW_ROWS_BF16_WIDEN) forces to the widening one.
+// arithmetic of the few-rows bf16 kernel (few_rows_bf16_path(): AMX tiles, vdpbf16ps or widening to fp32, as
+// the CPU allows), which bench_decode_widen (built with R1_FEW_ROWS_BF16_WIDEN) forces to the widening one.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>

@@ -8,11 +8,12 @@
 # 1. bench_bandwidth's read-only sum (bench/memory) over one array of a decode step's fp32 and of its bf16
 #    weight bytes (WEIGHT_MIB), 2 threads: the read roofline of each (a 480 MiB L3 keeps part of a cyclic
 #    stream, more of the smaller array);
-# 2. ALTERNATIONS times: bench_decode (the build's path: AMX tiles where the flags have AMX-BF16 and the kernel
-#    grants them, else vdpbf16ps where they have AVX-512 BF16) with fp32 weights, the same with bf16 weights,
-#    bench_decode_vdp (R1_FEW_ROWS_BF16_NO_AMX) and bench_decode_widen (R1_FEW_ROWS_BF16_WIDEN) with bf16, each its
-#    own process, one timed round after a warm-up round, the order rotated each time -> OUTDIR/decode_ab.jsonl
-#    (each line tagged with its binary and alternation; a twin whose path is the build's path adds to its row);
+# 2. ALTERNATIONS times: bench_decode (the path chosen at run time: AMX tiles where the CPU has AMX-BF16 and the
+#    kernel grants them, else vdpbf16ps where it has AVX-512 BF16, else widening; bf16_instructions.hpp) with
+#    fp32 weights, the same with bf16 weights, bench_decode_vdp (R1_FEW_ROWS_BF16_NO_AMX) and bench_decode_widen
+#    (R1_FEW_ROWS_BF16_WIDEN) with bf16, each its own process, one timed round after a warm-up round, the order
+#    rotated each time -> OUTDIR/decode_ab.jsonl (each line tagged with its binary and alternation; a twin whose
+#    path is bench_decode's adds to its row);
 # 3. summarize_decode_ab.py: medians over the alternations, % of the read roofline -> stdout, OUTDIR/summary_ab.json.
 # Settings (environment): R1_BUILD_DIR (required; bench_decode, bench_decode_vdp, bench_decode_widen and
 # bench_bandwidth built there),

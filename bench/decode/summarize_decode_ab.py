@@ -4,7 +4,7 @@ bench_decode_widen lines, one timed round each, tagged with binary and alternati
 bench_bandwidth over a decode step's fp32 and bf16 weight bytes (OUTDIR/bandwidth_read_<MiB>MiB.json).
 Lines of run_decode_builds.sh also carry a build, and its rows are kept apart by build.
 
-A row = one decode path (fp32 weights; bf16 weights with the build's path; bf16 weights widened) and batch:
+A row = one decode path (fp32 weights; bf16 weights by each path bench_decode and its twins ran) and batch:
 the median, minimum and maximum over the alternations of decode tokens/s, the median step time, the bytes a
 step streams (bench_decode's count) times steps/s, and that as % of the 2-thread read rate over an array of the
 same weight dtype's bytes (median of bench_bandwidth's repetitions): the fp32 rows against the larger array,
