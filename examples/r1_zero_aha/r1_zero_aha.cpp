@@ -82,6 +82,7 @@ struct Options {
   double worked_fraction = 0.9, error_fraction = 0.4, checked_fraction = 0.05, checked_error_fraction = 0.5;
   std::string revision = "nearest_sum";  // how the checked examples revise a miss (r1/tasks/subset_sum.hpp)
   std::string checked_miss_draw = "near";  // how the checked examples' missed first choices are drawn (near, far)
+  std::string drill = "product";  // what the quotient corpus's drills practise (product, compared)
   std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
   int group_size = 8;
@@ -191,6 +192,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
     corpus.checked_error_fraction = options.checked_error_fraction;
     corpus.revision = options.revision;
     corpus.checked_miss_draw = options.checked_miss_draw;
+    corpus.drill = options.drill;
     const auto examples = aha::tokenized(tokenizer, task.corpus(corpus, options.corpus, options.seed + 2));
     std::printf("[%s] pretraining the base: %lld parameters, %zu examples (%.0f%% worked, %.0f%% of those wrong, %.0f%% "
                 "of those check), %lld steps of %d\n",
@@ -402,6 +404,7 @@ int run(Options options) {
                      {"checked_error_fraction", options.checked_error_fraction},
                      {"revision", options.revision},
                      {"checked_miss_draw", options.checked_miss_draw},
+                     {"drill", options.drill},
                      {"max_new_tokens", options.max_new_tokens},
                      {"grpo_steps", options.grpo_steps},
                      {"prompts_per_step", options.prompts_per_step},
@@ -457,6 +460,10 @@ int main(int argc, char** argv) {
   app.add_option("--checked-miss-draw", options.checked_miss_draw,
                  "How the checked examples' missed first choices are drawn (subset_sum): near (one or two numbers "
                  "off) or far (no first gap is a prompt number)")
+      ->capture_default_str();
+  app.add_option("--drill", options.drill,
+                 "What the quotient corpus's drills practise: product (8*612) or compared (8*612,4837, the product "
+                 "compared with a dividend)")
       ->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();

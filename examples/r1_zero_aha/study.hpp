@@ -42,6 +42,7 @@ struct CorpusOptions {
   double checked_error_fraction = -1;  // the error rate of the checked examples; < 0: error_fraction
   std::string revision = "nearest_sum";  // how a checked example revises a miss (subset_sum: nearest_sum, gap_move)
   std::string checked_miss_draw = "near";  // how a checked example's missed first choice is drawn (subset_sum: near, far)
+  std::string drill = "product";  // what the drills practise (quotient: product, compared)
 };
 
 struct CorpusExample {

@@ -138,6 +138,9 @@ inline StudyTask quotient_task() {
     config.direct_miss_fraction = options.error_fraction;
     config.checked_fraction = options.checked_fraction;
     config.checked_miss_fraction = options.checked_error_fraction;
+    r1::require(options.drill == "product" || options.drill == "compared", "--drill: '", options.drill,
+                "': expected product or compared");
+    config.drill = options.drill == "compared" ? r1::QuotientDrill::compared : r1::QuotientDrill::product;
     return study_corpus(r1::quotient_pretraining_corpus(config, count, seed));
   };
   task.problems = [](int level, int /*digits*/, r1::Split split, std::size_t count, std::uint64_t seed) {

@@ -52,6 +52,9 @@ TEST_CASE("quotient: prompt, estimate, check lines and completions") {
   CHECK_THROWS_AS(kExample.walk(0), r1::Error);
   CHECK(kExample.drill_prompt(8) == "8*612");
   CHECK(kExample.drill_completion(8) == "<think>8*612=4896</think><answer>4896</answer>");
+  CHECK(kExample.compared_drill_prompt(8) == "8*612,4837");
+  CHECK(kExample.compared_drill_completion(8) == "<think>8*612=4896>4837</think><answer>4896</answer>");
+  CHECK(r1::Quotient(47, 47).compared_drill_completion(1) == "<think>1*47=047=047</think><answer>047</answer>");
 
   // A dividend of d digits is zero-padded to d + 1: 47 / 47 = 1, the estimate 04 / 4 = 1 is right.
   const r1::Quotient small{47, 47};
@@ -296,6 +299,25 @@ TEST_CASE("quotient corpus: shares, styles and the held-out split") {
   // a formula: the share is between 0.40 and 0.50 at every level from 2 digits in a 200,000-draw simulation).
   CHECK(double(worked_missed) / double(worked) > 0.40);
   CHECK(double(worked_missed) / double(worked) < 0.50);
+  // Compared drills: a training-split problem's dividend, the multiplier one below its quotient to two above.
+  config.drill = r1::QuotientDrill::compared;
+  std::size_t compared = 0;
+  for (const auto& example : r1::quotient_pretraining_corpus(config, 4000, 4)) {
+    if (!example.drill) continue;
+    ++compared;
+    const std::size_t star = example.prompt.find('*'), comma = example.prompt.find(',');
+    REQUIRE(star != std::string::npos);
+    REQUIRE(comma != std::string::npos);
+    const std::int64_t multiplier = std::stoll(example.prompt.substr(0, star));
+    const std::string divisor = example.prompt.substr(star + 1, comma - star - 1);
+    const r1::Quotient problem = r1::Quotient::parse(example.prompt.substr(comma + 1) + "/" + divisor);
+    CHECK(r1::split_of("quotient:" + problem.prompt(), config.split) == r1::Split::train);
+    CHECK(multiplier >= std::max<std::int64_t>(1, problem.quotient() - 1));
+    CHECK(multiplier <= problem.quotient() + 2);
+    CHECK(example.completion == problem.compared_drill_completion(multiplier));
+  }
+  CHECK(compared > 800);  // 25% of 4,000 (sd 27), less the ~10% of draws held out
+  config.drill = r1::QuotientDrill::product;
   // Without checks, no example checks.
   config.checked_fraction = 0.0;
   for (const auto& example : r1::quotient_pretraining_corpus(config, 2000, 3))

@@ -13,6 +13,8 @@
 //   checked, the estimate right
 //            <think>42/6=7<check>7*612=4284<4837,8*612=4896>4837<ok></think><answer>7</answer>
 //   drill    prompt 8*612, completion <think>8*612=4896</think><answer>4896</answer>
+//   drill, compared (QuotientDrill::compared)
+//            prompt 8*612,4837, completion <think>8*612=4896>4837</think><answer>4896</answer>
 //
 // The estimate "48/6=8" divides the dividend's leading two digits (of its d + 1) by
 // the divisor's leading digit, at most 9: the trial quotient of long division
@@ -31,7 +33,11 @@
 // lower multiplier of the last two lines. Every product is one-shot, so the corpus
 // has product drills ("8*612" as a prompt of its own) in both bases, the checks
 // base and the ablation, to make the base's products reliable: a check is only
-// worth learning when its arithmetic is right.
+// worth learning when its arithmetic is right. The compared drill also compares the
+// product with a dividend, its multiplier drawn near that dividend's quotient (one
+// below to two above, as a walk's lines are), from training-split problems only: the
+// arithmetic of a check line without the check (no verdict, no move, no answer
+// changed).
 //
 //   r1::Quotient problem{4837, 612};
 //   problem.prompt() == "4837/612"; problem.quotient() == 7; problem.estimate() == 8
@@ -178,6 +184,14 @@ class Quotient {
     return "<think>" + product_line(multiplier) + "</think><answer>" +
            detail::zero_padded(multiplier * divisor_, wide_digits()) + "</answer>";
   }
+  // The compared drill: prompt "8*612,4837", completion "<think>8*612=4896>4837</think><answer>4896</answer>".
+  std::string compared_drill_prompt(std::int64_t multiplier) const {
+    return drill_prompt(multiplier) + "," + detail::zero_padded(dividend_, wide_digits());
+  }
+  std::string compared_drill_completion(std::int64_t multiplier) const {
+    return "<think>" + check_line(multiplier) + "</think><answer>" +
+           detail::zero_padded(multiplier * divisor_, wide_digits()) + "</answer>";
+  }
 
  private:
   std::int64_t dividend_;
@@ -202,10 +216,14 @@ inline std::vector<Problem> quotient_problems(const QuotientConfig& config, Spli
                                 [&](Philox& random) { return draw_quotient(config, random).problem(); });
 }
 
+// What a drill example practises: a product alone, or a product compared with a dividend (the header comment).
+enum class QuotientDrill : std::uint8_t { product, compared };
+
 struct QuotientCorpusConfig {
   std::vector<int> levels{2, 3, 4, 5};  // divisor digits, drawn uniformly per example
   SplitRule split;
   double drill_fraction = 0.25;         // examples that are a product drill instead of a division
+  QuotientDrill drill = QuotientDrill::product;
   double worked_fraction = 0.5;         // of the divisions, those worked out; the rest answer directly
   double direct_miss_fraction = 0.15;   // direct answers that are wrong: one above the quotient (below it at 9)
   double checked_fraction = 0.05;       // of the worked examples, those that check
@@ -248,9 +266,16 @@ inline std::vector<QuotientExample> quotient_pretraining_corpus(const QuotientCo
     const QuotientConfig level{digits, config.split};
     if (random.uniform() < config.drill_fraction) {
       const Quotient problem = draw_quotient(level, random);
-      const std::int64_t multiplier = 1 + uniform_below(random, 9);
-      corpus.push_back({problem.drill_prompt(multiplier), problem.drill_completion(multiplier), digits, true,
-                        QuotientStyle::direct, false});
+      if (config.drill == QuotientDrill::product) {
+        const std::int64_t multiplier = 1 + uniform_below(random, 9);
+        corpus.push_back({problem.drill_prompt(multiplier), problem.drill_completion(multiplier), digits, true,
+                          QuotientStyle::direct, false});
+        continue;
+      }
+      if (split_of("quotient:" + problem.prompt(), config.split) != Split::train) continue;
+      const std::int64_t multiplier = std::clamp<std::int64_t>(problem.quotient() - 1 + uniform_below(random, 4), 1, 10);
+      corpus.push_back({problem.compared_drill_prompt(multiplier), problem.compared_drill_completion(multiplier), digits,
+                        true, QuotientStyle::direct, false});
       continue;
     }
     const bool worked = random.uniform() < config.worked_fraction;
