@@ -116,9 +116,10 @@ R1_FEW_ROWS_INLINE void few_rows_tile(const typename Loader::Input* x, Eigen::In
 
 // The last `rows` < RowsX rows of x against RowsW rows of W as one tile of that many rows.
 template <class Loader, int RowsX, int RowsW>
-R1_FEW_ROWS_OUTER_INLINE void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen::Index K, const typename Loader::Weight* w,
-                               typename Loader::Output* y, Eigen::Index y_stride, bool accumulate,
-                               const typename Loader::Weight* prefetch) {
+R1_FEW_ROWS_OUTER_INLINE void few_rows_last_tile(int rows, const typename Loader::Input* x, Eigen::Index K,
+                                                 const typename Loader::Weight* w, typename Loader::Output* y,
+                                                 Eigen::Index y_stride, bool accumulate,
+                                                 const typename Loader::Weight* prefetch) {
   if constexpr (RowsX > 1) {
     if (rows == RowsX - 1)
       few_rows_tile<Loader, RowsX - 1, RowsW>(x, K, w, K, y, y_stride, accumulate, prefetch);
@@ -147,8 +148,9 @@ R1_FEW_ROWS_INLINE void few_rows_weight_rows(const typename Loader::Input* x, Ei
 // prefetches the next tile's, so that the memory streams while the tile multiplies.
 template <class Loader, int RowsX, int RowsW, bool PrefetchNextTile>
 R1_FEW_ROWS_OUTER_INLINE void few_rows_linear_tiled(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                           const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
-                           Eigen::Index y_stride, bool accumulate) {
+                                                    const typename Loader::Weight* w, Eigen::Index J,
+                                                    typename Loader::Output* y, Eigen::Index y_stride,
+                                                    bool accumulate) {
   Eigen::Index j = 0;
   for (; j + RowsW <= J; j += RowsW)
     few_rows_weight_rows<Loader, RowsX, RowsW>(x, M, K, w + j * K, y + j, y_stride, accumulate,
@@ -171,8 +173,9 @@ inline constexpr std::size_t kFewRowsStreamingBytes = std::size_t{1} << 20;
 // each is the same lane-wise sum along K, summed across lanes.
 template <class Loader>
 R1_FEW_ROWS_OUTER_INLINE void few_rows_linear_with(const typename Loader::Input* x, Eigen::Index M, Eigen::Index K,
-                          const typename Loader::Weight* w, Eigen::Index J, typename Loader::Output* y,
-                          Eigen::Index y_stride, bool accumulate) {
+                                                   const typename Loader::Weight* w, Eigen::Index J,
+                                                   typename Loader::Output* y, Eigen::Index y_stride,
+                                                   bool accumulate) {
   if (static_cast<std::size_t>(J * K) * sizeof(typename Loader::Weight) > kFewRowsStreamingBytes)
     few_rows_linear_tiled<Loader, 8, 3, true>(x, M, K, w, J, y, y_stride, accumulate);
   else
