@@ -56,14 +56,16 @@ struct TaskReading {
   bool checked = false;      // a complete self-check: the work substituted back or redone, and a verdict
   bool first_wrong = false;  // the first worked attempt is wrong
   bool caught = false;       // the first attempt was wrong, the check said so, and the answer is right
-  int revisions_written = 0;  // revisions written out after a failed check (subset_sum's gap_move)
-  int revisions_right = 0;    // of those, right in gap, move and the next attempt
+  int revisions_written = 0;  // revisions written out after a failed check (subset_sum's gap_move); quotient:
+                              // the check's lines (products compared with the dividend)
+  int revisions_right = 0;    // of those, right (gap_move: in gap, move and the next attempt; quotient: product,
+                              // divisor, dividend and relation)
 };
 
-// A task of graded difficulty, as the example uses it (study_tasks.hpp has the two).
+// A task of graded difficulty, as the example uses it (study_tasks.hpp has them).
 struct StudyTask {
-  std::string name;        // "subset_sum", "chain_sum"
-  std::string level_unit;  // what a level counts: "numbers", "terms"
+  std::string name;        // "subset_sum", "quotient", "chain_sum"
+  std::string level_unit;  // what a level counts: "numbers", "digits" (of the divisor), "terms"
   std::string_view alphabet;
   std::vector<std::string> tags;
   std::vector<int> default_levels;
