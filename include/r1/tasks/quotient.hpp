@@ -200,7 +200,7 @@ class Quotient {
 };
 
 // A divisor uniform over the d-digit numbers, then a dividend uniform in [divisor, 10 * divisor), so the
-// quotient is 1..9 with equal chances (up to the rounding of 9 * divisor values into 9 runs of divisor).
+// quotient is 1..9 with equal chances (each quotient q has the divisor's q * divisor .. (q + 1) * divisor - 1).
 inline Quotient draw_quotient(const QuotientConfig& config, Philox& random) {
   validate(config);
   const std::int64_t low = detail::power_of_ten(config.digits - 1);
