@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "r1/tasks/chain_sum.hpp"
+#include "r1/tasks/decimal_text.hpp"
 
 namespace r1 {
 
@@ -53,18 +54,11 @@ struct ChainSumTrace {
 
 namespace detail {
 
-class ChainSumReader {
+class ChainSumReader : public TextCursor {
  public:
-  explicit ChainSumReader(std::string_view text) : text_(text.substr(0, kChainSumTraceMaxChars)) {}
+  explicit ChainSumReader(std::string_view text)
+      : TextCursor(text.substr(0, kChainSumTraceMaxChars), kChainSumTraceMaxDigits) {}
 
-  bool at_end() const { return position_ == text_.size(); }
-  bool peek(std::string_view literal) const { return text_.substr(position_, literal.size()) == literal; }
-  bool take(std::string_view literal) {
-    if (!peek(literal)) return false;
-    position_ += literal.size();
-    return true;
-  }
-  std::optional<std::int64_t> number() { return read_decimal(text_, position_, kChainSumTraceMaxDigits); }
   std::optional<ChainReading> chain() {
     ChainReading reading;
     std::optional<std::int64_t> previous;
@@ -83,10 +77,6 @@ class ChainSumReader {
     } while (take(";"));
     return reading;
   }
-
- private:
-  std::string_view text_;
-  std::size_t position_ = 0;
 };
 
 }  // namespace detail

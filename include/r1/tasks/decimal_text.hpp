@@ -84,4 +84,28 @@ inline std::optional<std::int64_t> read_decimal(std::string_view text, std::size
   return value;
 }
 
+// A cursor over model output for the task trace readers: literals taken in order, decimal numbers of at most
+// `max_digits` digits (read_decimal). It never reads past the text.
+class TextCursor {
+ public:
+  TextCursor(std::string_view text, std::size_t max_digits) : text_(text), max_digits_(max_digits) {}
+
+  bool at_end() const { return position_ == text_.size(); }
+  bool peek(std::string_view literal) const { return text_.substr(position_, literal.size()) == literal; }
+  bool take(std::string_view literal) {
+    if (!peek(literal)) return false;
+    position_ += literal.size();
+    return true;
+  }
+  bool digit_next() const { return position_ < text_.size() && text_[position_] >= '0' && text_[position_] <= '9'; }
+  std::optional<std::int64_t> number() { return read_decimal(text_, position_, max_digits_); }
+
+ protected:
+  std::string_view text_;
+  std::size_t position_ = 0;
+
+ private:
+  std::size_t max_digits_;
+};
+
 }  // namespace r1::detail

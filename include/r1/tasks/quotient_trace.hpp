@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "r1/tasks/decimal_text.hpp"
 #include "r1/tasks/quotient.hpp"
 
 namespace r1 {
@@ -90,19 +91,10 @@ struct QuotientTrace {
 
 namespace detail {
 
-class QuotientReader {
+class QuotientReader : public TextCursor {
  public:
-  explicit QuotientReader(std::string_view text) : text_(text) {}
+  explicit QuotientReader(std::string_view text) : TextCursor(text, kQuotientTraceMaxDigits) {}
 
-  bool at_end() const { return position_ == text_.size(); }
-  bool peek(std::string_view literal) const { return text_.substr(position_, literal.size()) == literal; }
-  bool take(std::string_view literal) {
-    if (!peek(literal)) return false;
-    position_ += literal.size();
-    return true;
-  }
-  bool digit_next() const { return position_ < text_.size() && text_[position_] >= '0' && text_[position_] <= '9'; }
-  std::optional<std::int64_t> number() { return read_decimal(text_, position_, kQuotientTraceMaxDigits); }
 
   // "A/B=e"; false when off that grammar.
   bool estimate(const Quotient& problem, QuotientTrace& trace) {
@@ -146,10 +138,6 @@ class QuotientReader {
     line.right = line.product_right && *dividend == problem.dividend() && line.relation == actual;
     return line;
   }
-
- private:
-  std::string_view text_;
-  std::size_t position_ = 0;
 };
 
 }  // namespace detail

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "r1/tasks/decimal_text.hpp"
 #include "r1/tasks/subset_sum.hpp"
 
 namespace r1 {
@@ -107,18 +108,10 @@ struct SubsetSumTrace {
 
 namespace detail {
 
-class SubsetSumReader {
+class SubsetSumReader : public TextCursor {
  public:
-  explicit SubsetSumReader(std::string_view text) : text_(text) {}
+  explicit SubsetSumReader(std::string_view text) : TextCursor(text, kSubsetSumTraceMaxDigits) {}
 
-  bool at_end() const { return position_ == text_.size(); }
-  bool peek(std::string_view literal) const { return text_.substr(position_, literal.size()) == literal; }
-  bool take(std::string_view literal) {
-    if (!peek(literal)) return false;
-    position_ += literal.size();
-    return true;
-  }
-  std::optional<std::int64_t> number() { return read_decimal(text_, position_, kSubsetSumTraceMaxDigits); }
 
   // A chain: its numbers matched to the problem's in order (a number not found after the previous one
   // clears numbers_match), its sums checked.
@@ -178,7 +171,6 @@ class SubsetSumReader {
     return written;
   }
 
-  bool digit_next() const { return position_ < text_.size() && text_[position_] >= '0' && text_[position_] <= '9'; }
 
   // The <answer> expression's choice, when its numbers are the problem's in its order.
   std::optional<std::optional<SubsetChoice>> expression(const SubsetSum& problem) {
@@ -207,9 +199,6 @@ class SubsetSumReader {
     next = problem.count();
     return false;
   }
-
-  std::string_view text_;
-  std::size_t position_ = 0;
 };
 
 // How many of `choice`'s chosen numbers equal `value`. A chain names numbers, not positions: with a number given
