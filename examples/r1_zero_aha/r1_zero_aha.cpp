@@ -1,26 +1,25 @@
 // R1-Zero, second act: does self-checking that the base rarely does emerge from
-// rewards alone, does it pay, and does length grow with difficulty? (An open
-// experiment: bench/RESULTS.md has what the configurations tried so far found.)
+// rewards alone, does it pay, and does length grow with difficulty? (What every
+// configuration tried found is in bench/RESULTS.md.)
 //
-// The default task (--task subset_sum, r1/tasks/subset_sum.hpp) picks some of 3
-// to 6 two-digit numbers that add up to a target; difficulty is how many numbers
-// there are. Two bases are pretrained (SFT) on the same synthetic corpus except for
-// one thing: a few examples answer directly, the rest work a chain of running sums
-// over a guessed choice of numbers, many guesses miss, and in the "checks" base 5%
-// of worked solutions then compare the chain's sum with the target and, on a
-// mismatch, revise the choice and work and check again; the "no_checks" base (the
-// ablation) never saw a check. Each base is then trained by GRPO from rule-based
-// rewards only (answer accuracy + format), on all levels mixed, and evaluated on
-// held-out problems of every level along the way, every sampled completion read by
-// the task's self-check detector. --task chain_sum (sums of three-digit numbers)
-// runs the first task tried. --revision gap_move writes the checks base's
-// revisions out (the gap to the target, then the number moved; r1/tasks/subset_sum.hpp);
-// the committed bases were made with the default, nearest_sum. --checked-miss-draw far
-// draws the checked examples' missed first choices so that no first gap is a prompt
-// number (the default, near, is the committed bases' one- or two-number near misses).
-// --task quotient finds a one-digit quotient: the leading-digit estimate, checked by
-// multiplying back and moved by one after a failed check (r1/tasks/quotient.hpp); its
-// levels are the divisor's digits and --digits is not used.
+// The default task (--task quotient, r1/tasks/quotient.hpp) finds the one-digit
+// quotient of a number by a divisor of 2 to 5 digits; difficulty is the divisor's
+// digits. A worked solution writes long division's trial quotient (the dividend's
+// leading digits over the divisor's), which is too big about 45% of the time. Two
+// bases are pretrained (SFT) on the same synthetic corpus except for one thing: in
+// the "checks" base 5% of worked solutions then multiply back, compare with the
+// dividend and, when the estimate was too big, move it down and check again; the
+// "no_checks" base (the ablation) never saw a check. Each base is then trained by
+// GRPO from rule-based rewards only (answer accuracy + format), the levels opened
+// one at a time, easiest first, over the first 200 steps (--curriculum-steps; 0
+// mixes them from the start), and evaluated on held-out problems of every level
+// along the way, every sampled completion read by the task's self-check detector.
+//
+// --task subset_sum (r1/tasks/subset_sum.hpp) picks some of 3 to 6 two-digit
+// numbers that add up to a target, checked by comparing the chain's sum with the
+// target; its --revision and --checked-miss-draw choose how its checked examples
+// revise a miss. --task chain_sum (sums of three-digit numbers) runs the first task
+// tried.
 //
 //   r1_zero_aha --pretrain-only --out out/aha          pretrain both bases (OUT/checks/base, OUT/no_checks/base)
 //   r1_zero_aha --bases DIR --out out/aha_rl           RL from the bases in DIR/checks[/base], DIR/no_checks[/base]
@@ -51,6 +50,7 @@
 #include "r1/optim/schedule.hpp"
 #include "r1/rl/grpo_objective.hpp"
 #include "r1/sampling/kv_sampler.hpp"
+#include "r1/train/curriculum.hpp"
 #include "r1/train/grpo_trainer.hpp"
 #include "r1/train/grpo_trainer_config.hpp"
 #include "r1/train/plot.hpp"
@@ -70,7 +70,7 @@ struct Options {
   std::string bases;  // DIR/checks and DIR/no_checks hold the bases; empty: --from-scratch is needed
   bool from_scratch = false;
   std::string variants = "checks,no_checks";
-  std::string task = "subset_sum";
+  std::string task = "quotient";
   std::vector<int> levels;  // empty: the task's
   int digits = 0;           // 0: the task's
   std::int64_t hidden = 128, layers = 4;
@@ -88,6 +88,8 @@ struct Options {
   int group_size = 8;
   float grpo_lr = 2e-4f;
   float beta = 0.02f;
+  std::int64_t curriculum_steps = -1;  // the levels open one at a time over these steps (r1/train/curriculum.hpp);
+                                       // 0: all mixed; < 0: the task's
   std::int64_t eval_every = 50;
   int eval_per_level = 64;
   int final_per_level = 250;
@@ -104,6 +106,7 @@ struct Variant {
   std::string name;
   double checked_fraction = 0;
   std::vector<std::pair<std::int64_t, aha::Evaluation>> curve;  // step -> held-out evaluation
+  aha::Evaluation base_final;  // the base on the final held-out set, before RL
   aha::Evaluation final;
   double seconds = 0;
 };
@@ -216,18 +219,27 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
     }
   }
 
-  // RL data: every level mixed, in equal shares (the trainer shuffles).
+  // RL data: 4,000 training-split problems a level. Without a curriculum every level is mixed in equal shares
+  // (the trainer shuffles); with one, the levels open easiest first and the trainer visits them in that order.
+  std::vector<std::vector<r1::Problem>> pools;
+  for (const int level : options.levels)
+    pools.push_back(task.problems(level, options.digits, r1::Split::train, 4000,
+                                  options.seed + 100 + static_cast<std::uint64_t>(level)));
   std::vector<r1::Problem> train;
-  for (const int level : options.levels) {
-    const auto problems = task.problems(level, options.digits, r1::Split::train, 4000,
-                                        options.seed + 100 + static_cast<std::uint64_t>(level));
-    train.insert(train.end(), problems.begin(), problems.end());
+  if (options.curriculum_steps > 0) {
+    train = r1::curriculum_visits(pools, r1::LevelCurriculum{options.curriculum_steps}, options.grpo_steps,
+                                  options.prompts_per_step, options.seed + 300);
+  } else {
+    for (const auto& pool : pools) train.insert(train.end(), pool.begin(), pool.end());
   }
   const aha::HeldOut curve_set = aha::held_out_set(task, options.levels, static_cast<std::size_t>(options.eval_per_level),
                                                    options.digits, options.seed + 7);
   const aha::HeldOut final_set = aha::held_out_set(
       task, options.levels, static_cast<std::size_t>(options.final_per_level), options.digits, options.seed + 7);
   r1::SingleProcess one;
+  // The base on the final set too (the curve's 64 problems a level give its accuracy only to +-6 points).
+  variant.base_final = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
+                                     options.seed + 999, eos, one);
 
   // Dr. GRPO (Liu et al. 2025, arXiv 2503.20783, Eq. 3 and §3.1): advantages r - mean(r) without the std
   // division, and every token's loss weighted 1 / (S * C) with a constant C, so no token's weight depends on
@@ -252,6 +264,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   grpo.group_size = options.group_size;
   grpo.temperature = 1.0f;
   grpo.seed = options.seed;
+  grpo.shuffle_data = options.curriculum_steps == 0;
   Trainer trainer{grpo,
                   model,
                   r1::KvSampler{sampling, codec.decode},
@@ -280,7 +293,12 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   std::printf("[%s] GRPO: %lld steps of %d prompts x G %d over levels {", variant.name.c_str(),
               static_cast<long long>(grpo.steps), grpo.prompts_per_step, grpo.group_size);
   for (const int level : options.levels) std::printf(" %d", level);
-  std::printf(" } mixed; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta %g\n", static_cast<double>(adam.lr),
+  if (options.curriculum_steps > 0)
+    std::printf(" } opened one at a time over %lld steps, then mixed",
+                static_cast<long long>(options.curriculum_steps));
+  else
+    std::printf(" } mixed");
+  std::printf("; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta %g\n", static_cast<double>(adam.lr),
               static_cast<double>(objective.beta));
   trainer.fit(train);
   model.save(out + "/policy");
@@ -302,6 +320,7 @@ r1::Json variant_json(const Variant& variant) {
   for (const auto& [step, evaluation] : variant.curve) curve.push_back({{"step", step}, {"levels", level_json(evaluation)}});
   r1::Json json{{"checked_fraction_of_worked_in_corpus", variant.checked_fraction},
                 {"curve", curve},
+                {"base_final", level_json(variant.base_final)},
                 {"final", level_json(variant.final)},
                 {"seconds", variant.seconds}};
   if (!variant.final.caught_examples.empty()) json["caught_and_corrected_example"] = variant.final.caught_examples.front();
@@ -343,7 +362,7 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
               task.level_unit.c_str());
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& variant : variants) {
-    const aha::Evaluation& base = variant.curve.front().second;
+    const aha::Evaluation& base = variant.base_final;
     for (std::size_t l = 0; l < variant.final.levels.size(); ++l) {
       const auto& b = base.levels[l];
       const auto& f = variant.final.levels[l];
@@ -368,6 +387,7 @@ int run(Options options) {
   if (options.levels.empty()) options.levels = task.default_levels;
   if (options.digits == 0) options.digits = task.default_digits;
   if (options.max_new_tokens == 0) options.max_new_tokens = task.default_max_new_tokens;
+  if (options.curriculum_steps < 0) options.curriculum_steps = task.default_curriculum_steps;
   std::printf("r1 R1-Zero second act: %s, %d-digit numbers, levels", task.name.c_str(), options.digits);
   for (const int level : options.levels) std::printf(" %d", level);
   std::printf(" %s; %d threads; output in %s\n", task.level_unit.c_str(), threads.count(), options.out.c_str());
@@ -378,7 +398,7 @@ int run(Options options) {
   std::stringstream names(options.variants);
   for (std::string name; std::getline(names, name, ',');) {
     r1::require(name == "checks" || name == "no_checks", "--variants: '", name, "': expected checks and/or no_checks");
-    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, 0});
+    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, {}, 0});
   }
   for (auto& variant : variants) run_variant(variant, options, task, tokenizer, codec);
   if (options.probe) return 0;
@@ -411,6 +431,7 @@ int run(Options options) {
                      {"group_size", options.group_size},
                      {"grpo_lr", options.grpo_lr},
                      {"beta", options.beta},
+                     {"curriculum_steps", options.curriculum_steps},
                      {"eval_per_level", options.eval_per_level},
                      {"final_per_level", options.final_per_level},
                      {"samples", options.samples},
@@ -436,7 +457,9 @@ int main(int argc, char** argv) {
   app.add_option("--bases", options.bases, "Folder of the bases (checks/, no_checks/), made by --pretrain-only");
   app.add_flag("--from-scratch", options.from_scratch, "Pretrain the bases instead of loading them");
   app.add_option("--variants", options.variants, "Which bases to train: checks, no_checks or both")->capture_default_str();
-  app.add_option("--task", options.task, "Task: subset_sum (numbers that add up to a target), quotient (a one-digit quotient, estimated and checked) or chain_sum (sums)")
+  app.add_option("--task", options.task,
+                 "Task: subset_sum (numbers that add up to a target), quotient (a one-digit quotient, estimated "
+                 "and checked) or chain_sum (sums)")
       ->capture_default_str();
   app.add_option("--levels", options.levels, "Difficulty levels (numbers or terms; default: the task's)")
       ->delimiter(',');
@@ -470,6 +493,9 @@ int main(int argc, char** argv) {
   app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
   app.add_option("--lr", options.grpo_lr, "GRPO learning rate")->capture_default_str();
   app.add_option("--beta", options.beta, "KL coefficient to the frozen base (0: none, as in Dr. GRPO)")->capture_default_str();
+  app.add_option("--curriculum-steps", options.curriculum_steps,
+                 "Open the levels one at a time, easiest first, over this many GRPO steps (0: all levels mixed; "
+                 "default: the task's, 200 for quotient)");
   app.add_option("--eval-every", options.eval_every, "Held-out evaluation every N GRPO steps")->capture_default_str();
   app.add_option("--eval-per-level", options.eval_per_level, "Held-out problems per level for the curves")
       ->capture_default_str();
