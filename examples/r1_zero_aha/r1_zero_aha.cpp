@@ -56,6 +56,7 @@
 #include "r1/train/plot.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/train/standard_hooks.hpp"
+#include "r1/train/trend.hpp"
 
 namespace {
 
@@ -108,8 +109,13 @@ struct Variant {
   std::vector<std::pair<std::int64_t, aha::Evaluation>> curve;  // step -> held-out evaluation
   aha::Evaluation base_final;  // the base on the final held-out set, before RL
   aha::Evaluation final;
+  std::vector<double> train_length;  // each GRPO step's mean completion length over its sampled batch
   double seconds = 0;
 };
+
+// The training batches' mean completion length is averaged over windows of this many steps (the paper's Fig. 1b
+// curve, with the noise of 16 prompts a step smoothed).
+constexpr std::int64_t kLengthWindow = 25;
 
 r1::Json level_json(const aha::Evaluation& evaluation) {
   r1::Json levels = r1::Json::array();
@@ -275,6 +281,9 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
                   r1::CosineSchedule{adam.lr, 10, grpo.steps, 0.0f},
                   one};
   trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, grpo.steps));
+  trainer.add_hook(std::make_unique<r1::AfterStepHook<Trainer>>([&](Trainer&, r1::StepReport& report) {
+    variant.train_length.push_back(report.metrics.value("completions/mean_length", std::nan("")));
+  }));
   trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(options.eval_every, [&](Trainer& t) {
     const std::int64_t step = variant.curve.size() * options.eval_every;
     auto evaluation = aha::evaluate(task, t.policy(), curve_set, codec, options.samples, options.max_new_tokens,
@@ -318,8 +327,16 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
 r1::Json variant_json(const Variant& variant) {
   r1::Json curve = r1::Json::array();
   for (const auto& [step, evaluation] : variant.curve) curve.push_back({{"step", step}, {"levels", level_json(evaluation)}});
+  const std::vector<double> length_means = r1::window_means(variant.train_length, kLengthWindow);
+  r1::Json length_windows = r1::Json::array();
+  for (const double mean : length_means) length_windows.push_back(std::isfinite(mean) ? r1::Json(mean) : r1::Json());
+  r1::Json train_length{{"window_steps", kLengthWindow}, {"window_means", length_windows}};
+  if (const auto rise = r1::rise_span(length_means, kLengthWindow))
+    train_length["rise"] = {{"first", rise->first},     {"peak", rise->peak},      {"from_step", rise->from_step},
+                            {"to_step", rise->to_step}, {"windows", rise->windows}};
   r1::Json json{{"checked_fraction_of_worked_in_corpus", variant.checked_fraction},
                 {"curve", curve},
+                {"train_mean_length", train_length},
                 {"base_final", level_json(variant.base_final)},
                 {"final", level_json(variant.final)},
                 {"seconds", variant.seconds}};
@@ -344,6 +361,17 @@ void write_plot(const std::string& path, const StudyTask& task, const std::vecto
       }
     return r1::PlotPanel(title, unit, series, 0.0, y_max);
   };
+  std::vector<r1::PlotSeries> training_length;
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    const std::vector<double> means = r1::window_means(variants[v].train_length, kLengthWindow);
+    std::vector<double> x, y;
+    for (std::size_t w = 0; w < means.size(); ++w)
+      if (std::isfinite(means[w])) {
+        x.push_back(static_cast<double>(static_cast<std::int64_t>(w) * kLengthWindow));
+        y.push_back(means[w]);
+      }
+    training_length.emplace_back(variants[v].name, x, y, v == 0 ? "#444444" : "#999999", variants[v].name != "checks");
+  }
   r1::PlotOptions options;
   options.title = "R1-Zero second act: " + task.name + " by number of " + task.level_unit +
                   " (held-out, T 0.6; dashed: base never saw a check)";
@@ -353,7 +381,10 @@ void write_plot(const std::string& path, const StudyTask& task, const std::vecto
                       panel("mean completion length", "tokens", [](const aha::LevelStats& s) { return s.mean_length; },
                             std::nullopt),
                       panel("completions with a self-check", "share",
-                            [](const aha::LevelStats& s) { return s.check_share; }, 1.0)},
+                            [](const aha::LevelStats& s) { return s.check_share; }, 1.0),
+                      r1::PlotPanel("training batches: mean completion length (" + std::to_string(kLengthWindow) +
+                                        "-step means, all open levels)",
+                                    "tokens", training_length, 0.0, std::nullopt)},
                      options);
 }
 
@@ -377,6 +408,18 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
     }
   }
   std::printf("\n");
+  for (const auto& variant : variants) {
+    const std::vector<double> means = r1::window_means(variant.train_length, kLengthWindow);
+    if (const auto rise = r1::rise_span(means, kLengthWindow))
+      std::printf("[%s] training batches' mean length (%lld-step means): %.1f -> peak %.1f tokens; 10%% to 90%% of "
+                  "the rise reached between steps %lld and %lld (%lld windows; 1 would be a flip)\n",
+                  variant.name.c_str(), static_cast<long long>(kLengthWindow), rise->first, rise->peak,
+                  static_cast<long long>(rise->from_step), static_cast<long long>(rise->to_step),
+                  static_cast<long long>(rise->windows));
+    else if (!means.empty())
+      std::printf("[%s] training batches' mean length (%lld-step means): no rise from %.1f tokens\n",
+                  variant.name.c_str(), static_cast<long long>(kLengthWindow), means.front());
+  }
 }
 
 int run(Options options) {
@@ -398,7 +441,7 @@ int run(Options options) {
   std::stringstream names(options.variants);
   for (std::string name; std::getline(names, name, ',');) {
     r1::require(name == "checks" || name == "no_checks", "--variants: '", name, "': expected checks and/or no_checks");
-    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, {}, 0});
+    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, {}, {}, 0});
   }
   for (auto& variant : variants) run_variant(variant, options, task, tokenizer, codec);
   if (options.probe) return 0;
