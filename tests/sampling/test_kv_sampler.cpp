@@ -189,6 +189,58 @@ TEST_CASE("with truncation the behaviour log-prob is that of the renormalised di
   }
 }
 
+TEST_CASE("banned ids are never drawn, and log-probs are those of the distribution renormalised without them") {
+  TableModel model(16);
+  const std::vector<std::vector<TokenId>> prompt{{3, 5}};
+  std::vector<float> logits(16);
+  model.full_forward_logits(prompt[0], logits);
+  // Ban the most likely first token and token 0; the first token's log-prob must be its logit minus the
+  // log-sum-exp over the 14 ids left, worked here in double.
+  const auto top = static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  r1::SamplerConfig config;
+  config.max_new_tokens = 5;
+  config.banned_token_ids = {top, 0, top};  // a repeated id is harmless
+  double kept_mass = 0.0;
+  for (int id = 0; id < 16; ++id)
+    if (id != top && id != 0) kept_mass += std::exp(static_cast<double>(logits[static_cast<std::size_t>(id)]));
+  const auto completions = r1::KvSampler{config}.generate(model, make_request(prompt, 400, 5, 0));
+  for (const auto& completion : completions) {
+    for (const TokenId id : completion.ids) {
+      CHECK(id != top);
+      CHECK(id != 0);
+    }
+    const auto first = static_cast<std::size_t>(completion.ids.at(0));
+    CHECK(completion.logprobs.at(0) ==
+          doctest::Approx(static_cast<double>(logits[first]) - std::log(kept_mass)).epsilon(1e-5));
+  }
+  // Greedy with the argmax banned draws the runner-up.
+  config.temperature = 0.0f;
+  config.max_new_tokens = 1;
+  config.banned_token_ids = {top};
+  std::vector<float> without_top = logits;
+  without_top[static_cast<std::size_t>(top)] = -1e30f;
+  const auto runner_up = static_cast<TokenId>(std::max_element(without_top.begin(), without_top.end()) - without_top.begin());
+  CHECK(r1::KvSampler{config}.generate(model, make_request(prompt, 1, 0, 0)).at(0).ids.at(0) == runner_up);
+
+  // Banning every drawable id, or an id outside the vocabulary, is an error.
+  r1::SamplerConfig all;
+  for (TokenId id = 0; id < 16; ++id) all.banned_token_ids.push_back(id);
+  CHECK_THROWS_WITH_AS(r1::KvSampler{all}.generate(model, make_request(prompt, 1, 0, 0)),
+                       doctest::Contains("ban all 16 drawable ids"), r1::Error);
+  r1::SamplerConfig decodable_all;
+  decodable_all.decodable_vocab_size = 2;
+  decodable_all.banned_token_ids = {0, 1};
+  CHECK_THROWS_WITH_AS(r1::KvSampler{decodable_all}.generate(model, make_request(prompt, 1, 0, 0)),
+                       doctest::Contains("ban all 2 drawable ids"), r1::Error);
+  r1::SamplerConfig outside;
+  outside.banned_token_ids = {16};
+  CHECK_THROWS_WITH_AS(r1::KvSampler{outside}.generate(model, make_request(prompt, 1, 0, 0)),
+                       doctest::Contains("banned_token_ids[0] = 16 is outside the vocabulary"), r1::Error);
+  r1::SamplerConfig negative;
+  negative.banned_token_ids = {-2};
+  CHECK_THROWS_WITH_AS(r1::KvSampler{negative}, doctest::Contains("banned_token_ids[0] = -2"), r1::Error);
+}
+
 TEST_CASE("end to end, first tokens follow the top-k distribution of the prompt's logits (chi-square, alpha = 0.001)") {
   TableModel model(64);
   const std::vector<std::vector<TokenId>> prompt{{7, 9}};

@@ -26,7 +26,7 @@ TEST_CASE("a full config loads; absent fields keep their defaults") {
   const auto config = r1::sampler_config_from_json(r1::Json::parse(R"({
       "temperature": 0.6, "top_k": 40, "top_p": 0.95, "min_p": 0.05, "repetition_penalty": 1.1,
       "max_new_tokens": 1024, "eos_token_ids": [1, 2], "stop_token_ids": [7],
-      "stop_strings": ["</answer>"], "max_batch_sequences": 64})"));
+      "stop_strings": ["</answer>"], "max_batch_sequences": 64, "banned_token_ids": [4, 5]})"));
   CHECK(config.temperature == 0.6f);
   CHECK(config.top_k == 40);
   CHECK(config.top_p == 0.95f);
@@ -37,6 +37,7 @@ TEST_CASE("a full config loads; absent fields keep their defaults") {
   CHECK(config.stop_token_ids == std::vector<r1::TokenId>{7});
   CHECK(config.stop_strings == std::vector<std::string>{"</answer>"});
   CHECK(config.max_batch_sequences == 64);
+  CHECK(config.banned_token_ids == std::vector<r1::TokenId>{4, 5});
 
   const auto defaults = r1::sampler_config_from_json(r1::Json::parse("{}"));
   const r1::SamplerConfig expected;
@@ -44,6 +45,7 @@ TEST_CASE("a full config loads; absent fields keep their defaults") {
   CHECK(defaults.top_k == expected.top_k);
   CHECK(defaults.max_new_tokens == expected.max_new_tokens);
   CHECK(defaults.eos_token_ids.empty());
+  CHECK(defaults.banned_token_ids.empty());
   CHECK(r1::sampler_config_from_json(r1::Json::parse(R"({"temperature": 0})")).greedy());
 }
 
@@ -65,6 +67,7 @@ TEST_CASE("bad fields are errors that name the file and the field") {
   CHECK(error_of(R"({"eos_token_ids": 5})").find("field 'eos_token_ids': expected an array") != std::string::npos);
   CHECK(error_of(R"({"eos_token_ids": [1, -2]})").find("eos_token_ids[1] = -2") != std::string::npos);
   CHECK(error_of(R"({"stop_token_ids": [1.5]})").find("stop_token_ids[0] = 1.5") != std::string::npos);
+  CHECK(error_of(R"({"banned_token_ids": [0, -1]})").find("banned_token_ids[1] = -1") != std::string::npos);
   CHECK(error_of(R"({"stop_strings": [""]})").find("stop_strings[0] is empty") != std::string::npos);
   CHECK(error_of(R"({"stop_strings": [3]})").find("stop_strings") != std::string::npos);
 }
@@ -76,6 +79,9 @@ TEST_CASE("token ids are checked against the vocabulary") {
   CHECK_THROWS_WITH_AS(config.validate_tokens(10), doctest::Contains("stop_token_ids[1] = 10 is outside the vocabulary [0, 10)"),
                        r1::Error);
   CHECK_NOTHROW(config.validate_tokens(11));
+  config.banned_token_ids = {11};
+  CHECK_THROWS_WITH_AS(config.validate_tokens(11), doctest::Contains("banned_token_ids[0] = 11 is outside the vocabulary"),
+                       r1::Error);
 }
 
 TEST_CASE("load_sampler_config reads a file and names it in errors") {

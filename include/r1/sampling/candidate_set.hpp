@@ -16,6 +16,7 @@
 #include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/token_batch.hpp"
+#include "r1/core/token_batch.hpp"
 
 namespace r1 {
 
@@ -93,6 +94,16 @@ inline void mask_ids_from(CandidateSet& candidates, std::size_t first_masked) {
   require(candidates.token_indexed, "mask_ids_from: candidates must be in vocabulary order");
   for (std::size_t i = first_masked; i < candidates.size; ++i)
     candidates.candidates[i].logit = -std::numeric_limits<float>::infinity();
+}
+
+// Masks each listed id to -inf (SamplerConfig::banned_token_ids); ids at or past the vocabulary are ignored.
+// Needs the untouched vocabulary order, as CandidateBuffer::load leaves it.
+inline void mask_ids(CandidateSet& candidates, std::span<const TokenId> ids) {
+  if (ids.empty()) return;
+  require(candidates.token_indexed, "mask_ids: candidates must be in vocabulary order");
+  for (const TokenId id : ids)
+    if (id >= 0 && static_cast<std::size_t>(id) < candidates.size)
+      candidates.candidates[static_cast<std::size_t>(id)].logit = -std::numeric_limits<float>::infinity();
 }
 
 // Owns the storage of one CandidateSet, sized once to the vocabulary; `load`

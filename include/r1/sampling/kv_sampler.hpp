@@ -156,6 +156,11 @@ class KvSampler {
     state.decodable = config_.decodable_vocab_size > 0
                           ? std::min(vocab, static_cast<std::size_t>(config_.decodable_vocab_size))
                           : vocab;
+    std::vector<bool> banned(state.decodable, false);
+    for (const TokenId id : config_.banned_token_ids)
+      if (static_cast<std::size_t>(id) < state.decodable) banned[static_cast<std::size_t>(id)] = true;
+    require(std::find(banned.begin(), banned.end(), false) != banned.end(), "KvSampler config: banned_token_ids ban all ",
+            state.decodable, " drawable ids: nothing is left to sample");
     state.max_positions = static_cast<int>(longest_prompt + static_cast<std::size_t>(config_.max_new_tokens));
     state.chain = make_processor_chain(config_);
     state.logits.assign(slots * vocab, 0.0f);
@@ -249,8 +254,8 @@ class KvSampler {
   void run_wave(M& model, typename M::Cache& cache, const GenerationRequest& request, std::size_t first_prompt,
                 std::size_t wave_prompts, std::vector<Completion>& completions, WaveState& state) {
     if constexpr (DeviceSamplingModel<M>) {
-      // The device draws temperature, top-k and top-p; other processors run on the host.
-      if (config_.repetition_penalty == 1.0f && config_.min_p == 0.0f)
+      // The device draws temperature, top-k and top-p; other processors and banned ids run on the host.
+      if (config_.repetition_penalty == 1.0f && config_.min_p == 0.0f && config_.banned_token_ids.empty())
         return run_wave_on_device(model, cache, request, first_prompt, wave_prompts, completions, state);
     }
     Stopwatch wave_clock;
@@ -299,6 +304,7 @@ class KvSampler {
         CandidateBuffer& buffer = state.buffers->local();
         CandidateSet candidates = buffer.load(std::span<const float>(state.logits.data() + logits_row * vocab, vocab));
         mask_ids_from(candidates, state.decodable);
+        mask_ids(candidates, config_.banned_token_ids);
         state.chain.apply(candidates, SequenceContext{request.prompts[prompt], completion.ids});
         const auto position = static_cast<std::uint32_t>(completion.ids.size());
         const DrawnToken drawn = draw_token(candidates, state.streams[slot].uniform(position));

@@ -29,6 +29,10 @@ struct SamplerConfig {
   std::vector<TokenId> eos_token_ids;   // finish with FinishReason::eos; the token is kept in ids
   std::vector<TokenId> stop_token_ids;  // finish with FinishReason::stop; the token is kept in ids
   std::vector<std::string> stop_strings;  // matched on decoded text (needs a detokenizer); FinishReason::stop
+  // Ids never drawn: their logits are -inf before every other processor, so the log-probs reported are those of
+  // the distribution renormalised without them (HF's bad_words_ids for one-token words; llama.cpp's logit bias
+  // of -inf). An evaluation can forbid a behaviour's opening token this way.
+  std::vector<TokenId> banned_token_ids;
   int max_batch_sequences = 0;       // most sequences in one KV cache at once (whole prompts); 0 = all
   // Ids the tokenizer can decode are [0, decodable_vocab_size): the logits of the rows above (a padded
   // embedding: Qwen2.5 has 151,936 rows for ~151,665 ids) are -inf, never drawn. 0 = the model's vocabulary.
@@ -54,14 +58,19 @@ struct SamplerConfig {
       require(eos_token_ids[i] >= 0, where, ": eos_token_ids[", i, "] = ", eos_token_ids[i], ": expected >= 0");
     for (std::size_t i = 0; i < stop_token_ids.size(); ++i)
       require(stop_token_ids[i] >= 0, where, ": stop_token_ids[", i, "] = ", stop_token_ids[i], ": expected >= 0");
+    for (std::size_t i = 0; i < banned_token_ids.size(); ++i)
+      require(banned_token_ids[i] >= 0, where, ": banned_token_ids[", i, "] = ", banned_token_ids[i],
+              ": expected >= 0");
     for (std::size_t i = 0; i < stop_strings.size(); ++i)
       require(!stop_strings[i].empty(), where, ": stop_strings[", i, "] is empty: expected a non-empty string");
   }
 
   // Throws r1::Error unless every configured token id lies in [0, vocab_size).
   void validate_tokens(std::int64_t vocab_size, std::string_view where = "SamplerConfig") const {
-    for (const auto* list : {&eos_token_ids, &stop_token_ids}) {
-      const char* name = list == &eos_token_ids ? "eos_token_ids" : "stop_token_ids";
+    for (const auto* list : {&eos_token_ids, &stop_token_ids, &banned_token_ids}) {
+      const char* name = list == &eos_token_ids    ? "eos_token_ids"
+                         : list == &stop_token_ids ? "stop_token_ids"
+                                                   : "banned_token_ids";
       for (std::size_t i = 0; i < list->size(); ++i)
         require((*list)[i] >= 0 && (*list)[i] < vocab_size, where, ": ", name, "[", i, "] = ", (*list)[i],
                 " is outside the vocabulary [0, ", vocab_size, ")");
@@ -117,7 +126,7 @@ inline SamplerConfig sampler_config_from_json(const Json& object, std::string_vi
   static constexpr std::string_view kFields[] = {
       "temperature",    "top_k",          "top_p",        "min_p",        "repetition_penalty",
       "max_new_tokens", "eos_token_ids",  "stop_token_ids", "stop_strings", "max_batch_sequences",
-      "decodable_vocab_size"};
+      "decodable_vocab_size", "banned_token_ids"};
   for (const auto& item : object.items()) {
     bool known = false;
     for (const auto field : kFields) known = known || item.key() == field;
@@ -133,6 +142,7 @@ inline SamplerConfig sampler_config_from_json(const Json& object, std::string_vi
   config.max_new_tokens = detail::json_int_field_or(object, "max_new_tokens", config.max_new_tokens, where);
   config.eos_token_ids = detail::json_token_list_or(object, "eos_token_ids", where);
   config.stop_token_ids = detail::json_token_list_or(object, "stop_token_ids", where);
+  config.banned_token_ids = detail::json_token_list_or(object, "banned_token_ids", where);
   config.stop_strings = json_field_or<std::vector<std::string>>(object, "stop_strings", {}, where);
   config.max_batch_sequences =
       detail::json_int_field_or(object, "max_batch_sequences", config.max_batch_sequences, where);
