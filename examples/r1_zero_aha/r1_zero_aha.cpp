@@ -109,6 +109,10 @@ struct Variant {
   std::vector<std::pair<std::int64_t, aha::Evaluation>> curve;  // step -> held-out evaluation
   aha::Evaluation base_final;  // the base on the final held-out set, before RL
   aha::Evaluation final;
+  // The policy after RL on the final set again, with the same draws but <check> never sampled: what checking
+  // is worth to this policy, on every problem (not only those it chose to check).
+  aha::Evaluation final_check_forbidden;
+  std::vector<aha::PairedDifference> check_worth;  // per level: accuracy allowed - forbidden, same problems
   std::vector<double> train_length;  // each GRPO step's mean completion length over its sampled batch
   double seconds = 0;
 };
@@ -319,6 +323,10 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   variant.curve.emplace_back(grpo.steps, std::move(last));
   variant.final = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
                                 options.seed + 999, eos, one);
+  const r1::TokenId check = *tokenizer.token_to_id("<check>");
+  variant.final_check_forbidden = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
+                                                options.seed + 999, eos, one, 0.6f, {check});
+  variant.check_worth = aha::paired_by_level(variant.final, variant.final_check_forbidden, final_set, options.samples);
   std::ofstream caught(out + "/caught_and_corrected.txt");
   for (const auto& text : variant.final.caught_examples) caught << text << "\n";
   variant.seconds = clock.elapsed_seconds();
@@ -339,7 +347,17 @@ r1::Json variant_json(const Variant& variant) {
                 {"train_mean_length", train_length},
                 {"base_final", level_json(variant.base_final)},
                 {"final", level_json(variant.final)},
+                {"final_check_forbidden", level_json(variant.final_check_forbidden)},
                 {"seconds", variant.seconds}};
+  r1::Json worth = r1::Json::array();
+  for (std::size_t l = 0; l < variant.check_worth.size(); ++l) {
+    const aha::PairedDifference& d = variant.check_worth[l];
+    worth.push_back({{"level", variant.final.levels[l].level},
+                     {"accuracy_allowed_minus_forbidden", d.mean},
+                     {"standard_error", std::isfinite(d.standard_error) ? r1::Json(d.standard_error) : r1::Json()},
+                     {"problems", d.problems}});
+  }
+  json["check_worth"] = worth;
   if (!variant.final.caught_examples.empty()) json["caught_and_corrected_example"] = variant.final.caught_examples.front();
   return json;
 }
@@ -389,9 +407,9 @@ void write_plot(const std::string& path, const StudyTask& task, const std::vecto
 }
 
 void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
-  std::printf("\n| base | %s | accuracy base -> RL | length base -> RL | self-check base -> RL | checked: first attempt -> answer (RL) | acc. unchecked (RL) | checked - unchecked, same problems (n) | caught |\n",
+  std::printf("\n| base | %s | accuracy base -> RL | length base -> RL | self-check base -> RL | checked: first attempt -> answer (RL) | acc. unchecked (RL) | checked - unchecked, same problems (n) | caught | acc. with <check> forbidden (RL) | allowed - forbidden |\n",
               task.level_unit.c_str());
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& variant : variants) {
     const aha::Evaluation& base = variant.base_final;
     for (std::size_t l = 0; l < variant.final.levels.size(); ++l) {
@@ -401,10 +419,13 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
       const std::string paired = f.paired_problems ? std::to_string(int(std::lround(100 * f.paired_check_gain))) +
                                                          " points (" + std::to_string(f.paired_problems) + ")"
                                                    : std::string("-");
-      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s -> %s | %s | %s | %zu |\n",
+      const aha::PairedDifference& worth = variant.check_worth[l];
+      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s -> %s | %s | %s | %zu | %.1f%% | %+.1f +- %.1f points |\n",
                   variant.name.c_str(), f.level, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
                   100 * b.check_share, 100 * f.check_share, share(f.checked_first_attempt_accuracy()).c_str(),
-                  share(f.checked_accuracy()).c_str(), share(f.unchecked_accuracy()).c_str(), paired.c_str(), f.caught);
+                  share(f.checked_accuracy()).c_str(), share(f.unchecked_accuracy()).c_str(), paired.c_str(), f.caught,
+                  100 * variant.final_check_forbidden.levels[l].accuracy, 100 * worth.mean,
+                  100 * (std::isfinite(worth.standard_error) ? worth.standard_error : 0.0));
     }
   }
   std::printf("\n");
@@ -441,7 +462,10 @@ int run(Options options) {
   std::stringstream names(options.variants);
   for (std::string name; std::getline(names, name, ',');) {
     r1::require(name == "checks" || name == "no_checks", "--variants: '", name, "': expected checks and/or no_checks");
-    variants.push_back({name, name == "checks" ? options.checked_fraction : 0.0, {}, {}, {}, {}, 0});
+    Variant variant;
+    variant.name = name;
+    variant.checked_fraction = name == "checks" ? options.checked_fraction : 0.0;
+    variants.push_back(std::move(variant));
   }
   for (auto& variant : variants) run_variant(variant, options, task, tokenizer, codec);
   if (options.probe) return 0;

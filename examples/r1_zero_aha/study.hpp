@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "r1/core/json.hpp"
@@ -20,6 +21,7 @@
 #include "r1/reward/format.hpp"
 #include "r1/tasks/split.hpp"
 #include "r1/tokenizer/char_tokenizer.hpp"
+#include "r1/train/evaluation.hpp"
 #include "r1/train/evaluator.hpp"
 #include "r1/train/sft_trainer.hpp"
 #include "r1/train/text_codec.hpp"
@@ -208,15 +210,19 @@ inline HeldOut held_out_set(const StudyTask& task, const std::vector<int>& level
 
 struct Evaluation {
   std::vector<LevelStats> levels;
+  std::vector<int> right_per_problem;         // right samples of each problem of the set, in its order
   std::vector<std::string> caught_examples;  // prompt + completion of each caught-and-corrected sample
   std::vector<std::string> checked_examples; // prompt + completion of each self-checked sample
 };
 
 // k samples per problem at the R1 paper's evaluation setting (T 0.6, top-p 0.95), read by the detector.
+// `banned` ids are never drawn (to forbid a behaviour's opening tag).
 template <class Comm>
 Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, const r1::TextCodec& codec, int samples,
-                    int max_new_tokens, std::uint64_t seed, r1::TokenId eos, Comm& comm, float temperature = 0.6f) {
+                    int max_new_tokens, std::uint64_t seed, r1::TokenId eos, Comm& comm, float temperature = 0.6f,
+                    std::vector<r1::TokenId> banned = {}) {
   r1::EvaluationConfig config;
+  config.sampling.banned_token_ids = std::move(banned);
   config.sampling.temperature = temperature;
   if (temperature >= 1.0f) config.sampling.top_p = 1.0f;  // sampling as in training
   config.samples_per_problem = samples;
@@ -228,6 +234,7 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
   (void)r1::evaluate(comm, model, set.problems, codec, *task.reward, config, &details);
   Evaluation result;
   result.levels.resize(set.levels.size());
+  result.right_per_problem.assign(set.problems.size(), 0);
   for (std::size_t l = 0; l < set.levels.size(); ++l) result.levels[l].level = set.levels[l];
   struct Kinds {
     int checked = 0, checked_right = 0, unchecked = 0, unchecked_right = 0;
@@ -241,6 +248,7 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
     const bool right = r1::reward_is_correct(item.reward);
     ++stats.samples;
     stats.accuracy += right ? 1 : 0;
+    result.right_per_problem[item.problem] += right ? 1 : 0;
     stats.mean_length += static_cast<double>(item.length_tokens);
     stats.worked_share += reading.worked ? 1 : 0;
     stats.first_wrong += reading.first_wrong ? 1 : 0;
@@ -287,6 +295,23 @@ Evaluation evaluate(const StudyTask& task, Policy& model, const HeldOut& set, co
     stats.check_share = double(stats.checked) / n;
   }
   return result;
+}
+
+using r1::PairedDifference;
+
+// Per level of `set`, pass@1 under `a` minus under `b` on the same problems (r1::paired_pass_at_1_difference).
+inline std::vector<PairedDifference> paired_by_level(const Evaluation& a, const Evaluation& b, const HeldOut& set,
+                                                     int samples) {
+  r1::require(a.right_per_problem.size() == set.problems.size() && b.right_per_problem.size() == set.problems.size(),
+              "paired_by_level: both evaluations must be of the ", set.problems.size(), " problems of the set");
+  std::vector<PairedDifference> by_level;
+  for (std::size_t l = 0; l < set.levels.size(); ++l) {
+    const std::span<const int> all_a(a.right_per_problem), all_b(b.right_per_problem);
+    by_level.push_back(r1::paired_pass_at_1_difference(all_a.subspan(l * set.per_level, set.per_level),
+                                                       all_b.subspan(l * set.per_level, set.per_level), samples,
+                                                       samples));
+  }
+  return by_level;
 }
 
 }  // namespace aha

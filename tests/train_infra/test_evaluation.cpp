@@ -124,3 +124,40 @@ TEST_CASE("evaluation report rejects inconsistent input") {
   CHECK_THROWS_AS(r1::summarize_evaluation(std::vector<r1::ProblemResult>{}), r1::Error);
   CHECK_THROWS_AS(r1::summarize_evaluation(std::vector<r1::ProblemResult>(1)), r1::Error);
 }
+
+TEST_CASE("paired pass@1 difference: the mean per-problem difference and its paired standard error") {
+  // Differences 4/4 - 2/4 = 0.5, 2/4 - 2/4 = 0, 0/4 - 1/4 = -0.25: mean 1/12; deviations 5/12, -1/12, -4/12;
+  // squares sum (25 + 1 + 16)/144 = 42/144; variance 21/144; SE = sqrt(21/144) / sqrt(3) = sqrt(7)/12.
+  const std::vector<int> a{4, 2, 0}, b{2, 2, 1};
+  const auto difference = r1::paired_pass_at_1_difference(a, b, 4, 4);
+  CHECK(difference.problems == 3);
+  CHECK(difference.mean == doctest::Approx(1.0 / 12.0));
+  CHECK(difference.standard_error == doctest::Approx(std::sqrt(7.0) / 12.0));
+  // Swapping a and b negates the mean and keeps the error.
+  const auto swapped = r1::paired_pass_at_1_difference(b, a, 4, 4);
+  CHECK(swapped.mean == doctest::Approx(-1.0 / 12.0));
+  CHECK(swapped.standard_error == doctest::Approx(difference.standard_error));
+  // Different sample counts: 1/2 - 2/4 = 0 and 2/2 - 0/4 = 1: mean 0.5, SE = sqrt(0.5) / sqrt(2) = 0.5.
+  const std::vector<int> c{1, 2}, d{2, 0};
+  const auto mixed = r1::paired_pass_at_1_difference(c, d, 2, 4);
+  CHECK(mixed.mean == doctest::Approx(0.5));
+  CHECK(mixed.standard_error == doctest::Approx(0.5));
+  // The same results: no difference, no error.
+  const auto same = r1::paired_pass_at_1_difference(a, a, 4, 4);
+  CHECK(same.mean == 0.0);
+  CHECK(same.standard_error == 0.0);
+  // One problem: a mean, no standard error; none: zeros.
+  const std::vector<int> one_a{3}, one_b{1};
+  CHECK(r1::paired_pass_at_1_difference(one_a, one_b, 4, 4).mean == doctest::Approx(0.5));
+  CHECK(std::isnan(r1::paired_pass_at_1_difference(one_a, one_b, 4, 4).standard_error));
+  CHECK(r1::paired_pass_at_1_difference(std::vector<int>{}, std::vector<int>{}, 4, 4).problems == 0);
+}
+
+TEST_CASE("paired pass@1 difference rejects mismatched or impossible counts") {
+  const std::vector<int> three{1, 2, 3}, two{1, 2}, too_many{1, 5, 0};
+  CHECK_THROWS_WITH_AS(r1::paired_pass_at_1_difference(three, two, 4, 4), doctest::Contains("3 problems in a, 2 in b"),
+                       r1::Error);
+  CHECK_THROWS_WITH_AS(r1::paired_pass_at_1_difference(three, too_many, 4, 4),
+                       doctest::Contains("problem 1 has 2 of 4 and 5 of 4"), r1::Error);
+  CHECK_THROWS_AS(r1::paired_pass_at_1_difference(three, three, 0, 4), r1::Error);
+}

@@ -10,6 +10,7 @@
 //   auto report = r1::summarize_evaluation(results, /*pass_at_ks=*/{1, 4, 16});
 //   std::cout << report.to_json().dump(2);
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -179,6 +180,46 @@ inline EvaluationReport summarize_evaluation(std::span<const ProblemResult> resu
                                              std::initializer_list<std::int64_t> pass_at_ks) {
   const std::vector<std::int64_t> ks(pass_at_ks);
   return summarize_evaluation(results, std::span<const std::int64_t>(ks));
+}
+
+// Two evaluations of the same problems compared problem by problem (two checkpoints, or one policy with and
+// without an intervention): the mean over problems of pass@1 under a minus pass@1 under b, and its standard
+// error, the sample standard deviation of the per-problem differences over sqrt(problems) (the paired-samples
+// standard error; problem difficulty cancels in each difference). correct_a[p] of samples_a samples of problem
+// p were right under a. standard_error is NaN with fewer than 2 problems.
+struct PairedDifference {
+  double mean = 0;
+  double standard_error = 0;
+  std::size_t problems = 0;
+};
+
+inline PairedDifference paired_pass_at_1_difference(std::span<const int> correct_a, std::span<const int> correct_b,
+                                                    int samples_a, int samples_b) {
+  require(correct_a.size() == correct_b.size(), "paired_pass_at_1_difference: ", correct_a.size(), " problems in a, ",
+          correct_b.size(), " in b; expected the same problems");
+  require(samples_a >= 1 && samples_b >= 1, "paired_pass_at_1_difference: samples per problem must be >= 1, got ",
+          samples_a, " and ", samples_b);
+  PairedDifference result;
+  result.problems = correct_a.size();
+  if (result.problems == 0) return result;
+  std::vector<double> differences(result.problems);
+  for (std::size_t p = 0; p < result.problems; ++p) {
+    require(correct_a[p] >= 0 && correct_a[p] <= samples_a && correct_b[p] >= 0 && correct_b[p] <= samples_b,
+            "paired_pass_at_1_difference: problem ", p, " has ", correct_a[p], " of ", samples_a, " and ", correct_b[p],
+            " of ", samples_b, " samples right");
+    differences[p] = static_cast<double>(correct_a[p]) / samples_a - static_cast<double>(correct_b[p]) / samples_b;
+    result.mean += differences[p];
+  }
+  const auto n = static_cast<double>(result.problems);
+  result.mean /= n;
+  if (result.problems < 2) {
+    result.standard_error = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  double squares = 0;
+  for (const double difference : differences) squares += (difference - result.mean) * (difference - result.mean);
+  result.standard_error = std::sqrt(squares / (n - 1.0)) / std::sqrt(n);
+  return result;
 }
 
 }  // namespace r1
