@@ -43,6 +43,7 @@ struct GenerateOptions {
   int max_new_tokens = 256;
   std::vector<std::string> stop;
   std::vector<r1::TokenId> stop_token_ids;
+  std::vector<r1::TokenId> banned_token_ids;
   std::uint64_t seed = 0;
   bool ignore_eos = false;
   bool stream = false;
@@ -80,6 +81,7 @@ r1::SamplerConfig sampler_config(const GenerateOptions& options, const CLI::App&
   if (given("--max-new-tokens")) config.max_new_tokens = options.max_new_tokens;
   if (given("--stop")) config.stop_strings = options.stop;
   if (given("--stop-token-id")) config.stop_token_ids = options.stop_token_ids;
+  if (given("--banned-token-id")) config.banned_token_ids = options.banned_token_ids;
   if (options.ignore_eos) {
     config.eos_token_ids.clear();
   } else if (config.eos_token_ids.empty()) {
@@ -219,8 +221,11 @@ const bool registered = r1::cli::register_command("generate", [](CLI::App& app) 
   command->add_option("--min-p", options->min_p, "Keep tokens with p >= min_p * p_max; 0 = off");
   command->add_option("--repetition-penalty", options->repetition_penalty, "CTRL repetition penalty; 1 = off");
   command->add_option("--max-new-tokens", options->max_new_tokens, "Tokens generated at most per completion");
-  command->add_option("--stop", options->stop, "Stop string (repeatable); needs a tokenizer");
-  command->add_option("--stop-token-id", options->stop_token_ids, "Stop token id (repeatable)");
+  // The repeatable flags take one value each, so an input file after one stays positional.
+  command->add_option("--stop", options->stop, "Stop string (repeatable); needs a tokenizer")->allow_extra_args(false);
+  command->add_option("--stop-token-id", options->stop_token_ids, "Stop token id (repeatable)")->allow_extra_args(false);
+  command->add_option("--banned-token-id", options->banned_token_ids, "A token id never drawn (repeatable)")
+      ->allow_extra_args(false);
   command->add_option("--seed", options->seed, "Random seed");
   command->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at the EOS token");
   command->add_option("--adapter", options->adapter, "A PEFT LoRA adapter folder applied to --model");

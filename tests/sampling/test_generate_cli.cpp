@@ -109,6 +109,30 @@ TEST_CASE("r1 generate: ids in, one line per input line, greedy equal to the in-
   }
 }
 
+TEST_CASE("r1 generate: --banned-token-id is never drawn, as in the in-process sampler") {
+  const Workspace workspace;
+  const auto input = workspace.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n");
+  auto model = r1::Transformer<r1::cpu>::load((workspace.root / "model").string());
+  const std::vector<std::vector<TokenId>> prompts{{1, 2, 3}};
+  r1::SamplerConfig config;
+  config.temperature = 0.0f;
+  config.max_new_tokens = 8;
+  r1::GenerationRequest request;
+  request.prompts = prompts;
+  const TokenId greedy_first = r1::KvSampler{config}.generate(model, request).at(0).ids.at(0);
+  config.banned_token_ids = {greedy_first};
+  const auto expected = r1::KvSampler{config}.generate(model, request).at(0).ids;
+
+  const auto result = workspace.run(
+      "--temperature 0 --max-new-tokens 8 --ignore-eos --banned-token-id " + std::to_string(greedy_first), input);
+  INFO(result.stderr_text);
+  REQUIRE(result.exit_code == 0);
+  REQUIRE(result.lines.size() == 1);
+  const auto ids = result.lines[0].at("completions").at(0).at("ids").get<std::vector<TokenId>>();
+  CHECK(ids == expected);
+  CHECK(std::find(ids.begin(), ids.end(), greedy_first) == ids.end());
+}
+
 TEST_CASE("r1 generate: sampled output does not depend on --batch-lines") {
   const Workspace workspace;
   const auto input = workspace.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n{\"ids\": [40, 50]}\n{\"ids\": [7]}\n{\"ids\": [9, 9]}\n");
