@@ -10,10 +10,12 @@
 // the "checks" base 5% of worked solutions then multiply back, compare with the
 // dividend and, when the estimate was too big, move it down and check again; the
 // "no_checks" base (the ablation) never saw a check. Each base is then trained by
-// GRPO from rule-based rewards only (answer accuracy + format), the levels opened
-// one at a time, easiest first, over the first 200 steps (--curriculum-steps; 0
-// mixes them from the start), and evaluated on held-out problems of every level
-// along the way, every sampled completion read by the task's self-check detector.
+// GRPO from rule-based rewards only (answer accuracy + format), G 16 completions a
+// prompt, the levels opened one at a time, easiest first, over the first 400 of 500
+// steps (--curriculum-steps; 0 mixes them from the start), and evaluated on
+// held-out problems of every level along the way, every sampled completion read by
+// the task's self-check detector. At the end the policy is evaluated once more
+// with <check> never sampled, which says what checking is worth to it.
 //
 // --task subset_sum (r1/tasks/subset_sum.hpp) picks some of 3 to 6 two-digit
 // numbers that add up to a target, checked by comparing the chain's sum with the
@@ -35,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -86,7 +89,7 @@ struct Options {
   std::string drill = "product";  // what the quotient corpus's drills practise (product, compared)
   std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
-  int group_size = 8;
+  int group_size = 0;  // 0: the task's
   float grpo_lr = 2e-4f;
   float beta = 0.02f;
   std::int64_t curriculum_steps = -1;  // the levels open one at a time over these steps (r1/train/curriculum.hpp);
@@ -114,6 +117,7 @@ struct Variant {
   aha::Evaluation final_check_forbidden;
   std::vector<aha::PairedDifference> check_worth;  // per level: accuracy allowed - forbidden, same problems
   std::vector<double> train_length;  // each GRPO step's mean completion length over its sampled batch
+  std::vector<double> train_length_windows;  // its means over windows of kLengthWindow steps
   double seconds = 0;
 };
 
@@ -314,6 +318,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   std::printf("; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta %g\n", static_cast<double>(adam.lr),
               static_cast<double>(objective.beta));
   trainer.fit(train);
+  variant.train_length_windows = r1::window_means(variant.train_length, kLengthWindow);
   model.save(out + "/policy");
   aha::write_tokenizer_spec(task, out + "/policy");
 
@@ -323,9 +328,10 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   variant.curve.emplace_back(grpo.steps, std::move(last));
   variant.final = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
                                 options.seed + 999, eos, one);
-  const r1::TokenId check = *tokenizer.token_to_id("<check>");
+  const std::optional<r1::TokenId> check = tokenizer.token_to_id("<check>");
+  r1::require(check.has_value(), "r1_zero_aha: the ", task.name, " task's tokenizer has no <check> tag");
   variant.final_check_forbidden = aha::evaluate(task, model, final_set, codec, options.samples, options.max_new_tokens,
-                                                options.seed + 999, eos, one, 0.6f, {check});
+                                                options.seed + 999, eos, one, 0.6f, {*check});
   variant.check_worth = aha::paired_by_level(variant.final, variant.final_check_forbidden, final_set, options.samples);
   std::ofstream caught(out + "/caught_and_corrected.txt");
   for (const auto& text : variant.final.caught_examples) caught << text << "\n";
@@ -335,7 +341,7 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
 r1::Json variant_json(const Variant& variant) {
   r1::Json curve = r1::Json::array();
   for (const auto& [step, evaluation] : variant.curve) curve.push_back({{"step", step}, {"levels", level_json(evaluation)}});
-  const std::vector<double> length_means = r1::window_means(variant.train_length, kLengthWindow);
+  const std::vector<double>& length_means = variant.train_length_windows;
   r1::Json length_windows = r1::Json::array();
   for (const double mean : length_means) length_windows.push_back(std::isfinite(mean) ? r1::Json(mean) : r1::Json());
   r1::Json train_length{{"window_steps", kLengthWindow}, {"window_means", length_windows}};
@@ -381,7 +387,7 @@ void write_plot(const std::string& path, const StudyTask& task, const std::vecto
   };
   std::vector<r1::PlotSeries> training_length;
   for (std::size_t v = 0; v < variants.size(); ++v) {
-    const std::vector<double> means = r1::window_means(variants[v].train_length, kLengthWindow);
+    const std::vector<double>& means = variants[v].train_length_windows;
     std::vector<double> x, y;
     for (std::size_t w = 0; w < means.size(); ++w)
       if (std::isfinite(means[w])) {
@@ -430,7 +436,7 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
   }
   std::printf("\n");
   for (const auto& variant : variants) {
-    const std::vector<double> means = r1::window_means(variant.train_length, kLengthWindow);
+    const std::vector<double>& means = variant.train_length_windows;
     if (const auto rise = r1::rise_span(means, kLengthWindow))
       std::printf("[%s] training batches' mean length (%lld-step means): %.1f -> peak %.1f tokens; 10%% to 90%% of "
                   "the rise reached between steps %lld and %lld (%lld windows; 1 would be a flip)\n",
@@ -452,6 +458,7 @@ int run(Options options) {
   if (options.digits == 0) options.digits = task.default_digits;
   if (options.max_new_tokens == 0) options.max_new_tokens = task.default_max_new_tokens;
   if (options.curriculum_steps < 0) options.curriculum_steps = task.default_curriculum_steps;
+  if (options.group_size == 0) options.group_size = task.default_group_size;
   std::printf("r1 R1-Zero second act: %s, %d-digit numbers, levels", task.name.c_str(), options.digits);
   for (const int level : options.levels) std::printf(" %d", level);
   std::printf(" %s; %d threads; output in %s\n", task.level_unit.c_str(), threads.count(), options.out.c_str());
@@ -557,12 +564,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--grpo-steps", options.grpo_steps, "GRPO steps")->capture_default_str();
   app.add_option("--prompts", options.prompts_per_step, "Prompts per GRPO step")->capture_default_str();
-  app.add_option("--group", options.group_size, "Completions per prompt (G)")->capture_default_str();
+  app.add_option("--group", options.group_size,
+                 "Completions per prompt (G; default: the task's, 16 for quotient, 8 for the others)");
   app.add_option("--lr", options.grpo_lr, "GRPO learning rate")->capture_default_str();
   app.add_option("--beta", options.beta, "KL coefficient to the frozen base (0: none, as in Dr. GRPO)")->capture_default_str();
   app.add_option("--curriculum-steps", options.curriculum_steps,
                  "Open the levels one at a time, easiest first, over this many GRPO steps (0: all levels mixed; "
-                 "default: the task's, 200 for quotient)");
+                 "default: the task's, 400 for quotient)");
   app.add_option("--eval-every", options.eval_every, "Held-out evaluation every N GRPO steps")->capture_default_str();
   app.add_option("--eval-per-level", options.eval_per_level, "Held-out problems per level for the curves")
       ->capture_default_str();

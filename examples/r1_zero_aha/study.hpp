@@ -74,6 +74,7 @@ struct StudyTask {
   int default_digits = 0;
   int default_max_new_tokens = 0;
   std::int64_t default_curriculum_steps = 0;  // GRPO steps over which the levels open, easiest first (0: mixed)
+  int default_group_size = 8;                 // GRPO completions per prompt (G)
   std::function<std::vector<CorpusExample>(const CorpusOptions&, std::size_t count, std::uint64_t seed)> corpus;
   std::function<std::vector<r1::Problem>(int level, int digits, r1::Split, std::size_t count, std::uint64_t seed)>
       problems;
