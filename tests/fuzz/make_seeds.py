@@ -214,7 +214,7 @@ grpo = {"trainer": {"steps": 10, "prompts_per_step": 8, "group_size": 8, "miniba
         "optimizer": {"lr": 1e-4, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1},
         "schedule": {"type": "cosine", "lr": 1e-4, "warmup_steps": 2, "total_steps": 10},
         "sampling": {"temperature": 0.7, "top_k": 20, "top_p": 0.95, "min_p": 0.0, "max_new_tokens": 64,
-                     "eos_token_ids": [2], "stop_strings": ["</answer>"]},
+                     "eos_token_ids": [2], "stop_strings": ["</answer>"], "banned_token_ids": [5]},
         "evaluation": {"samples_per_problem": 4, "greedy": True, "pass_at_ks": [1, 4], "prompts_per_batch": 8}}
 put("configs", "grpo", json.dumps(grpo, indent=1))
 put("configs", "sft", json.dumps({"steps": 5, "batch_size": 4, "micro_batch_sequences": 2, "max_grad_norm": 0.5, "shuffle": False,
@@ -234,6 +234,7 @@ dictionary("configs", JSON_TOKENS + keys(
     "lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "dampening", "nesterov", "type", "constant", "linear_warmup",
     "cosine", "wsd", "warmup_steps", "total_steps", "decay_steps", "decay", "min_lr", "top_k", "top_p", "min_p",
     "repetition_penalty", "max_new_tokens", "eos_token_ids", "stop_token_ids", "stop_strings", "max_batch_sequences",
+    "decodable_vocab_size", "banned_token_ids",
     "samples_per_problem", "greedy", "pass_at_ks", "prompts_per_batch", "samples_per_prompt", "keep_per_prompt",
     "prefer_shortest", "deduplicate", "batch_size", "shuffle", "language", "python", "cpp", "all_or_nothing", "max_tests",
     "stop_at_first_failure", "time_limit_ms", "wall_time_limit_ms", "memory_limit_mb"))
