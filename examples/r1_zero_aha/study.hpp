@@ -211,7 +211,7 @@ inline HeldOut held_out_set(const StudyTask& task, const std::vector<int>& level
 
 struct Evaluation {
   std::vector<LevelStats> levels;
-  std::vector<int> right_per_problem;         // right samples of each problem of the set, in its order
+  std::vector<int> right_per_problem;        // right samples of each problem of the set, in its order
   std::vector<std::string> caught_examples;  // prompt + completion of each caught-and-corrected sample
   std::vector<std::string> checked_examples; // prompt + completion of each self-checked sample
 };
@@ -305,9 +305,9 @@ inline std::vector<PairedDifference> paired_by_level(const Evaluation& a, const 
                                                      int samples) {
   r1::require(a.right_per_problem.size() == set.problems.size() && b.right_per_problem.size() == set.problems.size(),
               "paired_by_level: both evaluations must be of the ", set.problems.size(), " problems of the set");
+  const std::span<const int> all_a(a.right_per_problem), all_b(b.right_per_problem);
   std::vector<PairedDifference> by_level;
   for (std::size_t l = 0; l < set.levels.size(); ++l) {
-    const std::span<const int> all_a(a.right_per_problem), all_b(b.right_per_problem);
     by_level.push_back(r1::paired_pass_at_1_difference(all_a.subspan(l * set.per_level, set.per_level),
                                                        all_b.subspan(l * set.per_level, set.per_level), samples,
                                                        samples));

@@ -141,7 +141,8 @@ inline StudyTask quotient_task() {
   // The levels open one at a time over the first 400 of the 500 GRPO steps (2 digits, then 3 at step 100, 4 at
   // 200, 5 at 300), with G 16. Checking reached half of the 5-digit completions in 2 of 9 seeds with G 8 and
   // every level mixed, in 5 of 9 with G 8 and the levels opened over 200 steps, in 6 of 9 with G 16 over 200
-  // steps, and in 8 of 9 with G 16 over 400 steps (the ninth 49.8%) (bench/RESULTS.md, 2026-12-07 night and late night).
+  // steps, and in 8 of 9 with G 16 over 400 steps, the ninth at 49.8% (bench/RESULTS.md, 2026-12-07 night
+  // and late night).
   task.default_curriculum_steps = 400;
   task.default_group_size = 16;
   task.corpus = [](const CorpusOptions& options, std::size_t count, std::uint64_t seed) {

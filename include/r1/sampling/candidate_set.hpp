@@ -16,7 +16,6 @@
 #include "r1/core/aligned_vector.hpp"
 #include "r1/core/error.hpp"
 #include "r1/core/token_batch.hpp"
-#include "r1/core/token_batch.hpp"
 
 namespace r1 {
 

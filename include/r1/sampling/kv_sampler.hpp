@@ -156,11 +156,13 @@ class KvSampler {
     state.decodable = config_.decodable_vocab_size > 0
                           ? std::min(vocab, static_cast<std::size_t>(config_.decodable_vocab_size))
                           : vocab;
-    std::vector<bool> banned(state.decodable, false);
-    for (const TokenId id : config_.banned_token_ids)
-      if (static_cast<std::size_t>(id) < state.decodable) banned[static_cast<std::size_t>(id)] = true;
-    require(std::find(banned.begin(), banned.end(), false) != banned.end(), "KvSampler config: banned_token_ids ban all ",
-            state.decodable, " drawable ids: nothing is left to sample");
+    if (!config_.banned_token_ids.empty()) {
+      std::vector<bool> banned(state.decodable, false);
+      for (const TokenId id : config_.banned_token_ids)
+        if (static_cast<std::size_t>(id) < state.decodable) banned[static_cast<std::size_t>(id)] = true;
+      require(std::find(banned.begin(), banned.end(), false) != banned.end(),
+              "KvSampler config: banned_token_ids ban all ", state.decodable, " drawable ids: nothing is left to sample");
+    }
     state.max_positions = static_cast<int>(longest_prompt + static_cast<std::size_t>(config_.max_new_tokens));
     state.chain = make_processor_chain(config_);
     state.logits.assign(slots * vocab, 0.0f);
