@@ -95,7 +95,6 @@ class QuotientReader : public TextCursor {
  public:
   explicit QuotientReader(std::string_view text) : TextCursor(text, kQuotientTraceMaxDigits) {}
 
-
   // "A/B=e"; false when off that grammar.
   bool estimate(const Quotient& problem, QuotientTrace& trace) {
     const auto leading = number();

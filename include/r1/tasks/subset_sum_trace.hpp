@@ -112,7 +112,6 @@ class SubsetSumReader : public TextCursor {
  public:
   explicit SubsetSumReader(std::string_view text) : TextCursor(text, kSubsetSumTraceMaxDigits) {}
 
-
   // A chain: its numbers matched to the problem's in order (a number not found after the previous one
   // clears numbers_match), its sums checked.
   std::optional<SubsetSumAttempt> chain(const SubsetSum& problem) {
@@ -170,7 +169,6 @@ class SubsetSumReader : public TextCursor {
     written.move = *move;
     return written;
   }
-
 
   // The <answer> expression's choice, when its numbers are the problem's in its order.
   std::optional<std::optional<SubsetChoice>> expression(const SubsetSum& problem) {
