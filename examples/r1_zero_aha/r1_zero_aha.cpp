@@ -116,8 +116,10 @@ struct Variant {
   // is worth to this policy, on every problem (not only those it chose to check).
   aha::Evaluation final_check_forbidden;
   std::vector<aha::PairedDifference> check_worth;  // per level: accuracy allowed - forbidden, same problems
-  std::vector<double> train_length;  // each GRPO step's mean completion length over its sampled batch
-  std::vector<double> train_length_windows;  // its means over windows of kLengthWindow steps
+  // The GRPO steps' mean completion lengths over their sampled batches, averaged over windows of kLengthWindow
+  // steps, and the span of their rise.
+  std::vector<double> train_length_windows;
+  std::optional<r1::RiseSpan> train_length_rise;
   double seconds = 0;
 };
 
@@ -289,8 +291,9 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
                   r1::CosineSchedule{adam.lr, 10, grpo.steps, 0.0f},
                   one};
   trainer.add_hook(std::make_unique<r1::MetricsHook<Trainer>>(out + "/metrics.jsonl", stderr, grpo.steps));
+  std::vector<double> step_lengths;
   trainer.add_hook(std::make_unique<r1::AfterStepHook<Trainer>>([&](Trainer&, r1::StepReport& report) {
-    variant.train_length.push_back(report.metrics.value("completions/mean_length", std::nan("")));
+    step_lengths.push_back(report.metrics.value("completions/mean_length", std::nan("")));
   }));
   trainer.add_hook(std::make_unique<r1::EvaluationHook<Trainer>>(options.eval_every, [&](Trainer& t) {
     const std::int64_t step = variant.curve.size() * options.eval_every;
@@ -318,7 +321,8 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
   std::printf("; Dr. GRPO loss, lr %g (10 warm-up, cosine to 0), beta %g\n", static_cast<double>(adam.lr),
               static_cast<double>(objective.beta));
   trainer.fit(train);
-  variant.train_length_windows = r1::window_means(variant.train_length, kLengthWindow);
+  variant.train_length_windows = r1::window_means(step_lengths, kLengthWindow);
+  variant.train_length_rise = r1::rise_span(variant.train_length_windows, kLengthWindow);
   model.save(out + "/policy");
   aha::write_tokenizer_spec(task, out + "/policy");
 
@@ -341,11 +345,10 @@ void run_variant(Variant& variant, const Options& options, const StudyTask& task
 r1::Json variant_json(const Variant& variant) {
   r1::Json curve = r1::Json::array();
   for (const auto& [step, evaluation] : variant.curve) curve.push_back({{"step", step}, {"levels", level_json(evaluation)}});
-  const std::vector<double>& length_means = variant.train_length_windows;
   r1::Json length_windows = r1::Json::array();
-  for (const double mean : length_means) length_windows.push_back(std::isfinite(mean) ? r1::Json(mean) : r1::Json());
+  for (const double mean : variant.train_length_windows) length_windows.push_back(std::isfinite(mean) ? r1::Json(mean) : r1::Json());
   r1::Json train_length{{"window_steps", kLengthWindow}, {"window_means", length_windows}};
-  if (const auto rise = r1::rise_span(length_means, kLengthWindow))
+  if (const auto& rise = variant.train_length_rise)
     train_length["rise"] = {{"first", rise->first},     {"peak", rise->peak},      {"from_step", rise->from_step},
                             {"to_step", rise->to_step}, {"windows", rise->windows}};
   r1::Json json{{"checked_fraction_of_worked_in_corpus", variant.checked_fraction},
@@ -426,18 +429,21 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
                                                          " points (" + std::to_string(f.paired_problems) + ")"
                                                    : std::string("-");
       const aha::PairedDifference& worth = variant.check_worth[l];
-      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s -> %s | %s | %s | %zu | %.1f%% | %+.1f +- %.1f points |\n",
+      // The standard error is undefined (NaN) with fewer than two problems a level, as in --quick.
+      char standard_error[32] = "n/a";
+      if (std::isfinite(worth.standard_error))
+        std::snprintf(standard_error, sizeof standard_error, "%.1f", 100 * worth.standard_error);
+      std::printf("| %s | %d | %.1f%% -> %.1f%% | %.0f -> %.0f | %.1f%% -> %.1f%% | %s -> %s | %s | %s | %zu | %.1f%% | %+.1f +- %s points |\n",
                   variant.name.c_str(), f.level, 100 * b.accuracy, 100 * f.accuracy, b.mean_length, f.mean_length,
                   100 * b.check_share, 100 * f.check_share, share(f.checked_first_attempt_accuracy()).c_str(),
                   share(f.checked_accuracy()).c_str(), share(f.unchecked_accuracy()).c_str(), paired.c_str(), f.caught,
-                  100 * variant.final_check_forbidden.levels[l].accuracy, 100 * worth.mean,
-                  100 * (std::isfinite(worth.standard_error) ? worth.standard_error : 0.0));
+                  100 * variant.final_check_forbidden.levels[l].accuracy, 100 * worth.mean, standard_error);
     }
   }
   std::printf("\n");
   for (const auto& variant : variants) {
     const std::vector<double>& means = variant.train_length_windows;
-    if (const auto rise = r1::rise_span(means, kLengthWindow))
+    if (const auto& rise = variant.train_length_rise)
       std::printf("[%s] training batches' mean length (%lld-step means): %.1f -> peak %.1f tokens; 10%% to 90%% of "
                   "the rise reached between steps %lld and %lld (%lld windows; 1 would be a flip)\n",
                   variant.name.c_str(), static_cast<long long>(kLengthWindow), rise->first, rise->peak,
