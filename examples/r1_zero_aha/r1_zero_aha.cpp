@@ -78,15 +78,15 @@ struct Options {
   std::vector<int> levels;  // empty: the task's
   int digits = 0;           // 0: the task's
   std::int64_t hidden = 128, layers = 4;
-  std::int64_t pretrain_steps = 2500;
+  std::int64_t pretrain_steps = 0;  // 0: the task's
   int pretrain_batch = 128;
-  std::size_t corpus = 150000;
+  std::size_t corpus = 0;  // 0: the task's
   // The committed bases' corpus: 90% worked, 40% of first attempts (and direct answers) wrong, 5% of worked
   // examples checked, half of those after a wrong first attempt.
   double worked_fraction = 0.9, error_fraction = 0.4, checked_fraction = 0.05, checked_error_fraction = 0.5;
   std::string revision = "nearest_sum";  // how the checked examples revise a miss (r1/tasks/subset_sum.hpp)
   std::string checked_miss_draw = "near";  // how the checked examples' missed first choices are drawn (near, far)
-  std::string drill = "product";  // what the quotient corpus's drills practise (product, compared)
+  std::string drill = "compared";  // what the quotient corpus's drills practise (product, compared)
   std::int64_t grpo_steps = 500;
   int prompts_per_step = 16;
   int group_size = 0;  // 0: the task's
@@ -443,14 +443,15 @@ void print_table(const StudyTask& task, const std::vector<Variant>& variants) {
   std::printf("\n");
   for (const auto& variant : variants) {
     const std::vector<double>& means = variant.train_length_windows;
-    if (const auto& rise = variant.train_length_rise)
+    const auto& rise = variant.train_length_rise;
+    if (rise && rise->peak - rise->first >= 1.0)  // a rise of less than one token is noise, not growth
       std::printf("[%s] training batches' mean length (%lld-step means): %.1f -> peak %.1f tokens; 10%% to 90%% of "
                   "the rise reached between steps %lld and %lld (%lld windows; 1 would be a flip)\n",
                   variant.name.c_str(), static_cast<long long>(kLengthWindow), rise->first, rise->peak,
                   static_cast<long long>(rise->from_step), static_cast<long long>(rise->to_step),
                   static_cast<long long>(rise->windows));
     else if (!means.empty())
-      std::printf("[%s] training batches' mean length (%lld-step means): no rise from %.1f tokens\n",
+      std::printf("[%s] training batches' mean length (%lld-step means): no rise of a token or more from %.1f tokens\n",
                   variant.name.c_str(), static_cast<long long>(kLengthWindow), means.front());
   }
 }
@@ -465,6 +466,8 @@ int run(Options options) {
   if (options.max_new_tokens == 0) options.max_new_tokens = task.default_max_new_tokens;
   if (options.curriculum_steps < 0) options.curriculum_steps = task.default_curriculum_steps;
   if (options.group_size == 0) options.group_size = task.default_group_size;
+  if (options.pretrain_steps == 0) options.pretrain_steps = task.default_pretrain_steps;
+  if (options.corpus == 0) options.corpus = task.default_corpus;
   std::printf("r1 R1-Zero second act: %s, %d-digit numbers, levels", task.name.c_str(), options.digits);
   for (const int level : options.levels) std::printf(" %d", level);
   std::printf(" %s; %d threads; output in %s\n", task.level_unit.c_str(), threads.count(), options.out.c_str());
@@ -547,8 +550,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-new-tokens", options.max_new_tokens, "Completion budget (default: the task's)");
   app.add_option("--hidden", options.hidden, "Model width (from scratch)")->capture_default_str();
   app.add_option("--layers", options.layers, "Model layers (from scratch)")->capture_default_str();
-  app.add_option("--pretrain-steps", options.pretrain_steps, "Pretraining (SFT) steps")->capture_default_str();
-  app.add_option("--corpus", options.corpus, "Pretraining examples")->capture_default_str();
+  app.add_option("--pretrain-steps", options.pretrain_steps,
+                 "Pretraining (SFT) steps, 128 examples each (default: the task's, 5000 for quotient, 2500 for the "
+                 "others)");
+  app.add_option("--corpus", options.corpus,
+                 "Pretraining examples (default: the task's, 300000 for quotient, 150000 for the others)");
   app.add_option("--worked-fraction", options.worked_fraction, "Share of worked examples in the corpus")->capture_default_str();
   app.add_option("--error-fraction,--slip-fraction", options.error_fraction,
                  "Share of worked examples whose (first) attempt is wrong (a slip, a wrong guess)")

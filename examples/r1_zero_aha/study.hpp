@@ -44,7 +44,7 @@ struct CorpusOptions {
   double checked_error_fraction = -1;  // the error rate of the checked examples; < 0: error_fraction
   std::string revision = "nearest_sum";  // how a checked example revises a miss (subset_sum: nearest_sum, gap_move)
   std::string checked_miss_draw = "near";  // how a checked example's missed first choice is drawn (subset_sum: near, far)
-  std::string drill = "product";  // what the drills practise (quotient: product, compared)
+  std::string drill = "compared";  // what the drills practise (quotient: product, compared)
 };
 
 struct CorpusExample {
@@ -75,6 +75,8 @@ struct StudyTask {
   int default_max_new_tokens = 0;
   std::int64_t default_curriculum_steps = 0;  // GRPO steps over which the levels open, easiest first (0: mixed)
   int default_group_size = 8;                 // GRPO completions per prompt (G)
+  std::int64_t default_pretrain_steps = 2500;  // the base's SFT steps, 128 examples each
+  std::size_t default_corpus = 150000;         // the base's pretraining examples
   std::function<std::vector<CorpusExample>(const CorpusOptions&, std::size_t count, std::uint64_t seed)> corpus;
   std::function<std::vector<r1::Problem>(int level, int digits, r1::Split, std::size_t count, std::uint64_t seed)>
       problems;
